@@ -1,0 +1,15 @@
+//! hpflow: hyperparameter sweeps as content-hashed, resumable workflows.
+//!
+//! The data flow, module by module:
+//! `workflow` (YAML → validated `Workflow`) → `plan` (jobs with content hashes) → `exec`
+//! (the coordinator runs jobs in order, skipping done ones) → `stage` (split, search, retrain,
+//! evaluate) → `search` (strategies and schedulers) / `train` (workers and trainers) →
+//! `store` (the `runs/` folder and its SQLite database, the only place state lives).
+
+pub mod data;
+pub mod error;
+pub mod search;
+pub mod store;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Schedulers that decide how long each trial trains: plain, sha, hyperband, asha, bohb, pbt.

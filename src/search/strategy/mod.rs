@@ -1,0 +1,1 @@
+//! Strategies that propose configurations: grid, random, bayes (GP), tpe, evolution.

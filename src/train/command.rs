@@ -1,0 +1,136 @@
+//! The `command` trainer: any program. It gets the hyperparameters as `{name}` substitutions
+//! in its arguments and as `HPFLOW_PARAMS` (JSON), the target epoch count as `HPFLOW_EPOCHS`,
+//! and a folder to save and resume from as `HPFLOW_CHECKPOINT_DIR`. It prints one JSON line per
+//! epoch (`{"epoch": 1, "val_loss": 0.3}`). A program that exits non-zero or prints garbage
+//! fails the trial, with the last lines of its stderr as the reason.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::train::protocol::EpochMetrics;
+use crate::train::{Trainer, TrainRequest, TrainerSpec, TrialState, TrialStatus, files};
+
+pub struct CommandTrainer;
+
+/// Replace `{name}` in an argument by the parameter's value (strings without quotes).
+pub fn substitute(arg: &str, config: &crate::search::Config) -> String {
+    let mut out = arg.to_string();
+    for (k, v) in config {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("{{{k}}}"), &text);
+    }
+    out
+}
+
+impl Trainer for CommandTrainer {
+    fn run(&mut self, req: &TrainRequest) -> Result<TrialStatus, String> {
+        let TrainerSpec::Command { argv } = &req.trainer else {
+            return Err("not a command trial".into());
+        };
+        let ckpt = files::checkpoints(&req.trial_dir).join("command");
+        std::fs::create_dir_all(&ckpt).map_err(|e| e.to_string())?;
+        if let Some(from) = &req.clone_from {
+            copy_dir(from, &ckpt).map_err(|e| format!("cloning {}: {e}", from.display()))?;
+        }
+        let args: Vec<String> = argv.iter().map(|a| substitute(a, &req.config)).collect();
+        let stderr_path = req.trial_dir.join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
+        let mut child = Command::new(&args[0])
+            .args(&args[1..])
+            .current_dir(&req.trial_dir)
+            .env("HPFLOW_CHECKPOINT_DIR", &ckpt)
+            .env("HPFLOW_TRIAL_DIR", &req.trial_dir)
+            .env("HPFLOW_EPOCHS", req.epochs.to_string())
+            .env("HPFLOW_SEED", req.seed.to_string())
+            .env("HPFLOW_PARAMS", serde_json::to_string(&req.config).unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", args[0]))?;
+        // Epochs recorded before (by an earlier request of this trial) stay; the program
+        // reports from where its own checkpoint resumes.
+        let mut history = read_history(&req.trial_dir);
+        let mut garbage = None;
+        let stdout = child.stdout.take().expect("piped stdout");
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<EpochMetrics>(&line) {
+                Ok(m) if m.epoch >= 1 => {
+                    history.retain(|h| h.epoch < m.epoch);
+                    history.push(m);
+                    crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
+                }
+                _ => {
+                    garbage = Some(format!("unreadable output line: {}", truncate(&line, 200)));
+                    let _ = child.kill();
+                    break;
+                }
+            }
+        }
+        let exit = child.wait().map_err(|e| e.to_string())?;
+        let epoch = history.last().map_or(0, |h| h.epoch);
+        let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
+        let (state, reason) = if let Some(g) = garbage {
+            (TrialState::Failed, Some(g))
+        } else if !exit.success() {
+            (TrialState::Failed, Some(format!("{exit}; stderr: {}", tail(&stderr_path, 5))))
+        } else if epoch < req.epochs {
+            (TrialState::Failed, Some(format!("program stopped after epoch {epoch} of {}", req.epochs)))
+        } else {
+            (TrialState::Done, None)
+        };
+        let diverged = metrics.values().any(|v| !v.is_finite());
+        Ok(TrialStatus {
+            request: req.id,
+            state: if diverged && state == TrialState::Done { TrialState::Diverged } else { state },
+            epoch,
+            metrics,
+            reason: if diverged { Some("non-finite metric".into()) } else { reason },
+            seconds: 0.0,
+        })
+    }
+}
+
+fn read_history(trial_dir: &std::path::Path) -> Vec<EpochMetrics> {
+    std::fs::read_to_string(files::metrics(trial_dir))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn tail(path: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut last: VecDeque<&str> = VecDeque::new();
+    for l in text.lines() {
+        if last.len() == n {
+            last.pop_front();
+        }
+        last.push_back(l);
+    }
+    last.into_iter().collect::<Vec<_>>().join(" | ")
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+

@@ -1,0 +1,179 @@
+//! The `function` trainer: test functions with a known optimum (Branin, Hartmann6,
+//! Rosenbrock, Levy) where the epoch budget is a fidelity. It makes scheduler, resume and crash
+//! tests run in seconds while going through the same folders, checkpoints and statuses as
+//! real training.
+//!
+//! Parameters are the numeric config entries `x1, x2, ...`. An optional fixed `sleep` (seconds
+//! per epoch) makes trials last long enough to be interrupted in tests.
+
+use std::collections::BTreeMap;
+
+use crate::search::Config;
+use crate::train::protocol::EpochMetrics;
+use crate::train::{Trainer, TrainRequest, TrainerSpec, TrialState, TrialStatus, checkpoint, files};
+
+pub struct FunctionTrainer;
+
+pub const NAMES: &[&str] = &["branin", "hartmann6", "rosenbrock", "levy"];
+
+/// The global minimum of each function (for regret).
+pub fn optimum(name: &str) -> Option<f64> {
+    match name {
+        "branin" => Some(0.397_887_357_729_738),
+        "hartmann6" => Some(-3.322_368_011_415_51),
+        "rosenbrock" | "levy" => Some(0.0),
+        _ => None,
+    }
+}
+
+/// The coordinates `x1..xd` of a configuration, in order.
+pub fn coordinates(config: &Config) -> Vec<f64> {
+    let mut xs: Vec<(usize, f64)> = config
+        .iter()
+        .filter_map(|(k, v)| {
+            let i = k.strip_prefix('x')?.parse::<usize>().ok()?;
+            Some((i, v.as_f64()?))
+        })
+        .collect();
+    xs.sort_by_key(|(i, _)| *i);
+    xs.into_iter().map(|(_, x)| x).collect()
+}
+
+/// The function at full fidelity.
+pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
+    let need = |d: usize| {
+        if x.len() == d {
+            Ok(())
+        } else {
+            Err(format!("{name} takes {d} parameters x1..x{d}, got {}", x.len()))
+        }
+    };
+    match name {
+        "branin" => {
+            need(2)?;
+            let (a, b, c) = (1.0, 5.1 / (4.0 * std::f64::consts::PI.powi(2)), 5.0 / std::f64::consts::PI);
+            let (r, s, t) = (6.0, 10.0, 1.0 / (8.0 * std::f64::consts::PI));
+            Ok(a * (x[1] - b * x[0] * x[0] + c * x[0] - r).powi(2) + s * (1.0 - t) * x[0].cos() + s)
+        }
+        "hartmann6" => {
+            need(6)?;
+            const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
+            const A: [[f64; 6]; 4] = [
+                [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
+                [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
+                [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
+                [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
+            ];
+            const P: [[f64; 6]; 4] = [
+                [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
+                [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
+                [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
+                [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
+            ];
+            Ok(-(0..4)
+                .map(|i| {
+                    let inner: f64 = (0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
+                    ALPHA[i] * (-inner).exp()
+                })
+                .sum::<f64>())
+        }
+        "rosenbrock" => {
+            if x.len() < 2 {
+                return Err("rosenbrock takes at least 2 parameters x1, x2".into());
+            }
+            Ok(x.windows(2).map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2)).sum())
+        }
+        "levy" => {
+            if x.is_empty() {
+                return Err("levy takes at least 1 parameter x1".into());
+            }
+            let pi = std::f64::consts::PI;
+            let w: Vec<f64> = x.iter().map(|v| 1.0 + (v - 1.0) / 4.0).collect();
+            let d = w.len();
+            let mut sum = (pi * w[0]).sin().powi(2);
+            for wi in &w[..d - 1] {
+                sum += (wi - 1.0).powi(2) * (1.0 + 10.0 * (pi * wi + 1.0).sin().powi(2));
+            }
+            sum += (w[d - 1] - 1.0).powi(2) * (1.0 + (2.0 * pi * w[d - 1]).sin().powi(2));
+            Ok(sum)
+        }
+        other => Err(format!("unknown function {other} (expected one of {})", NAMES.join(", "))),
+    }
+}
+
+/// The function at fidelity `epoch / max_epochs`: a bias that shrinks as the budget grows and
+/// depends on x, so low budgets rank configurations roughly, not exactly, like high ones.
+pub fn at_fidelity(name: &str, x: &[f64], epoch: u32, max_epochs: u32) -> Result<f64, String> {
+    let f = evaluate(name, x)?;
+    let gap = 1.0 - f64::from(epoch) / f64::from(max_epochs.max(1));
+    let wiggle = 1.0 + (x.iter().sum::<f64>() * 3.0).sin();
+    Ok(f + gap * gap * wiggle * (1.0 + f.abs() * 0.5))
+}
+
+impl Trainer for FunctionTrainer {
+    fn run(&mut self, req: &TrainRequest) -> Result<TrialStatus, String> {
+        let TrainerSpec::Function { name } = &req.trainer else {
+            return Err("not a function trial".into());
+        };
+        let x = coordinates(&req.config);
+        let sleep = req.config.get("sleep").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let root = files::checkpoints(&req.trial_dir);
+        let start = match &req.clone_from {
+            Some(dir) => Some(checkpoint::load(dir)?),
+            None => checkpoint::latest(&root, req.epochs),
+        };
+        let mut history = start.as_ref().map(|c| c.meta.history.clone()).unwrap_or_default();
+        let mut epoch = start.as_ref().map_or(0, |c| c.meta.epoch);
+        std::fs::create_dir_all(&req.trial_dir).map_err(|e| e.to_string())?;
+        crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
+        let status = |state, epoch, metrics, reason| TrialStatus {
+            request: req.id,
+            state,
+            epoch,
+            metrics,
+            reason,
+            seconds: 0.0,
+        };
+        if let Err(e) = evaluate(name, &x) {
+            return Ok(status(TrialState::Infeasible, epoch, BTreeMap::new(), Some(e)));
+        }
+        let mut metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
+        while epoch < req.epochs {
+            epoch += 1;
+            if sleep > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(sleep));
+            }
+            let v = at_fidelity(name, &x, epoch, req.max_epochs)?;
+            metrics = BTreeMap::from([("objective".to_string(), v), ("val_loss".to_string(), v)]);
+            let m = EpochMetrics { epoch, values: metrics.clone() };
+            history.push(m.clone());
+            crate::train::append_metrics(&req.trial_dir, &m).map_err(|e| e.to_string())?;
+            checkpoint::save(&root, epoch, &history, serde_json::json!({}), |_| Ok(()))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(status(TrialState::Done, epoch, metrics, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_optima() {
+        let pi = std::f64::consts::PI;
+        let b = evaluate("branin", &[pi, 2.275]).unwrap();
+        assert!((b - optimum("branin").unwrap()).abs() < 1e-5);
+        let h = evaluate("hartmann6", &[0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]).unwrap();
+        assert!((h - optimum("hartmann6").unwrap()).abs() < 1e-4);
+        assert_eq!(evaluate("rosenbrock", &[1.0, 1.0, 1.0]).unwrap(), 0.0);
+        assert!(evaluate("levy", &[1.0; 10]).unwrap().abs() < 1e-12);
+    }
+
+    #[test]
+    fn full_fidelity_is_the_function() {
+        let x = [1.0, 2.0];
+        assert_eq!(at_fidelity("branin", &x, 27, 27).unwrap(), evaluate("branin", &x).unwrap());
+        assert!(at_fidelity("branin", &x, 1, 27).unwrap() > evaluate("branin", &x).unwrap());
+    }
+}

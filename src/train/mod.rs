@@ -1,0 +1,60 @@
+//! Training trials: the request/answer protocol between coordinator and workers, the worker
+//! loop, the trainers that need no libtorch (`function`, `command`), checkpoints and metrics.
+//! The libtorch trainer lives in `src/torch/` (the `hpflow-worker` binary).
+
+pub mod checkpoint;
+pub mod command;
+pub mod function;
+pub mod protocol;
+pub mod worker;
+
+pub use protocol::{EpochMetrics, Mode, TrainRequest, TrainerSpec, TrialState, TrialStatus};
+
+/// One way of training a trial. `run` trains `req.trial` until `req.epochs`, continuing from
+/// the trial's latest valid checkpoint (or `req.clone_from`), appends a `metrics.jsonl` line and
+/// writes a checkpoint after every epoch, and returns the final status. A failure of the trial
+/// itself (divergence, an infeasible configuration, a crash of the program) is a status, not
+/// an `Err`; `Err` is for the worker's own trouble.
+pub trait Trainer {
+    fn run(&mut self, req: &TrainRequest) -> Result<TrialStatus, String>;
+}
+
+/// The seed of one trial: the same workflow seed and trial always give the same seed.
+pub fn trial_seed(workflow_seed: u64, job: &str, trial: usize) -> u64 {
+    let mut rng = crate::search::rng_for(workflow_seed, job, trial as u64);
+    rand::RngCore::next_u64(&mut rng)
+}
+
+/// Paths inside a trial folder (the `store::layout` module owns the folders above it).
+pub mod files {
+    use std::path::{Path, PathBuf};
+    pub fn status(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("status.json")
+    }
+    pub fn metrics(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("metrics.jsonl")
+    }
+    pub fn checkpoints(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("checkpoints")
+    }
+    /// The final model of a retrain job.
+    pub fn model(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("model")
+    }
+}
+
+/// Rewrite `metrics.jsonl` to hold exactly `history` (after resuming from a checkpoint, lines
+/// written after it are dropped so that the curve has each epoch once).
+pub fn reset_metrics(trial_dir: &std::path::Path, history: &[EpochMetrics]) -> crate::error::Result<()> {
+    let mut text = String::new();
+    for h in history {
+        text.push_str(&serde_json::to_string(h).expect("metrics serialize"));
+        text.push('\n');
+    }
+    crate::store::atomic::write(&files::metrics(trial_dir), text.as_bytes())
+}
+
+pub fn append_metrics(trial_dir: &std::path::Path, m: &EpochMetrics) -> crate::error::Result<()> {
+    let line = serde_json::to_string(m).expect("metrics serialize");
+    crate::store::atomic::append_line(&files::metrics(trial_dir), &line)
+}

@@ -1,0 +1,78 @@
+//! The worker loop: read one request per stdin line, run it on the right trainer, write the
+//! trial's `status.json` atomically, print `{"done": id}`. A worker lives for many trials, so
+//! libtorch is loaded once per process, not once per trial.
+
+use std::io::{BufRead, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use crate::store::atomic;
+use crate::train::command::CommandTrainer;
+use crate::train::function::FunctionTrainer;
+use crate::train::{Trainer, TrainerSpec, TrialState, TrialStatus, TrainRequest, files};
+
+/// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
+pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
+    let stdin = std::io::stdin();
+    let mut function = FunctionTrainer;
+    let mut command = CommandTrainer;
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| crate::error::Error::io("<stdin>", e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let req: TrainRequest = serde_json::from_str(&line)
+            .map_err(|e| crate::error::Error::internal(format!("bad request from coordinator: {e}")))?;
+        let started = Instant::now();
+        let trainer: Option<&mut dyn Trainer> = match &req.trainer {
+            TrainerSpec::Function { .. } => Some(&mut function),
+            TrainerSpec::Command { .. } => Some(&mut command),
+            TrainerSpec::Torch { .. } => torch.as_deref_mut(),
+        };
+        let status = match trainer {
+            None => failed(&req, "this worker has no libtorch trainer (run hpflow-worker)".into()),
+            Some(t) => match catch_unwind(AssertUnwindSafe(|| t.run(&req))) {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => failed(&req, e),
+                Err(panic) => failed(&req, panic_message(panic)),
+            },
+        };
+        let status = TrialStatus {
+            seconds: started.elapsed().as_secs_f64(),
+            ..status
+        };
+        atomic::write_json(&files::status(&req.trial_dir), &status)?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", serde_json::json!({ "done": req.id }));
+        let _ = out.flush();
+    }
+    Ok(())
+}
+
+fn failed(req: &TrainRequest, reason: String) -> TrialStatus {
+    let epoch = crate::train::checkpoint::epochs(&files::checkpoints(&req.trial_dir))
+        .last()
+        .copied()
+        .unwrap_or(0);
+    TrialStatus {
+        request: req.id,
+        state: TrialState::Failed,
+        epoch,
+        metrics: Default::default(),
+        reason: Some(reason),
+        seconds: 0.0,
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let msg = if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "unknown panic".into()
+    };
+    // libtorch errors carry a long C++ backtrace; the first lines say what went wrong.
+    let short: Vec<&str> = msg.lines().take(3).collect();
+    format!("crashed: {}", short.join(" | "))
+}
