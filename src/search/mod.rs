@@ -4,6 +4,7 @@
 //!
 //! Objectives are always minimised here; the search stage negates maximised metrics.
 
+pub mod options;
 pub mod scheduler;
 pub mod space;
 pub mod strategy;
@@ -13,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use options::{Acquisition, Budget, StrategyKind, StrategyOptions};
 pub use space::{Config, Space, Value};
 
 /// A finished evaluation a strategy can learn from.
