@@ -13,3 +13,5 @@ pub mod store;
 pub mod train;
 
 pub use error::{Error, Result};
+pub mod workflow;
+pub mod plan;

@@ -1,0 +1,482 @@
+//! `runs/hpflow.db`: the only module that speaks SQL. WAL mode; the schema version lives in
+//! `PRAGMA user_version` with ordered migrations, and a database from a newer hpflow is refused
+//! for writing. Only the coordinator writes; commands that read open it read-only.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::search::{ItemResult, WorkItem};
+
+/// Each entry takes the schema from version i to i+1.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE workflows (
+    name TEXT PRIMARY KEY, file TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE workflow_jobs (
+    workflow TEXT NOT NULL, stage TEXT NOT NULL, job TEXT NOT NULL, position INTEGER NOT NULL,
+    PRIMARY KEY (workflow, stage));
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL,
+    key_json TEXT NOT NULL, started_at REAL, finished_at REAL, outputs_json TEXT, error TEXT);
+CREATE TABLE items (
+    job TEXT NOT NULL, item INTEGER NOT NULL, trial INTEGER NOT NULL, epochs INTEGER NOT NULL,
+    clone_trial INTEGER, clone_epoch INTEGER, config_json TEXT NOT NULL, reason TEXT NOT NULL,
+    state TEXT NOT NULL, value REAL, attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job, item));
+CREATE TABLE trials (
+    job TEXT NOT NULL, trial INTEGER NOT NULL, config_json TEXT NOT NULL, config_hash TEXT NOT NULL,
+    state TEXT NOT NULL, epochs INTEGER NOT NULL, value REAL, metrics_json TEXT, reason TEXT,
+    seconds REAL NOT NULL DEFAULT 0, PRIMARY KEY (job, trial));
+CREATE TABLE epochs (
+    job TEXT NOT NULL, trial INTEGER NOT NULL, epoch INTEGER NOT NULL, metrics_json TEXT NOT NULL,
+    PRIMARY KEY (job, trial, epoch));
+CREATE TABLE data_access (
+    seq INTEGER PRIMARY KEY, job TEXT NOT NULL, kind TEXT NOT NULL, split_job TEXT NOT NULL,
+    split TEXT NOT NULL, split_hash TEXT NOT NULL, at REAL NOT NULL, prev TEXT NOT NULL,
+    hash TEXT NOT NULL);
+"#];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub stage: String,
+    pub status: String,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub outputs: serde_json::Value,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemRow {
+    pub item: WorkItem,
+    pub index: usize,
+    pub state: String,
+    pub value: Option<f64>,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRow {
+    pub trial: usize,
+    pub config: serde_json::Value,
+    pub config_hash: String,
+    pub state: String,
+    pub epochs: u32,
+    pub value: Option<f64>,
+    pub metrics: serde_json::Value,
+    pub reason: Option<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessRow {
+    pub seq: i64,
+    pub job: String,
+    pub kind: String,
+    pub split_job: String,
+    pub split: String,
+    pub split_hash: String,
+    pub at: f64,
+    pub prev: String,
+    pub hash: String,
+}
+
+impl AccessRow {
+    /// The chained hash: each entry commits to the one before it.
+    pub fn expected_hash(&self) -> String {
+        let text = format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            self.seq, self.job, self.kind, self.split_job, self.split, self.split_hash, self.at, self.prev
+        );
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+fn json(text: Option<String>) -> serde_json::Value {
+    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(serde_json::Value::Null)
+}
+
+impl Db {
+    /// Open for writing, creating and migrating as needed.
+    pub fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
+        let db = Db { conn, path: path.to_path_buf() };
+        db.conn
+            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(|e| db.err(e))?;
+        db.conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| db.err(e))?;
+        let version: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Db {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "written by a newer hpflow (schema {version}, this one knows {SCHEMA_VERSION}); refusing to write"
+                ),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = db.conn.unchecked_transaction().map_err(|e| db.err(e))?;
+            tx.execute_batch(sql).map_err(|e| db.err(e))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(|e| db.err(e))?;
+            tx.commit().map_err(|e| db.err(e))?;
+        }
+        Ok(db)
+    }
+
+    /// Open an existing database read-only (status, show, export, audit); `None` if absent.
+    pub fn open_read(path: &Path) -> Result<Option<Db>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| db_err(path, e))?;
+        let db = Db { conn, path: path.to_path_buf() };
+        let version: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Db { path: path.to_path_buf(), msg: format!("written by a newer hpflow (schema {version})") });
+        }
+        Ok(Some(db))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        db_err(&self.path, e)
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    // ---- workflows and jobs ----
+
+    pub fn record_workflow(&self, name: &str, file: &Path, jobs: &[(String, String)]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO workflows (name, file, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET file = excluded.file, updated_at = excluded.updated_at",
+            params![name, file.to_string_lossy(), now()],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM workflow_jobs WHERE workflow = ?1", params![name]).map_err(|e| self.err(e))?;
+        for (i, (stage, job)) in jobs.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO workflow_jobs (workflow, stage, job, position) VALUES (?1, ?2, ?3, ?4)",
+                params![name, stage, job, i as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    pub fn workflows(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare("SELECT name, file FROM workflows ORDER BY updated_at DESC").map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// (stage, job id) of a workflow as last run or planned, in order.
+    pub fn workflow_jobs(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT stage, job FROM workflow_jobs WHERE workflow = ?1 ORDER BY position")
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    pub fn job(&self, id: &str) -> Result<Option<JobRow>> {
+        self.conn
+            .query_row(
+                "SELECT id, kind, stage, status, started_at, finished_at, outputs_json, error FROM jobs WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok(JobRow {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        stage: r.get(2)?,
+                        status: r.get(3)?,
+                        started_at: r.get(4)?,
+                        finished_at: r.get(5)?,
+                        outputs: json(r.get(6)?),
+                        error: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Jobs whose id starts with `prefix` (for `hpflow show`).
+    pub fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare("SELECT id FROM jobs WHERE id LIKE ?1 || '%'").map_err(|e| self.err(e))?;
+        let rows = st.query_map(params![prefix], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    pub fn all_job_ids(&self) -> Result<Vec<String>> {
+        self.jobs_with_prefix("")
+    }
+
+    pub fn start_job(&self, id: &str, kind: &str, stage: &str, key_json: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (id, kind, stage, status, key_json, started_at) VALUES (?1, ?2, ?3, 'running', ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET status = 'running', stage = excluded.stage, error = NULL,
+                   started_at = COALESCE(jobs.started_at, excluded.started_at), finished_at = NULL",
+                params![id, kind, stage, key_json, now()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The commit point of a job: called only after its outputs are renamed into place.
+    pub fn finish_job(&self, id: &str, status: &str, outputs: &serde_json::Value, error: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET status = ?2, finished_at = ?3, outputs_json = ?4, error = ?5 WHERE id = ?1",
+                params![id, status, now(), outputs.to_string(), error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forget a job's search records (its outputs vanished; it is redone from scratch).
+    pub fn reset_job(&self, id: &str) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        for table in ["items", "trials", "epochs"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE job = ?1"), params![id]).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    pub fn delete_job(&self, id: &str) -> Result<()> {
+        self.reset_job(id)?;
+        self.conn.execute("DELETE FROM jobs WHERE id = ?1", params![id]).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    // ---- search: items and trials ----
+
+    pub fn insert_item(&self, job: &str, index: usize, item: &WorkItem) -> Result<()> {
+        let config = serde_json::to_string(&item.config).map_err(Error::internal)?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO items (job, item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'issued')",
+            params![
+                job,
+                index as i64,
+                item.trial as i64,
+                item.epochs,
+                item.clone_from.map(|c| c.0 as i64),
+                item.clone_from.map(|c| c.1),
+                config,
+                item.reason
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO trials (job, trial, config_json, config_hash, state, epochs) VALUES (?1, ?2, ?3, ?4, 'queued', 0)
+             ON CONFLICT(job, trial) DO UPDATE SET config_json = excluded.config_json, config_hash = excluded.config_hash",
+            params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    pub fn bump_attempts(&self, job: &str, index: usize) -> Result<u32> {
+        self.conn
+            .query_row(
+                "UPDATE items SET attempts = attempts + 1 WHERE job = ?1 AND item = ?2 RETURNING attempts",
+                params![job, index as i64],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record an item's outcome with the trial's state and its per-epoch metrics, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish_item(
+        &self,
+        job: &str,
+        result: &ItemResult,
+        state: &str,
+        metrics: &serde_json::Value,
+        reason: Option<&str>,
+        seconds: f64,
+        epochs: &[(u32, serde_json::Value)],
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let item_state = if result.value.is_some() { "done" } else { "failed" };
+        tx.execute(
+            "UPDATE items SET state = ?3, value = ?4 WHERE job = ?1 AND item = ?2",
+            params![job, result.item as i64, item_state, result.value],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE trials SET state = ?3, epochs = ?4, value = ?5, metrics_json = ?6, reason = ?7, seconds = seconds + ?8
+             WHERE job = ?1 AND trial = ?2",
+            params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds],
+        )
+        .map_err(|e| self.err(e))?;
+        for (epoch, m) in epochs {
+            tx.execute(
+                "INSERT OR REPLACE INTO epochs (job, trial, epoch, metrics_json) VALUES (?1, ?2, ?3, ?4)",
+                params![job, result.trial as i64, epoch, m.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2", params![job, trial as i64, state])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn items(&self, job: &str) -> Result<Vec<ItemRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state, value, attempts
+                 FROM items WHERE job = ?1 ORDER BY item",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                let clone_trial: Option<i64> = r.get(3)?;
+                let clone_epoch: Option<u32> = r.get(4)?;
+                let config: String = r.get(5)?;
+                Ok(ItemRow {
+                    index: r.get::<_, i64>(0)? as usize,
+                    item: WorkItem {
+                        trial: r.get::<_, i64>(1)? as usize,
+                        epochs: r.get(2)?,
+                        clone_from: clone_trial.zip(clone_epoch).map(|(t, e)| (t as usize, e)),
+                        config: serde_json::from_str(&config).unwrap_or_default(),
+                        reason: r.get(6)?,
+                    },
+                    state: r.get(7)?,
+                    value: r.get(8)?,
+                    attempts: r.get(9)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    pub fn trials(&self, job: &str) -> Result<Vec<TrialRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds
+                 FROM trials WHERE job = ?1 ORDER BY trial",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok(TrialRow {
+                    trial: r.get::<_, i64>(0)? as usize,
+                    config: json(r.get(1)?),
+                    config_hash: r.get(2)?,
+                    state: r.get(3)?,
+                    epochs: r.get(4)?,
+                    value: r.get(5)?,
+                    metrics: json(r.get(6)?),
+                    reason: r.get(7)?,
+                    seconds: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// Per-epoch metrics of one trial, by epoch.
+    pub fn epochs(&self, job: &str, trial: usize) -> Result<Vec<(u32, serde_json::Value)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT epoch, metrics_json FROM epochs WHERE job = ?1 AND trial = ?2 ORDER BY epoch")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job, trial as i64], |r| Ok((r.get(0)?, json(r.get(1)?))))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    // ---- the sealed test set's access log ----
+
+    /// Append an access to the hash-chained log and return it.
+    pub fn record_access(&self, job: &str, kind: &str, split_job: &str, split: &str, split_hash: &str) -> Result<AccessRow> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let (seq, prev): (i64, String) = tx
+            .query_row("SELECT seq, hash FROM data_access ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .map_or((1, "genesis".to_string()), |(s, h): (i64, String)| (s + 1, h));
+        let mut row = AccessRow {
+            seq,
+            job: job.into(),
+            kind: kind.into(),
+            split_job: split_job.into(),
+            split: split.into(),
+            split_hash: split_hash.into(),
+            at: now(),
+            prev,
+            hash: String::new(),
+        };
+        row.hash = row.expected_hash();
+        tx.execute(
+            "INSERT INTO data_access (seq, job, kind, split_job, split, split_hash, at, prev, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![row.seq, row.job, row.kind, row.split_job, row.split, row.split_hash, row.at, row.prev, row.hash],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(row)
+    }
+
+    pub fn accesses(&self) -> Result<Vec<AccessRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, job, kind, split_job, split, split_hash, at, prev, hash FROM data_access ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(AccessRow {
+                    seq: r.get(0)?,
+                    job: r.get(1)?,
+                    kind: r.get(2)?,
+                    split_job: r.get(3)?,
+                    split: r.get(4)?,
+                    split_hash: r.get(5)?,
+                    at: r.get(6)?,
+                    prev: r.get(7)?,
+                    hash: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+}
+
+fn db_err(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Db { path: path.to_path_buf(), msg: e.to_string() }
+}

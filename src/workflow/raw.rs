@@ -1,0 +1,95 @@
+//! The workflow file as written: serde types that mirror the YAML, unknown keys refused.
+//! `validate` turns this into a `Workflow` with defaults filled in and every value checked.
+
+use serde::Deserialize;
+
+use crate::data::{Source, Task};
+use crate::search::space::RawParam;
+use crate::search::{Budget, StrategyOptions};
+use crate::workflow::yaml::Ordered;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkflow {
+    pub name: String,
+    pub seed: Option<u64>,
+    pub device: Option<String>,
+    pub data: Option<RawData>,
+    pub stages: Ordered<RawStage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub source: Source,
+    pub path: Option<String>,
+    pub name: Option<String>,
+    pub task: Option<Task>,
+    pub label: Option<String>,
+    pub features: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RawStage {
+    /// Split options are checked by `data::split::SplitOptions`; kept raw here.
+    Split(serde_yaml::Mapping),
+    Search(RawSearch),
+    Retrain(RawRetrain),
+    Evaluate(RawEvaluate),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    pub needs: Option<Vec<String>>,
+    pub model: String,
+    /// `model: function`: branin | hartmann6 | rosenbrock | levy.
+    pub function: Option<String>,
+    /// `model: command`: the program and its arguments.
+    pub command: Option<Vec<String>>,
+    pub params: Option<Ordered<serde_json::Value>>,
+    pub space: Option<Ordered<RawParam>>,
+    pub strategy: StrategyOptions,
+    pub metric: Option<RawMetric>,
+    pub budget: Option<Budget>,
+    pub workers: Option<usize>,
+    /// libtorch threads per trial (fixed, so that numbers do not depend on `workers`).
+    pub threads: Option<usize>,
+    /// Trials sharing one GPU.
+    pub trials_per_device: Option<usize>,
+    /// Attempts of a trial whose worker crashed before it is marked failed.
+    pub retries: Option<u32>,
+    /// Keep checkpoints within this many megabytes (oldest unneeded ones go first).
+    pub disk_limit_mb: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: String,
+    pub goal: Goal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Goal {
+    Minimize,
+    Maximize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetrain {
+    pub needs: Option<Vec<String>>,
+    pub on: Option<String>,
+    /// `best` (the epochs the winning trial reached) or a number.
+    pub epochs: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvaluate {
+    pub needs: Option<Vec<String>>,
+    pub metrics: Option<Vec<String>>,
+}

@@ -1,0 +1,132 @@
+//! YAML in one place (serde_yaml is deprecated upstream; keeping it here lets us swap it for a
+//! maintained fork): parsing with line numbers, ordered mappings, and finding the line of a
+//! dotted field path for errors found after parsing.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+
+/// A mapping that keeps the order it was written in (stages, search spaces).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(String, T)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.iter().any(|(k, _)| *k == key) {
+                        return Err(serde::de::Error::custom(format!("`{key}` is given twice")));
+                    }
+                    let value = map.next_value()?;
+                    out.push((key, value));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// A serde_yaml error split into the field path, the line and the message.
+pub struct ParseError {
+    pub field: String,
+    pub line: Option<usize>,
+    pub msg: String,
+}
+
+pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let full = e.to_string();
+        // serde_yaml writes "path.to.field: message at line L column C".
+        let without_loc = match full.rfind(" at line ") {
+            Some(i) => full[..i].to_string(),
+            None => full.clone(),
+        };
+        let (field, msg) = match without_loc.split_once(": ") {
+            Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
+            _ => ("(document)".to_string(), without_loc),
+        };
+        let msg = msg.replace("unknown variant", "unknown value").replace("unknown field", "unknown key");
+        // For an unknown key, point at the key's own line rather than its parent's.
+        let mut field = field;
+        let mut line = line;
+        if let Some(key) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
+            let path = if field == "(document)" { key.to_string() } else { format!("{field}.{key}") };
+            if let Some(l) = locate(text, &path) {
+                line = Some(l);
+            }
+            field = path;
+        }
+        ParseError { field, line, msg }
+    })
+}
+
+/// The 1-based line where a dotted path (`stages.search.space.lr`) is written, for block-style
+/// YAML (flow mappings such as `{loguniform: [..]}` sit on their key's line). `a[2]` indexes
+/// into a flow or block sequence only as far as its key's line.
+pub fn locate(text: &str, path: &str) -> Option<usize> {
+    let parts: Vec<&str> = path.split('.').map(|p| p.split('[').next().unwrap_or(p)).collect();
+    let mut depth_indent: Option<usize> = None; // indent of the key matched at the previous level
+    let mut found = 0;
+    let mut last_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split(" #").next().unwrap_or(raw);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if let Some(d) = depth_indent {
+            if indent <= d {
+                // Left the block of the key matched last without finding the next part.
+                return last_line;
+            }
+        }
+        let key = trimmed.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        if trimmed.contains(':') && key == parts[found] {
+            found += 1;
+            last_line = Some(i + 1);
+            if found == parts.len() {
+                return last_line;
+            }
+            // A flow mapping on the same line holds the rest of the path.
+            if trimmed.split_once(':').is_some_and(|(_, rest)| rest.trim_start().starts_with('{')) {
+                return last_line;
+            }
+            depth_indent = Some(indent);
+        }
+    }
+    last_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "name: x\nstages:\n  split:\n    kind: split\n  search:\n    kind: search\n    space:\n      lr: {loguniform: [0, 1]}\n      units: {int: [1, 2]}\n";
+
+    #[test]
+    fn locates_nested_fields() {
+        assert_eq!(locate(DOC, "name"), Some(1));
+        assert_eq!(locate(DOC, "stages.search.kind"), Some(6));
+        assert_eq!(locate(DOC, "stages.search.space.units"), Some(9));
+        assert_eq!(locate(DOC, "stages.search.space.lr.loguniform"), Some(8));
+        // Missing leaf: the closest parent that exists.
+        assert_eq!(locate(DOC, "stages.split.train"), Some(3));
+    }
+}
