@@ -15,3 +15,7 @@ pub mod train;
 pub use error::{Error, Result};
 pub mod workflow;
 pub mod plan;
+pub mod exec;
+pub mod stage;
+pub mod cli;
+pub mod cmd;

@@ -19,3 +19,15 @@ impl SplitOptions {
         Ok(())
     }
 }
+
+pub struct SplitOutcome {
+    pub manifest: crate::data::Manifest,
+    pub test_rows: Vec<u32>,
+    pub duplicates: Vec<(u32, u32)>,
+    pub removed_duplicates: usize,
+    pub record: serde_json::Value,
+}
+
+pub fn split(_: &crate::data::Dataset, _: &SplitOptions, _: u64) -> crate::Result<SplitOutcome> {
+    Err(crate::Error::internal("not yet"))
+}

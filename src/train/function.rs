@@ -139,6 +139,9 @@ impl Trainer for FunctionTrainer {
         }
         let mut metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
         while epoch < req.epochs {
+            if crate::train::worker::stop_requested() {
+                return Ok(status(TrialState::Running, epoch, metrics, Some("stopped by signal".into())));
+            }
             epoch += 1;
             if sleep > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(sleep));

@@ -13,6 +13,7 @@ use crate::train::{Trainer, TrainerSpec, TrialState, TrialStatus, TrainRequest, 
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
 pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
+    crate::exec::signals::install();
     let stdin = std::io::stdin();
     let mut function = FunctionTrainer;
     let mut command = CommandTrainer;
@@ -20,6 +21,9 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
         let line = line.map_err(|e| crate::error::Error::io("<stdin>", e))?;
         if line.trim().is_empty() {
             continue;
+        }
+        if stop_requested() {
+            break;
         }
         let req: TrainRequest = serde_json::from_str(&line)
             .map_err(|e| crate::error::Error::internal(format!("bad request from coordinator: {e}")))?;
@@ -75,4 +79,10 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
     // libtorch errors carry a long C++ backtrace; the first lines say what went wrong.
     let short: Vec<&str> = msg.lines().take(3).collect();
     format!("crashed: {}", short.join(" | "))
+}
+
+/// Set when the worker got SIGINT/SIGTERM: trainers finish the epoch they are in, checkpoint,
+/// and return a `Running` status instead of starting another.
+pub fn stop_requested() -> bool {
+    crate::exec::signals::stop_requested()
 }

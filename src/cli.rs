@@ -1,0 +1,108 @@
+//! The command line: clap definitions and the one `match` that dispatches to `cmd::*`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::Result;
+use crate::store::Layout;
+
+#[derive(Debug, Parser)]
+#[command(name = "hpflow", version, about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows")]
+pub struct Cli {
+    /// Where jobs, trials and the database live.
+    #[arg(long, global = true, env = "HPFLOW_RUNS_DIR", default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan, then run every job that is not already done; resumes by itself.
+    Run {
+        workflow: PathBuf,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Jobs, their content hashes and what went into each; runs nothing.
+    Plan {
+        workflow: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Jobs and trials of a workflow (file or name), or of every workflow.
+    Status {
+        workflow: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Refresh every second until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Details of a job (id prefix) or a trial (`JOB/TRIAL`): metrics and files.
+    Show {
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test-set leakage audit: exit 0 when clean, 4 with findings.
+    Audit {
+        workflow: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every trial with its parameters, state and per-epoch metrics, the selected
+    /// configuration and the retrain and test results.
+    Export {
+        workflow: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// Write to a file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Start a new project folder from a template.
+    Init {
+        dir: PathBuf,
+        #[arg(long, default_value = "quickstart")]
+        template: String,
+    },
+    /// Remove job folders and checkpoints that no workflow needs any more.
+    Gc {
+        /// Say what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// (internal) Serve trials on stdin; started by `hpflow run`.
+    #[command(name = "__worker", hide = true)]
+    Worker,
+}
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let layout = Layout::new(&cli.runs_dir);
+    match cli.command {
+        Command::Run { workflow, json } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json),
+        Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
+        Command::Status { workflow, json, follow } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
+        Command::Show { target, json } => crate::cmd::show::run(&target, &layout, json),
+        Command::Audit { workflow, json } => crate::cmd::audit::run(workflow.as_deref(), &layout, json),
+        Command::Export { workflow, format, output } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
+        Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
+        Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
+        Command::Worker => crate::train::worker::serve(None),
+    }
+}

@@ -1,0 +1,89 @@
+//! One module per subcommand, and what they share: finding a workflow's jobs, printing tables.
+
+pub mod audit;
+pub mod export;
+pub mod gc;
+pub mod init;
+pub mod plan;
+pub mod run;
+pub mod show;
+pub mod status;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::store::{Db, Layout};
+
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HPFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("hpflow={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// The read-only database, or a clear message when nothing has run yet.
+pub fn open_db(layout: &Layout) -> Result<Db> {
+    Db::open_read(&layout.db())?.ok_or_else(|| {
+        Error::Usage(format!("no runs in {} yet (run `hpflow run WORKFLOW.yaml` first)", layout.root().display()))
+    })
+}
+
+/// A workflow named by its file or its name: (name, [(stage, job id)]). A file is planned
+/// afresh, so the jobs are those its current content would run.
+pub fn workflow_jobs(db: &Db, arg: &str) -> Result<(String, Vec<(String, String)>)> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let wf = crate::workflow::load(path)?;
+        let plan = crate::plan::build(&wf)?;
+        let jobs = plan.jobs.iter().map(|j| (j.stage.clone(), j.id.clone())).collect();
+        return Ok((wf.name, jobs));
+    }
+    let jobs = db.workflow_jobs(arg)?;
+    if jobs.is_empty() {
+        let known: Vec<String> = db.workflows()?.into_iter().map(|(n, _)| n).collect();
+        return Err(Error::Usage(format!(
+            "no workflow {arg:?} in this runs folder (known: {})",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        )));
+    }
+    Ok((arg.to_string(), jobs))
+}
+
+/// Print rows as aligned columns (the first row is the header).
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, s)| if i + 1 == r.len() { s.clone() } else { format!("{s:<w$}", w = widths[i]) })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(Error::internal)?);
+    Ok(())
+}
+
+/// A metric value for people: 4 decimals, or `-`.
+pub fn fmt_value(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
+}

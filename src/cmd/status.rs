@@ -1,0 +1,103 @@
+//! `hpflow status [WORKFLOW]`: jobs and trials; `--follow` refreshes every second.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::store::layout::short;
+use crate::store::{Db, Layout};
+
+/// The status of one workflow as data (what `--json` prints).
+pub fn collect(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<Value> {
+    let mut out = Vec::new();
+    for (stage, id) in jobs {
+        let row = db.job(id)?;
+        let trials = db.trials(id)?;
+        let mut states: BTreeMap<String, usize> = BTreeMap::new();
+        for t in &trials {
+            *states.entry(t.state.clone()).or_default() += 1;
+        }
+        out.push(json!({
+            "stage": stage,
+            "job": id,
+            "kind": row.as_ref().map(|r| r.kind.clone()),
+            "status": row.as_ref().map_or("not run".to_string(), |r| r.status.clone()),
+            "error": row.as_ref().and_then(|r| r.error.clone()),
+            "outputs": row.as_ref().map(|r| r.outputs.clone()),
+            "trials": states,
+            "epochs_trained": trials.iter().map(|t| u64::from(t.epochs)).sum::<u64>(),
+        }));
+    }
+    Ok(json!({ "workflow": name, "jobs": out }))
+}
+
+fn summary(job: &Value) -> String {
+    let outputs = &job["outputs"];
+    let mut parts = Vec::new();
+    if let Some(t) = job["trials"].as_object().filter(|t| !t.is_empty()) {
+        let s: Vec<String> = t.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        parts.push(format!("trials: {}", s.join(", ")));
+    }
+    if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
+        parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
+    }
+    if outputs.get("model_from").is_some() {
+        for (k, v) in outputs["metrics"].as_object().into_iter().flatten() {
+            parts.push(format!("{k} {}", super::fmt_value(v.as_f64())));
+        }
+    } else if let Some(train) = outputs["train"].as_u64() {
+        parts.push(format!("train {train}, val {}, test {}", outputs["val"], outputs["test"]));
+    }
+    if let Some(e) = job["error"].as_str() {
+        parts.push(e.to_string());
+    }
+    parts.join("; ")
+}
+
+pub fn render(status: &Value) -> String {
+    let mut rows = vec![vec!["stage".into(), "job".into(), "status".into(), "summary".into()]];
+    for j in status["jobs"].as_array().into_iter().flatten() {
+        rows.push(vec![
+            j["stage"].as_str().unwrap_or_default().into(),
+            short(j["job"].as_str().unwrap_or_default()).into(),
+            j["status"].as_str().unwrap_or_default().into(),
+            summary(j),
+        ]);
+    }
+    format!("workflow {}\n{}", status["workflow"].as_str().unwrap_or_default(), super::table(&rows))
+}
+
+pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
+    if follow {
+        crate::exec::signals::install();
+    }
+    loop {
+        let db = super::open_db(layout)?;
+        let targets: Vec<(String, Vec<(String, String)>)> = match workflow {
+            Some(w) => vec![super::workflow_jobs(&db, w)?],
+            None => db
+                .workflows()?
+                .into_iter()
+                .map(|(name, _)| Ok((name.clone(), db.workflow_jobs(&name)?)))
+                .collect::<Result<_>>()?,
+        };
+        let all: Vec<Value> = targets.iter().map(|(n, j)| collect(&db, n, j)).collect::<Result<_>>()?;
+        if as_json {
+            super::print_json(&if workflow.is_some() { all[0].clone() } else { Value::Array(all) })?;
+        } else {
+            if follow {
+                print!("\x1b[2J\x1b[H");
+            }
+            let text: Vec<String> = all.iter().map(render).collect();
+            print!("{}", text.join("\n"));
+        }
+        if !follow || crate::exec::signals::stop_requested() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if crate::exec::signals::stop_requested() {
+            return Ok(());
+        }
+    }
+}

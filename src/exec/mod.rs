@@ -1,0 +1,89 @@
+//! The coordinator: `hpflow run`. It holds the runs folder's lock, records the workflow, and
+//! runs each job of the plan in order, skipping the ones already done (their outputs still on
+//! disk). A job is marked done only after its outputs are in place; a job that was running
+//! when the previous coordinator died is simply run again and resumes from what it left.
+
+pub mod pool;
+pub mod progress;
+pub mod signals;
+pub mod single;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::stage::{self, Ctx};
+use crate::store::{Db, Layout, atomic, lock::RunLock};
+use crate::workflow::Workflow;
+
+use progress::Progress;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobOutcome {
+    pub stage: String,
+    pub job: String,
+    /// `cached` (done before), `done` (ran now).
+    pub status: String,
+    pub seconds: f64,
+    pub outputs: serde_json::Value,
+}
+
+pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<Vec<JobOutcome>> {
+    let _lock = RunLock::acquire(&layout.lock())?;
+    let db = Db::open(&layout.db())?;
+    let jobs: Vec<(String, String)> = plan.jobs.iter().map(|j| (j.stage.clone(), j.id.clone())).collect();
+    db.record_workflow(&wf.name, &wf.file, &jobs)?;
+    signals::install();
+    let mut progress = Progress::new(quiet);
+    let mut outcomes = Vec::new();
+    for job in &plan.jobs {
+        let stage = wf.stage(&job.stage).ok_or_else(|| Error::internal("plan names an unknown stage"))?;
+        let short = crate::store::layout::short(&job.id);
+        if let Some(row) = db.job(&job.id)? {
+            if row.status == "done" {
+                if stage::outputs_present(layout, job) {
+                    progress.line(&format!("{:<10} {short}  cached", job.stage));
+                    outcomes.push(JobOutcome {
+                        stage: job.stage.clone(),
+                        job: job.id.clone(),
+                        status: "cached".into(),
+                        seconds: 0.0,
+                        outputs: row.outputs,
+                    });
+                    continue;
+                }
+                progress.line(&format!("{:<10} {short}  outputs missing: redoing", job.stage));
+                db.reset_job(&job.id)?;
+                let dir = layout.job(&job.id);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                }
+            }
+        }
+        progress.line(&format!("{:<10} {short}  running", job.stage));
+        atomic::write_json(&layout.job_key(&job.id), &job.key)?;
+        db.start_job(&job.id, job.kind, &job.stage, &job.key.canonical())?;
+        let started = std::time::Instant::now();
+        let mut ctx = Ctx { wf, plan, job, stage, layout, db: &db, progress: &mut progress };
+        match stage::run(&mut ctx) {
+            Ok(outputs) => {
+                db.finish_job(&job.id, "done", &outputs, None)?;
+                let seconds = started.elapsed().as_secs_f64();
+                progress.line(&format!("{:<10} {short}  done in {seconds:.1}s", job.stage));
+                outcomes.push(JobOutcome { stage: job.stage.clone(), job: job.id.clone(), status: "done".into(), seconds, outputs });
+            }
+            Err(Error::Interrupted) => {
+                db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None)?;
+                return Err(Error::Interrupted);
+            }
+            Err(e) => {
+                db.finish_job(&job.id, "failed", &serde_json::Value::Null, Some(&e.to_string()))?;
+                return Err(match e {
+                    Error::JobFailed(m) => Error::JobFailed(format!("stage {}: {m}", job.stage)),
+                    other => other,
+                });
+            }
+        }
+    }
+    Ok(outcomes)
+}

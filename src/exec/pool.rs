@@ -1,0 +1,187 @@
+//! Worker processes on the coordinator's side. Each worker is a long-lived child (`hpflow
+//! __worker`, or `hpflow-worker` when libtorch is needed) reading requests on stdin. A reader
+//! thread per worker turns its `{"done": id}` lines into events, and its end of output into an
+//! `Exited` event; a notify watcher on the job's trial folders adds `Files` events, so a result
+//! whose wake-up line was lost is still seen. The files in the trial folder are the truth.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::train::TrainRequest;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Done { worker: usize, request: u64 },
+    Exited { worker: usize },
+    Files,
+}
+
+struct Worker {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// The request it is working on.
+    busy: Option<u64>,
+}
+
+pub struct Pool {
+    program: PathBuf,
+    args: Vec<String>,
+    workers: Vec<Option<Worker>>,
+    tx: Sender<Event>,
+    rx: Receiver<Event>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// The program that serves trials: `hpflow-worker` (libtorch) beside this binary, or this
+/// binary's own hidden `__worker` command.
+pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
+    let me = std::env::current_exe().map_err(|e| Error::internal(format!("cannot find own binary: {e}")))?;
+    if !needs_torch {
+        return Ok((me, vec!["__worker".into()]));
+    }
+    let torch = me.with_file_name("hpflow-worker");
+    if !torch.exists() {
+        return Err(Error::Usage(format!(
+            "{} is missing: this model needs the libtorch worker (build with scripts/setup)",
+            torch.display()
+        )));
+    }
+    Ok((torch, Vec::new()))
+}
+
+impl Pool {
+    pub fn new(size: usize, program: PathBuf, args: Vec<String>, watch: Option<&Path>) -> Pool {
+        let (tx, rx) = channel();
+        let watcher = watch.and_then(|dir| {
+            use notify::Watcher;
+            std::fs::create_dir_all(dir).ok()?;
+            let tx = tx.clone();
+            let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if res.is_ok_and(|e| e.paths.iter().any(|p| p.ends_with("status.json"))) {
+                    let _ = tx.send(Event::Files);
+                }
+            })
+            .ok()?;
+            w.watch(dir, notify::RecursiveMode::Recursive).ok()?;
+            Some(w)
+        });
+        Pool {
+            program,
+            args,
+            workers: (0..size).map(|_| None).collect(),
+            tx,
+            rx,
+            _watcher: watcher,
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// A worker with nothing to do, started if needed.
+    pub fn idle(&mut self) -> Option<usize> {
+        self.workers.iter().position(|w| w.as_ref().is_none_or(|w| w.busy.is_none()))
+    }
+
+    pub fn busy(&self) -> usize {
+        self.workers.iter().filter(|w| w.as_ref().is_some_and(|w| w.busy.is_some())).count()
+    }
+
+    fn spawn(&mut self, index: usize) -> Result<()> {
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error::io(&self.program, e))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let done = serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| v.get("done").and_then(|d| d.as_u64()));
+                if let Some(request) = done {
+                    let _ = tx.send(Event::Done { worker: index, request });
+                }
+            }
+            let _ = tx.send(Event::Exited { worker: index });
+        });
+        let stdin = child.stdin.take();
+        self.workers[index] = Some(Worker { child, stdin, busy: None });
+        Ok(())
+    }
+
+    /// Hand a request to worker `index` (starting it if it is not running).
+    pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
+        if self.workers[index].is_none() {
+            self.spawn(index)?;
+        }
+        let w = self.workers[index].as_mut().expect("spawned");
+        let line = serde_json::to_string(req).map_err(Error::internal)?;
+        let stdin = w.stdin.as_mut().ok_or_else(|| Error::internal("worker stdin closed"))?;
+        if writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_err() {
+            // The worker died; its reader thread reports `Exited` and the item is retried.
+            tracing::warn!("worker {index} is gone; the request will be retried");
+        }
+        w.busy = Some(req.id);
+        Ok(())
+    }
+
+    /// Mark worker `index` free again (its request finished).
+    pub fn release(&mut self, index: usize) {
+        if let Some(w) = self.workers[index].as_mut() {
+            w.busy = None;
+        }
+    }
+
+    /// A worker's process ended: reap it and return the request it had.
+    pub fn exited(&mut self, index: usize) -> Option<u64> {
+        let mut w = self.workers[index].take()?;
+        let _ = w.child.wait();
+        w.busy
+    }
+
+    pub fn next_event(&self, timeout: Duration) -> Option<Event> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+
+    /// Ask every worker to stop after its current epoch's checkpoint (SIGINT), then close.
+    pub fn interrupt(&mut self) {
+        for w in self.workers.iter_mut().flatten() {
+            // SAFETY: sending a signal to our own child by pid.
+            unsafe { libc::kill(w.child.id() as i32, libc::SIGINT) };
+        }
+    }
+
+    pub fn kill(&mut self) {
+        for w in self.workers.iter_mut().flatten() {
+            let _ = w.child.kill();
+        }
+    }
+
+    /// Close stdin so workers exit, and wait for them.
+    pub fn shutdown(&mut self) {
+        for w in self.workers.iter_mut().flatten() {
+            w.stdin.take();
+        }
+        for slot in self.workers.iter_mut() {
+            if let Some(mut w) = slot.take() {
+                let _ = w.child.wait();
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

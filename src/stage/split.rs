@@ -1,0 +1,43 @@
+//! The split stage: load the dataset, split its rows, write the manifest (train and val rows,
+//! normalisation fitted on train) and, apart from it, the sealed test rows.
+
+use serde_json::json;
+
+use crate::data::split::SplitOptions;
+use crate::error::{Error, Result};
+use crate::stage::Ctx;
+use crate::store::atomic;
+
+pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
+    let spec = ctx.wf.data.as_ref().ok_or_else(|| Error::internal("split without data"))?;
+    let started = std::time::Instant::now();
+    let ds = crate::data::load(spec, &ctx.wf.base_dir, opts.group.as_deref())?;
+    let loaded = started.elapsed().as_secs_f64();
+    let out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    let id = &ctx.job.id;
+    atomic::write_json(&ctx.layout.sealed_test(id), &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }))?;
+    atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
+    // The manifest last: it is what marks the split's outputs complete on disk.
+    atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;
+    if !out.duplicates.is_empty() {
+        ctx.progress.line(&format!(
+            "  warning: {} rows are byte-identical across splits (set dedupe: true to remove them)",
+            out.duplicates.len()
+        ));
+    }
+    ctx.progress.line(&format!(
+        "  {} rows: train {}, val {}, test {} (loaded in {loaded:.2}s)",
+        ds.n,
+        out.manifest.train.len(),
+        out.manifest.val.len(),
+        out.test_rows.len()
+    ));
+    Ok(json!({
+        "rows": ds.n,
+        "train": out.manifest.train.len(),
+        "val": out.manifest.val.len(),
+        "test": out.test_rows.len(),
+        "duplicates_across_splits": out.duplicates.len(),
+        "removed_duplicates": out.removed_duplicates,
+    }))
+}
