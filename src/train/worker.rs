@@ -14,6 +14,15 @@ use crate::train::{Trainer, TrainerSpec, TrialState, TrialStatus, TrainRequest, 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
 pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
     crate::exec::signals::install();
+    // A worker must not outlive its coordinator: an orphan still writing into a trial folder
+    // would race the fresh worker a restarted coordinator hands the same trial to.
+    // SAFETY: plain prctl/getppid calls with constant arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() == 1 {
+            return Ok(());
+        }
+    }
     let stdin = std::io::stdin();
     let mut function = FunctionTrainer;
     let mut command = CommandTrainer;

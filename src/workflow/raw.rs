@@ -15,7 +15,8 @@ pub struct RawWorkflow {
     pub seed: Option<u64>,
     pub device: Option<String>,
     pub data: Option<RawData>,
-    pub stages: Ordered<RawStage>,
+    /// Each stage is checked on its own (`RawStage`), so errors can name the stage.
+    pub stages: Ordered<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -86,16 +86,19 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
     }
     let names: Vec<&str> = raw.stages.0.iter().map(|(n, _)| n.as_str()).collect();
     let mut stages = Vec::new();
-    for (name, stage) in &raw.stages.0 {
+    for (name, value) in &raw.stages.0 {
         let field = format!("stages.{name}");
-        let (needs, spec) = match stage {
+        let stage: RawStage = yaml::from_value(value.clone(), &field).map_err(|mut e| {
+            // The stage kind is serde's enum tag: name the `kind` key in the error.
+            if e.field == field && e.msg.starts_with("unknown value") {
+                e.field = format!("{field}.kind");
+            }
+            e
+        })?;
+        let (needs, spec) = match &stage {
             RawStage::Split(map) => {
                 let opts: crate::data::split::SplitOptions =
-                    serde_yaml::from_value(serde_yaml::Value::Mapping(map.clone())).map_err(|e| {
-                        let msg = e.to_string().replace("unknown field", "unknown key");
-                        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                        FieldError::new(field.clone(), msg)
-                    })?;
+                    yaml::from_value(serde_yaml::Value::Mapping(map.clone()), &field)?;
                 opts.check(&field)?;
                 if data.is_none() {
                     return Err(FieldError::new("data", format!("is required by stage {name} (kind split)")));
@@ -201,7 +204,10 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
             TrainerSpec::Torch { model: s.model.clone() }
         }
         "function" => {
-            let name = s.function.clone().unwrap_or_default();
+            let Some(name) = s.function.clone() else {
+                return Err(FieldError::new(f("function"), format!(
+                    "is required for model function (one of {})", crate::train::function::NAMES.join(", "))));
+            };
             if !crate::train::function::NAMES.contains(&name.as_str()) {
                 return Err(FieldError::new(f("function"), format!(
                     "expected one of {}, got {name:?}", crate::train::function::NAMES.join(", "))));
@@ -409,7 +415,7 @@ fn check_upstreams(wf: &Workflow) -> Result<(), FieldError> {
             if wf.upstream(s, kind).is_none() {
                 return Err(FieldError::new(
                     format!("stages.{}.needs", s.name),
-                    format!("a {} stage needs a {kind} stage upstream", s.spec.kind()),
+                    format!("the {} stage {} needs a {kind} stage upstream", s.spec.kind(), s.name),
                 ));
             }
             Ok(())

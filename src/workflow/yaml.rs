@@ -59,20 +59,41 @@ pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> 
         };
         let (field, msg) = match without_loc.split_once(": ") {
             Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
-            _ => ("(document)".to_string(), without_loc),
+            _ => ("(file)".to_string(), without_loc),
         };
         let msg = msg.replace("unknown variant", "unknown value").replace("unknown field", "unknown key");
         // For an unknown key, point at the key's own line rather than its parent's.
         let mut field = field;
         let mut line = line;
         if let Some(key) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
-            let path = if field == "(document)" { key.to_string() } else { format!("{field}.{key}") };
+            let path = if field == "(file)" { key.to_string() } else { format!("{field}.{key}") };
             if let Some(l) = locate(text, &path) {
                 line = Some(l);
             }
             field = path;
         }
         ParseError { field, line, msg }
+    })
+}
+
+/// Deserialize a part of the document that was kept as a `serde_yaml::Value` (a stage), with
+/// errors naming the field below `prefix`. The line is found afterwards with `locate`.
+pub fn from_value<T: for<'de> Deserialize<'de>>(v: serde_yaml::Value, prefix: &str) -> Result<T, crate::error::FieldError> {
+    serde_yaml::from_value(v).map_err(|e| {
+        let full = e.to_string();
+        let text = full.split(" at line ").next().unwrap_or(&full).to_string();
+        let (mut field, msg) = match text.split_once(": ") {
+            Some((f, m)) if !f.contains(' ') => (format!("{prefix}.{f}"), m.to_string()),
+            _ => (prefix.to_string(), text),
+        };
+        let msg = msg.replace("unknown variant", "unknown value").replace("unknown field", "unknown key");
+        if let Some(key) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
+            field = format!("{field}.{key}");
+        }
+        if let Some(key) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            return crate::error::FieldError::new(field, format!("`{key}` is required"));
+        }
+        crate::error::FieldError::new(field, msg)
     })
 }
 

@@ -1,0 +1,79 @@
+//! Helpers for tests that drive the real `hpflow` binary in a temporary folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hpflow");
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox { dir: tempfile::tempdir().expect("temp dir") }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn runs(&self) -> PathBuf {
+        self.path().join("runs")
+    }
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.path()).env_remove("HPFLOW_RUNS_DIR").arg("--runs-dir").arg(self.runs()).args(args);
+        c
+    }
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().expect("spawn hpflow");
+        assert!(out.status.success(), "hpflow {args:?} failed: {}\n{}", out.status, text(&out.stderr));
+        text(&out.stdout)
+    }
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn hpflow")
+    }
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).expect("json output")
+    }
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.runs().join("hpflow.db")).expect("open db")
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A small function-trainer workflow: `strategy` is the YAML of the strategy mapping.
+pub fn function_workflow(name: &str, strategy: &str, trials: usize, extra: &str) -> String {
+    format!(
+        "name: {name}
+seed: 3
+stages:
+  search:
+    kind: search
+    model: function
+    function: branin
+    space:
+      x1: {{uniform: [-5.0, 10.0]}}
+      x2: {{uniform: [0.0, 15.0]}}
+    strategy: {strategy}
+    metric: {{name: objective, goal: minimize}}
+    budget: {{trials: {trials}}}
+{extra}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
+"
+    )
+}

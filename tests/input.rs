@@ -1,0 +1,84 @@
+//! What users see for their input: the bad-input corpus, `--help`, `plan --json`, and every
+//! shipped workflow and template planned.
+
+mod common;
+use common::*;
+
+#[test]
+fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input");
+    let expected = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let mut checked = 0;
+    for line in expected.lines() {
+        let (file, message) = line.split_once('\t').unwrap();
+        let sb = Sandbox::new();
+        std::fs::copy(dir.join(file), sb.path().join(file)).unwrap();
+        for verb in ["plan", "run"] {
+            let out = sb.output(&[verb, file]);
+            assert_eq!(out.status.code(), Some(2), "{file}: {verb} exit code");
+            assert_eq!(text(&out.stderr).trim_end(), format!("hpflow: {message}"), "{file} ({verb})");
+            assert!(!sb.runs().exists(), "{file}: {verb} wrote {}", sb.runs().display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "the corpus has {checked} cases");
+}
+
+#[test]
+fn shipped_workflows_and_templates_plan() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for folder in ["workflows", "templates"] {
+        for e in std::fs::read_dir(root.join(folder)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                let sb = Sandbox::new();
+                let plan = sb.json(&["plan", "--json", p.to_str().unwrap()]);
+                assert!(!plan["jobs"].as_array().unwrap().is_empty(), "{}", p.display());
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 6);
+}
+
+#[test]
+fn the_design_docs_examples_parse() {
+    // Every fenced YAML block of the contract must parse (paths to data may be absent here).
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/design/workflow.md");
+    let Ok(text) = std::fs::read_to_string(&doc) else { return };
+    for block in text.split("```yaml").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        let sb = Sandbox::new();
+        let f = sb.write("w.yaml", yaml);
+        let out = sb.output(&["plan", f.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert!(out.status.success() || err.contains("data.path: no such folder"), "{err}");
+    }
+}
+
+#[test]
+fn init_creates_a_runnable_project() {
+    let sb = Sandbox::new();
+    sb.ok(&["init", "--template", "function", "proj"]);
+    let plan = sb.json(&["plan", "--json", "proj/workflow.yaml"]);
+    assert_eq!(plan["workflow"], "branin-bayes");
+    let out = sb.output(&["init", "--template", "function", "proj"]);
+    assert_eq!(out.status.code(), Some(2), "init refuses to overwrite");
+}
+
+#[test]
+fn plan_json_names_every_input_of_every_job() {
+    let sb = Sandbox::new();
+    let f = sb.write("w.yaml", &function_workflow("snap", "{kind: random}", 5, ""));
+    let plan = sb.json(&["plan", "--json", f.to_str().unwrap()]);
+    let jobs = plan["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(jobs[1]["key"]["upstream"][0], jobs[0]["id"]);
+    let mut filtered = plan.clone();
+    for j in filtered["jobs"].as_array_mut().unwrap() {
+        j["id"] = "[id]".into();
+        j["key"]["upstream"] = serde_json::json!(["[upstream]"]);
+    }
+    insta::assert_json_snapshot!("plan_json_function", filtered);
+}
