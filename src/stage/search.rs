@@ -160,6 +160,11 @@ impl Search<'_, '_> {
                 queue.pop_front();
                 let attempt = self.ctx.db.bump_attempts(self.job(), k)?;
                 let req = self.request(k, attempt)?;
+                if self.spec.restart_promotions && self.issued[..k].iter().any(|i| i.trial == req.trial) {
+                    // Measuring what continuation saves: forget the trial's progress.
+                    let _ = std::fs::remove_dir_all(files::checkpoints(&req.trial_dir));
+                    let _ = std::fs::remove_file(files::metrics(&req.trial_dir));
+                }
                 crate::store::atomic::write_json(&req.trial_dir.join("request.json"), &req)?;
                 self.ctx.db.set_trial_state(self.job(), req.trial, "running")?;
                 pool.send(w, &req)?;
@@ -309,6 +314,20 @@ impl Search<'_, '_> {
         self.ctx.progress.set(done, self.issued.len() as u64, &format!("{running} running {}", best.unwrap_or_default()));
     }
 
+    /// Epochs paid for: with continuation each trial's epochs once; restarting pays every
+    /// item's epochs from zero.
+    fn epochs_trained(&self, known: &[ItemResult]) -> u64 {
+        if self.spec.restart_promotions {
+            return known.iter().map(|r| u64::from(r.epochs)).sum();
+        }
+        let mut per: HashMap<usize, u32> = HashMap::new();
+        for r in known {
+            let e = per.entry(r.trial).or_default();
+            *e = (*e).max(r.epochs);
+        }
+        per.values().map(|&e| u64::from(e)).sum()
+    }
+
     /// Select the configuration and write `best.json`.
     fn finish(self) -> Result<serde_json::Value> {
         let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
@@ -323,14 +342,7 @@ impl Search<'_, '_> {
         // The newest configuration of the trial (PBT changes it along the way).
         let latest = self.issued.iter().rev().find(|i| i.trial == trial).unwrap_or(item);
         config.extend(latest.config.clone());
-        let trained: u64 = {
-            let mut per: HashMap<usize, u32> = HashMap::new();
-            for r in &known {
-                let e = per.entry(r.trial).or_default();
-                *e = (*e).max(r.epochs);
-            }
-            per.values().map(|&e| u64::from(e)).sum()
-        };
+        let trained = self.epochs_trained(&known);
         let best = json!({
             "trial": trial,
             "config": config,

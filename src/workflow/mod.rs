@@ -94,6 +94,9 @@ pub struct SearchSpec {
     pub retries: u32,
     #[serde(skip)]
     pub disk_limit_mb: Option<u64>,
+    /// Promoted trials start again from scratch instead of continuing (benchmarks only).
+    #[serde(skip)]
+    pub restart_promotions: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -63,6 +63,9 @@ pub struct RawSearch {
     pub retries: Option<u32>,
     /// Keep checkpoints within this many megabytes (oldest unneeded ones go first).
     pub disk_limit_mb: Option<u64>,
+    /// `continue` (default): a promoted trial continues from its checkpoint; `restart`: it
+    /// trains again from scratch (only to measure what continuation saves).
+    pub promotion: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

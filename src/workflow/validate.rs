@@ -315,7 +315,13 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
     if threads == 0 {
         return Err(FieldError::new(f("threads"), "must be at least 1"));
     }
+    let restart_promotions = match s.promotion.as_deref() {
+        None | Some("continue") => false,
+        Some("restart") => true,
+        Some(other) => return Err(FieldError::new(f("promotion"), format!("expected continue or restart, got {other:?}"))),
+    };
     Ok(SearchSpec {
+        restart_promotions,
         trainer,
         params,
         space,
