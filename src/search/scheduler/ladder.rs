@@ -53,7 +53,7 @@ pub(crate) fn hyperband(min: u32, max: u32, eta: u32) -> Vec<Bracket> {
     let (min, eta) = (u64::from(min.max(1)), u64::from(eta.max(2)));
     // Integer arithmetic: a floating log misjudges exact powers (log_3 81 = 3.9999…).
     let mut s_max = 0u32;
-    while min * eta.pow(s_max + 1) <= u64::from(max) {
+    while min.saturating_mul(eta.saturating_pow(s_max + 1)) <= u64::from(max) {
         s_max += 1;
     }
     (0..=s_max)

@@ -2,17 +2,20 @@
 //! wait for those results, decide), with W simulated workers finishing items in a seeded
 //! random order, training the Branin function at fidelity epochs/max_epochs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 
 use crate::search::space::RawParam;
 use crate::search::{
-    Decision, ItemResult, Observation, Proposal, Sampler, Scheduler, Space, WorkItem, rng_for,
+    Budget, Decision, ItemResult, Observation, Proposal, Sampler, Scheduler, Space, StrategyKind,
+    StrategyOptions, WorkItem, rng_for,
 };
 use crate::train::function::{at_fidelity, coordinates};
 
+use super::ladder::Bracket;
 use super::random::random_config;
+use super::scheduler;
 
 /// Uniform random proposals, seeded by index: the samplers' stand-in.
 pub struct TestSampler(pub u64);
@@ -184,4 +187,116 @@ pub fn simulate(
         scratch,
         restarts,
     }
+}
+
+pub fn opts(kind: StrategyKind, eta: u32, min: u32, max: u32) -> StrategyOptions {
+    let mut o = StrategyOptions::new(kind);
+    if kind.is_multi_fidelity() {
+        if kind != StrategyKind::Pbt {
+            o.eta = Some(eta);
+            o.min_epochs = Some(min);
+        }
+        o.max_epochs = Some(max);
+    }
+    o
+}
+
+pub fn make(o: &StrategyOptions, trials: Option<usize>, epochs: u32) -> Box<dyn Scheduler> {
+    make_with(o, trials, epochs, Box::new(TestSampler(11)))
+}
+
+pub fn make_with(
+    o: &StrategyOptions,
+    trials: Option<usize>,
+    epochs: u32,
+    s: Box<dyn Sampler>,
+) -> Box<dyn Scheduler> {
+    let budget = Budget {
+        trials,
+        ..Budget::default()
+    };
+    scheduler(o, 42, s, branin_space(), &budget, epochs).unwrap()
+}
+
+/// Value of each (trial, target epochs) item, `None` when it failed.
+pub fn rung_values(out: &Outcome) -> BTreeMap<(usize, u32), Option<f64>> {
+    out.issued
+        .iter()
+        .zip(&out.results)
+        .map(|(w, r)| {
+            (
+                (w.trial, w.epochs),
+                if r.epochs == w.epochs { r.value } else { None },
+            )
+        })
+        .collect()
+}
+
+/// The brute-force oracle for synchronous brackets: in every bracket and rung, the trials at
+/// the next rung are exactly those with a value ranked (value, trial) within max(1, ⌊n/η⌋).
+pub fn check_brackets(out: &Outcome, brackets: &[Bracket], eta: u32) {
+    let values = rung_values(out);
+    let mut first = 0;
+    for (j, b) in brackets.iter().enumerate() {
+        let members: BTreeSet<usize> = (first..first + b.rungs[0].n).collect();
+        first += b.rungs[0].n;
+        for i in 0..b.rungs.len() - 1 {
+            let at: Vec<(usize, Option<f64>)> = values
+                .iter()
+                .filter(|((t, e), _)| members.contains(t) && *e == b.rungs[i].epochs)
+                .map(|(&(t, _), &v)| (t, v))
+                .collect();
+            let quota = if at.is_empty() {
+                0
+            } else {
+                (at.len() / eta as usize).max(1)
+            };
+            let expected: BTreeSet<usize> = at
+                .iter()
+                .filter(|(t, v)| {
+                    let Some(v) = v else { return false };
+                    let better = at
+                        .iter()
+                        .filter(|(u, w)| w.is_some_and(|w| (w, *u) < (*v, *t)))
+                        .count();
+                    better < quota
+                })
+                .map(|(t, _)| *t)
+                .collect();
+            let actual: BTreeSet<usize> = values
+                .keys()
+                .filter(|(t, e)| members.contains(t) && *e == b.rungs[i + 1].epochs)
+                .map(|(t, _)| *t)
+                .collect();
+            assert_eq!(actual, expected, "bracket {j}, rung {i} -> {}", i + 1);
+        }
+    }
+}
+
+/// Properties every schedule has: bounded epochs, trials only continue (or clone), a trial
+/// budget, and no failed rung result followed by more training of that trial (no clone).
+pub fn check_common(out: &Outcome, max: u32, trials: usize) {
+    assert_eq!(out.restarts, 0);
+    let mut at: BTreeMap<usize, u32> = BTreeMap::new();
+    let values = rung_values(out);
+    for w in &out.issued {
+        assert!(w.epochs <= max && w.epochs >= 1, "{w:?}");
+        if let Some(&prev) = at.get(&w.trial) {
+            assert!(
+                w.epochs > prev,
+                "trial {} went from {prev} to {} epochs",
+                w.trial,
+                w.epochs
+            );
+            if w.clone_from.is_none() {
+                assert!(
+                    values[&(w.trial, prev)].is_some(),
+                    "failed trial {} was promoted: {w:?}",
+                    w.trial
+                );
+            }
+        }
+        at.insert(w.trial, w.epochs);
+    }
+    assert!(at.len() <= trials, "{} trials > budget {trials}", at.len());
 }
