@@ -1,8 +1,249 @@
-//! Schedulers that decide how long each trial trains: plain, sha, hyperband, asha, bohb, pbt.
-// PLACEHOLDER until the scheduler branch lands.
-use crate::search::*;
-pub fn scheduler(_: &StrategyOptions, _: u64, _: Box<dyn Sampler>, _: Space, _: &Budget, _: u32) -> Result<Box<dyn Scheduler>, String> {
-    Err("not yet".into())
+//! Schedulers: pure decision functions that turn recorded results into work items (which
+//! trial to start, promote, continue, stop or clone, and to how many epochs).
+//!
+//! | kind | file | horizon |
+//! |---|---|---|
+//! | grid, random, bayes, tpe, evolution | `plain.rs` | lag of `batch` (default 4) |
+//! | the same with `median_stopping: true` | `median.rs` | waves (a batch's chunks) |
+//! | sha, hyperband | `brackets.rs` | waves (one per rung) |
+//! | bohb | `brackets.rs` + `bohb.rs` | waves (one per rung) |
+//! | asha | `asha.rs` | lag of `batch` (default 4); full once the trials are spent |
+//! | pbt | `pbt.rs` | waves (one per generation) |
+//!
+//! Determinism: decision k is a function of (options, seed, items `0..k`, results of items
+//! `0..horizon(k)`), where `horizon(k)` depends on items `0..k` only; so 1 worker or 8 decide
+//! the same. `Finished` is final: it is only answered when nothing still running could change
+//! the answer, and the coordinator need not ask again.
+
+mod asha;
+mod bohb;
+mod brackets;
+mod describe;
+mod history;
+mod ladder;
+mod median;
+mod pbt;
+mod plain;
+mod random;
+mod waves;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use describe::describe;
+pub use ladder::{Bracket, Rung};
+pub use random::random_config;
+
+use crate::search::{
+    Budget, Decision, ItemResult, Sampler, Scheduler, Space, StrategyKind, StrategyOptions,
+    WorkItem,
+};
+
+use history::History;
+use waves::Synchronous;
+
+/// Defaults, in one place so that `describe` and the schedulers agree.
+pub const DEFAULT_BATCH: usize = 4;
+pub const DEFAULT_TRIALS: usize = 20;
+pub const DEFAULT_ETA: u32 = 3;
+pub const DEFAULT_POPULATION: usize = 8;
+pub const DEFAULT_QUANTILE: f64 = 0.25;
+pub const DEFAULT_PERTURB: f64 = 0.2;
+
+/// The resolved multi-fidelity settings: eta, min and max epochs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fidelity {
+    pub eta: u32,
+    pub min: u32,
+    pub max: u32,
 }
-pub fn best_trial(_: &[WorkItem], _: &[ItemResult]) -> Option<(usize, u32, f64)> { None }
-pub fn describe(_: &StrategyOptions, _: &Budget, _: u32) -> serde_json::Value { serde_json::Value::Null }
+
+impl Fidelity {
+    pub(crate) fn new(opts: &StrategyOptions, default_epochs: u32) -> Result<Fidelity, String> {
+        let eta = opts.eta.unwrap_or(DEFAULT_ETA);
+        let max = opts.max_epochs.unwrap_or(default_epochs);
+        let min = opts.min_epochs.unwrap_or(1);
+        if eta < 2 {
+            return Err(format!("eta must be at least 2, got {eta}"));
+        }
+        if min == 0 || min > max {
+            return Err(format!(
+                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}"
+            ));
+        }
+        Ok(Fidelity { eta, min, max })
+    }
+
+    /// SHA's and ASHA's default trial count: enough that the top rung gets one trial.
+    pub(crate) fn default_trials(&self) -> usize {
+        let rungs = ladder::ladder(self.min, self.max, self.eta).len() as u32;
+        (self.eta as usize).saturating_pow(rungs - 1)
+    }
+}
+
+/// PBT's resolved settings: (population, interval, max_epochs, quantile, perturb).
+pub(crate) fn pbt_settings(
+    opts: &StrategyOptions,
+    budget: &Budget,
+    default_epochs: u32,
+) -> (usize, u32, u32, f64, f64) {
+    let max = opts.max_epochs.unwrap_or(default_epochs).max(1);
+    let population = opts
+        .population
+        .unwrap_or(DEFAULT_POPULATION)
+        .min(budget.trials.unwrap_or(usize::MAX))
+        .max(1);
+    let interval = opts.interval.unwrap_or((max / 8).max(1)).clamp(1, max);
+    (
+        population,
+        interval,
+        max,
+        opts.quantile.unwrap_or(DEFAULT_QUANTILE),
+        opts.perturb.unwrap_or(DEFAULT_PERTURB),
+    )
+}
+
+/// The scheduler for a search stage. `default_epochs` is the stage's fixed `epochs` param:
+/// what plain trials train to, and the default `max_epochs`.
+pub fn scheduler(
+    opts: &StrategyOptions,
+    seed: u64,
+    sampler: Box<dyn Sampler>,
+    space: Space,
+    budget: &Budget,
+    default_epochs: u32,
+) -> Result<Box<dyn Scheduler>, String> {
+    use StrategyKind::*;
+    if default_epochs == 0 && opts.max_epochs.is_none() {
+        return Err("the stage trains 0 epochs: set params.epochs or max_epochs".into());
+    }
+    let batch = opts.batch.unwrap_or(DEFAULT_BATCH).max(1);
+    let inner: Box<dyn Scheduler> = match opts.kind {
+        Grid | Random | Bayes | Tpe | Evolution => {
+            let trials = budget.trials.unwrap_or(DEFAULT_TRIALS);
+            if opts.median_stopping == Some(true) {
+                Box::new(Synchronous(median::MedianStopping {
+                    batch,
+                    trials,
+                    epochs: default_epochs,
+                    sampler,
+                    space,
+                }))
+            } else {
+                Box::new(plain::Plain {
+                    batch,
+                    trials,
+                    epochs: default_epochs,
+                    sampler,
+                    space,
+                })
+            }
+        }
+        Sha | Hyperband | Bohb => {
+            let f = Fidelity::new(opts, default_epochs)?;
+            let brackets = if opts.kind == Sha {
+                let epochs = ladder::ladder(f.min, f.max, f.eta);
+                let n = budget.trials.unwrap_or_else(|| f.default_trials());
+                vec![ladder::bracket(epochs.len() as u32 - 1, n, &epochs, f.eta)]
+            } else {
+                ladder::hyperband_budgeted(f.min, f.max, f.eta, budget.trials)?
+            };
+            let fill = if opts.kind == Bohb {
+                brackets::Fill::Model(bohb::ModelFill {
+                    min_points: opts.initial.unwrap_or(space.params.len() + 2),
+                })
+            } else {
+                brackets::Fill::Sampler
+            };
+            Box::new(Synchronous(brackets::Brackets {
+                brackets,
+                eta: f.eta,
+                seed,
+                sampler,
+                space,
+                fill,
+            }))
+        }
+        Asha => {
+            let f = Fidelity::new(opts, default_epochs)?;
+            let trials = budget.trials.unwrap_or_else(|| f.default_trials());
+            let rungs = ladder::ladder(f.min, f.max, f.eta);
+            Box::new(asha::Asha {
+                rungs,
+                eta: f.eta,
+                batch,
+                trials,
+                seed,
+                sampler,
+                space,
+            })
+        }
+        Pbt => {
+            let (population, interval, max_epochs, quantile, perturb) =
+                pbt_settings(opts, budget, default_epochs);
+            if !(quantile > 0.0 && quantile <= 0.5) {
+                return Err(format!("quantile must lie in (0, 0.5], got {quantile}"));
+            }
+            Box::new(Synchronous(pbt::Pbt {
+                population,
+                interval,
+                max_epochs,
+                quantile,
+                perturb,
+                seed,
+                sampler,
+                space,
+            }))
+        }
+    };
+    Ok(match budget.epochs {
+        Some(limit) => Box::new(EpochBudget { inner, limit }),
+        None => inner,
+    })
+}
+
+/// `budget.epochs`: no item is issued that would take the planned total (each trial's epochs
+/// paid once) past the limit; the search finishes there instead.
+struct EpochBudget {
+    inner: Box<dyn Scheduler>,
+    limit: u64,
+}
+
+impl Scheduler for EpochBudget {
+    fn horizon(&self, k: usize, issued: &[WorkItem]) -> usize {
+        self.inner.horizon(k, issued)
+    }
+
+    fn decide(&self, k: usize, issued: &[WorkItem], results: &[ItemResult]) -> Decision {
+        let issued = &issued[..k.min(issued.len())];
+        match self.inner.decide(k, issued, results) {
+            Decision::Run(item) => {
+                let mut with = issued.to_vec();
+                with.push(item.clone());
+                if History::new(&with, &[]).planned_epochs() > self.limit {
+                    Decision::Finished
+                } else {
+                    Decision::Run(item)
+                }
+            }
+            Decision::Finished => Decision::Finished,
+        }
+    }
+}
+
+/// The selected configuration: among results with a value, those at the largest epoch count
+/// any trial reached with a value; the best of them, ties by trial number. Returns (trial,
+/// epochs, value); the configuration is that of the trial's last item (PBT changes it).
+pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize, u32, f64)> {
+    let ok: Vec<&ItemResult> = results
+        .iter()
+        .filter(|r| r.item < issued.len() && history::usable(r.value).is_some())
+        .collect();
+    let top = ok.iter().map(|r| r.epochs).max()?;
+    ok.into_iter()
+        .filter(|r| r.epochs == top)
+        .filter_map(|r| Some((r.trial, r.epochs, r.value?)))
+        .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)))
+}

@@ -1,0 +1,133 @@
+//! The driver shared by every synchronous scheduler (SHA, Hyperband, BOHB, PBT, median
+//! stopping): work is issued in waves, each a function of everything that finished before it.
+//!
+//! Why waves carry a tag: the coordinator asks `horizon(k, issued)` before it has the
+//! results, and a wave's length can depend on results (failed trials are not promoted, so a
+//! rung can be short). So the first item of a wave records the wave's length in its reason,
+//! as a trailing `[c/L]` ("item c of L"). `horizon` reads the tags back: inside a wave it is
+//! the wave's start (the results it was planned from, already in), at a wave's end it is `k`
+//! (wait for everything in flight). A missing or garbled tag makes that item a wave of its
+//! own, which is safe: it only costs parallelism. Reasons must be stored verbatim.
+
+use crate::search::{Decision, ItemResult, Proposal, Scheduler, WorkItem};
+
+use super::history::History;
+
+/// One place in a wave: a fully decided item, or a new trial whose configuration is drawn
+/// when its turn comes (so that it sees the wave's earlier proposals as pending).
+pub(crate) enum Slot {
+    Item(WorkItem),
+    New { epochs: u32, reason: String },
+}
+
+/// A synchronous scheduler: plans the next wave from a complete history.
+pub(crate) trait WavePlan: Send + Sync {
+    /// The next wave after every item in `hist` has finished; empty when the search is over
+    /// (final, since nothing is in flight and the history does not change any more).
+    fn next_wave(&self, hist: &History) -> Vec<Slot>;
+
+    /// The configuration for new trial `trial`; `earlier` are this wave's items so far.
+    fn new_config(&self, hist: &History, earlier: &[WorkItem], trial: usize) -> Proposal;
+}
+
+pub(crate) struct Synchronous<P>(pub P);
+
+/// Parse the trailing `[c/L]` of a reason.
+fn tag(reason: &str) -> Option<(usize, usize)> {
+    let inner = reason.strip_suffix(']')?.rsplit_once('[')?.1;
+    let (c, l) = inner.split_once('/')?;
+    Some((c.trim().parse().ok()?, l.trim().parse().ok()?))
+}
+
+/// Where the wave holding item `k` starts, and how many of its items precede `k`. When `k`
+/// opens a new wave the answer is `(k, 0)`.
+fn wave_of(issued: &[WorkItem], k: usize) -> (usize, usize) {
+    let k = k.min(issued.len());
+    let mut start = 0;
+    while start < k {
+        let len = match issued[start].reason.as_str() {
+            r if tag(r).is_some_and(|(c, _)| c == 1) => tag(r).map_or(1, |(_, l)| l.max(1)),
+            _ => 1,
+        };
+        // The wave ends early where a later item does not carry the expected tag.
+        let mut end = start + 1;
+        while end < start + len
+            && end < k
+            && tag(&issued[end].reason) == Some((end - start + 1, len))
+        {
+            end += 1;
+        }
+        if end == k && end < start + len {
+            return (start, k - start);
+        }
+        start = end;
+    }
+    (k, 0)
+}
+
+impl<P: WavePlan> Scheduler for Synchronous<P> {
+    fn horizon(&self, k: usize, issued: &[WorkItem]) -> usize {
+        wave_of(issued, k).0
+    }
+
+    fn decide(&self, k: usize, issued: &[WorkItem], results: &[ItemResult]) -> Decision {
+        let issued = &issued[..k.min(issued.len())];
+        let (start, c) = wave_of(issued, k);
+        // Plan from exactly the results before the wave, however many more were passed in.
+        let hist = History::new(&issued[..start], &results[..start.min(results.len())]);
+        let wave = self.0.next_wave(&hist);
+        let len = wave.len();
+        let Some(slot) = wave.into_iter().nth(c) else {
+            return Decision::Finished;
+        };
+        let mut item = match slot {
+            Slot::Item(item) => item,
+            Slot::New { epochs, reason } => {
+                let trial = History::new(issued, &[]).next_trial();
+                let p = self.0.new_config(&hist, &issued[start..], trial);
+                WorkItem {
+                    trial,
+                    config: p.config,
+                    epochs,
+                    clone_from: None,
+                    reason: format!("{reason}; {}", p.reason),
+                }
+            }
+        };
+        item.reason = format!("{} [{}/{len}]", item.reason, c + 1);
+        Decision::Run(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(reason: &str) -> WorkItem {
+        WorkItem {
+            trial: 0,
+            config: Default::default(),
+            epochs: 1,
+            clone_from: None,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn tags_delimit_waves() {
+        assert_eq!(tag("new trial [2/9]"), Some((2, 9)));
+        assert_eq!(tag("promoted [x]"), None);
+        let issued: Vec<WorkItem> = ["a [1/2]", "b [2/2]", "c [1/3]", "d [2/3]"]
+            .map(item)
+            .to_vec();
+        assert_eq!(wave_of(&issued, 0), (0, 0));
+        assert_eq!(wave_of(&issued, 1), (0, 1));
+        assert_eq!(wave_of(&issued, 2), (2, 0));
+        assert_eq!(wave_of(&issued, 3), (2, 1));
+        assert_eq!(wave_of(&issued, 4), (2, 2));
+        // An untagged item is a wave of its own; so is a wave whose tags break off.
+        let issued: Vec<WorkItem> = ["a [1/3]", "untagged", "c"].map(item).to_vec();
+        assert_eq!(wave_of(&issued, 2), (2, 0));
+        assert_eq!(wave_of(&issued, 3), (3, 0));
+    }
+}
