@@ -225,6 +225,16 @@ impl Search<'_, '_> {
         Ok(())
     }
 
+    /// Epochs of `trial` that unfinished items will clone from.
+    fn pending_clones(&self, trial: usize) -> Vec<u32> {
+        self.issued
+            .iter()
+            .zip(&self.results)
+            .filter(|(_, r)| r.is_none())
+            .filter_map(|(i, _)| i.clone_from.filter(|(t, _)| *t == trial).map(|(_, e)| e))
+            .collect()
+    }
+
     fn over_epoch_budget(&self) -> bool {
         let Some(limit) = self.spec.budget.epochs else { return false };
         let mut per_trial: HashMap<usize, u32> = HashMap::new();
@@ -284,11 +294,12 @@ impl Search<'_, '_> {
             status.seconds,
             &epochs,
         )?;
-        // Only the newest checkpoint can be continued from; older ones free their space.
+        // Only the newest checkpoint can be continued from, and those a PBT clone still
+        // waiting to run will copy; older ones free their space.
         let ckpts = files::checkpoints(&dir);
-        if let Some(&last) = crate::train::checkpoint::epochs(&ckpts).last() {
-            crate::train::checkpoint::prune(&ckpts, &[last]);
-        }
+        let mut keep: Vec<u32> = crate::train::checkpoint::epochs(&ckpts).last().copied().into_iter().collect();
+        keep.extend(self.pending_clones(item.trial));
+        crate::train::checkpoint::prune(&ckpts, &keep);
         let shown = status.metrics.get(&metric.name).map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
         let extra = match state {
             TrialState::Done => String::new(),
