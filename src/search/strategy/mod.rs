@@ -5,19 +5,23 @@
 //! live here: which observations a model learns from ([`history`]), duplicate avoidance
 //! ([`Seen`]) and the space-filling start ([`initial_point`]).
 
-// pub mod bayes;
+pub mod bayes;
 // pub mod bench;
 pub mod encode;
 // pub mod evolution;
-// pub mod gp;
+pub mod gp;
 pub mod grid;
-// pub mod parzen;
+pub mod lbfgs;
+pub mod normal;
+pub mod parzen;
 pub mod random;
 pub mod sobol;
-// pub mod tpe;
+pub mod tpe;
 
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -32,10 +36,9 @@ pub fn sampler(opts: &StrategyOptions, seed: u64) -> Box<dyn Sampler> {
     match opts.kind {
         StrategyKind::Grid => Box::new(grid::Grid::new(opts)),
         StrategyKind::Random => Box::new(random::Random::new(opts, seed)),
-        StrategyKind::Bayes
-        | StrategyKind::Tpe
-        | StrategyKind::Bohb
-        | StrategyKind::Evolution
+        StrategyKind::Tpe | StrategyKind::Bohb => Box::new(tpe::Tpe::new(opts, seed)),
+        StrategyKind::Bayes => Box::new(bayes::Bayes::new(opts, seed)),
+        StrategyKind::Evolution
         | StrategyKind::Sha
         | StrategyKind::Hyperband
         | StrategyKind::Asha
