@@ -8,7 +8,7 @@
 pub mod bayes;
 // pub mod bench;
 pub mod encode;
-// pub mod evolution;
+pub mod evolution;
 pub mod gp;
 pub mod grid;
 pub mod lbfgs;
@@ -38,14 +38,13 @@ pub fn sampler(opts: &StrategyOptions, seed: u64) -> Box<dyn Sampler> {
         StrategyKind::Random => Box::new(random::Random::new(opts, seed)),
         StrategyKind::Tpe | StrategyKind::Bohb => Box::new(tpe::Tpe::new(opts, seed)),
         StrategyKind::Bayes => Box::new(bayes::Bayes::new(opts, seed)),
-        StrategyKind::Evolution
-        | StrategyKind::Sha
-        | StrategyKind::Hyperband
-        | StrategyKind::Asha
-        | StrategyKind::Pbt => Box::new(random::Random::new(
-            &StrategyOptions::new(StrategyKind::Random),
-            seed,
-        )),
+        StrategyKind::Evolution => Box::new(evolution::Evolution::new(opts, seed)),
+        StrategyKind::Sha | StrategyKind::Hyperband | StrategyKind::Asha | StrategyKind::Pbt => {
+            Box::new(random::Random::new(
+                &StrategyOptions::new(StrategyKind::Random),
+                seed,
+            ))
+        }
     }
 }
 

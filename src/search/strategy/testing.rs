@@ -1,6 +1,6 @@
 //! Spaces and objectives shared by the strategies' tests.
 
-use crate::search::space::{Config, RawParam, Space};
+use crate::search::space::{RawParam, Space};
 use crate::search::{Observation, Sampler};
 use crate::train::function;
 
@@ -90,12 +90,4 @@ pub fn best(observed: &[Observation]) -> f64 {
         .iter()
         .filter_map(|o| o.value)
         .fold(f64::INFINITY, f64::min)
-}
-
-/// A config from `(name, json)` pairs.
-pub fn config(pairs: &[(&str, serde_json::Value)]) -> Config {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
 }

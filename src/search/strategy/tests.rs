@@ -25,6 +25,7 @@ fn kinds() -> Vec<(&'static str, StrategyOptions)> {
         ("sobol", sobol),
         ("tpe", small(StrategyKind::Tpe)),
         ("bayes", small(StrategyKind::Bayes)),
+        ("evolution", small(StrategyKind::Evolution)),
     ]
 }
 
