@@ -1,0 +1,348 @@
+//! A Gaussian-process regression model for `bayes`: Matérn 5/2 kernel with one length scale
+//! per parameter (a choice's one-hot features share one), signal variance and noise fitted by
+//! maximising the log marginal likelihood (plus weak log-normal priors that keep it sane with
+//! few points), multi-start L-BFGS on the log-parameters, and a hand-written Cholesky in f64.
+//!
+//! Outputs are standardised before fitting; predictions are in standardised units.
+
+use rand::Rng;
+
+use crate::search::strategy::lbfgs;
+
+/// Jitter added to the diagonal on top of the fitted noise, for numerical safety.
+const JITTER: f64 = 1e-8;
+const SQRT5: f64 = 2.236_067_977_499_79;
+
+/// Hyperparameters as one vector: `[ln ℓ_1 .. ln ℓ_G, ln σ², ln σ_n²]`.
+pub type Theta = Vec<f64>;
+
+/// Training inputs with their squared distances per length-scale group precomputed (they do
+/// not depend on the hyperparameters, and the likelihood is evaluated many times).
+pub struct Data {
+    pub x: Vec<Vec<f64>>,
+    /// Feature → group (parameter) index.
+    pub groups: Vec<usize>,
+    pub n_groups: usize,
+    /// `d2[g][i * n + j]`: squared distance of points i and j in the features of group g.
+    d2: Vec<Vec<f64>>,
+}
+
+impl Data {
+    pub fn new(x: Vec<Vec<f64>>, groups: Vec<usize>) -> Self {
+        let n_groups = groups.iter().map(|g| g + 1).max().unwrap_or(0);
+        let n = x.len();
+        let mut d2 = vec![vec![0.0; n * n]; n_groups];
+        for i in 0..n {
+            for j in 0..i {
+                for (f, &g) in groups.iter().enumerate() {
+                    let d = x[i][f] - x[j][f];
+                    d2[g][i * n + j] += d * d;
+                }
+                for dg in d2.iter_mut() {
+                    dg[j * n + i] = dg[i * n + j];
+                }
+            }
+        }
+        Data {
+            x,
+            groups,
+            n_groups,
+            d2,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+}
+
+/// Matérn 5/2 as a function of the scaled distance r: (1 + √5 r + 5r²/3)·e^(−√5 r).
+fn matern(r: f64) -> f64 {
+    (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * (-SQRT5 * r).exp()
+}
+
+/// The factor that turns a group's scaled squared distance s_g = d2_g / ℓ_g² into the
+/// derivative of Matérn by ln ℓ_g: (5/3)(1 + √5 r)·e^(−√5 r)·s_g (finite at r = 0).
+fn matern_dlog(r: f64) -> f64 {
+    5.0 / 3.0 * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp()
+}
+
+/// In-place Cholesky of a symmetric n×n matrix (row-major): the lower factor, or None when
+/// the matrix is not positive definite.
+pub fn cholesky(a: &mut [f64], n: usize) -> Option<()> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+        for i in 0..j {
+            a[i * n + j] = 0.0;
+        }
+    }
+    Some(())
+}
+
+/// Solve L·x = b in place (L lower-triangular).
+pub fn solve_lower(l: &[f64], n: usize, b: &mut [f64]) {
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| l[i * n + k] * b[k]).sum();
+        b[i] = (b[i] - s) / l[i * n + i];
+    }
+}
+
+/// Solve Lᵀ·x = b in place.
+pub fn solve_upper(l: &[f64], n: usize, b: &mut [f64]) {
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * b[k]).sum();
+        b[i] = (b[i] - s) / l[i * n + i];
+    }
+}
+
+/// The kernel matrix (with noise and jitter on the diagonal) for hyperparameters `theta`.
+fn kernel_matrix(data: &Data, theta: &[f64]) -> Vec<f64> {
+    let n = data.len();
+    let g = data.n_groups;
+    let inv_l2: Vec<f64> = theta[..g].iter().map(|l| (-2.0 * l).exp()).collect();
+    let (signal, noise) = (theta[g].exp(), theta[g + 1].exp());
+    let mut k = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..i {
+            let r2: f64 = (0..g).map(|q| data.d2[q][i * n + j] * inv_l2[q]).sum();
+            let v = signal * matern(r2.sqrt());
+            k[i * n + j] = v;
+            k[j * n + i] = v;
+        }
+        k[i * n + i] = signal + noise + JITTER;
+    }
+    k
+}
+
+/// Weak priors on the log-parameters, as (mean, sd) of a normal on each: length scales
+/// around 0.5·√G (longer in more dimensions, where data are sparser), signal variance
+/// around 1 (outputs are standardised), noise around 1e-3 (objectives are often nearly
+/// deterministic, but the noise must be able to grow for noisy ones).
+fn priors(n_groups: usize) -> Vec<(f64, f64)> {
+    let mut p = vec![((0.5 * (n_groups as f64).sqrt()).ln(), 1.5); n_groups];
+    p.push((0.0, 1.0));
+    p.push(((1e-3f64).ln(), 2.0));
+    p
+}
+
+/// Bounds on the log-parameters.
+fn bounds(n_groups: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut lo = vec![(0.01f64).ln(); n_groups];
+    let mut hi = vec![(20.0f64).ln(); n_groups];
+    lo.extend([(0.05f64).ln(), (1e-6f64).ln()]);
+    hi.extend([(20.0f64).ln(), (1.0f64).ln()]);
+    (lo, hi)
+}
+
+/// Negative log marginal likelihood minus log prior, and its gradient in `theta`.
+pub fn objective(data: &Data, y: &[f64], theta: &[f64]) -> Option<(f64, Vec<f64>)> {
+    let n = data.len();
+    let g = data.n_groups;
+    let mut l = kernel_matrix(data, theta);
+    cholesky(&mut l, n)?;
+    let mut alpha = y.to_vec();
+    solve_lower(&l, n, &mut alpha);
+    let fit: f64 = alpha.iter().map(|a| a * a).sum();
+    solve_upper(&l, n, &mut alpha);
+    let logdet: f64 = (0..n).map(|i| l[i * n + i].ln()).sum();
+    let mut value = 0.5 * fit + logdet + 0.5 * n as f64 * std::f64::consts::TAU.ln();
+
+    // K⁻¹ column by column, then W = ααᵀ − K⁻¹; dNLL/dθ = −½ Σ W ∘ dK/dθ.
+    let mut kinv = vec![0.0; n * n];
+    for c in 0..n {
+        let mut e = vec![0.0; n];
+        e[c] = 1.0;
+        solve_lower(&l, n, &mut e);
+        solve_upper(&l, n, &mut e);
+        for r in 0..n {
+            kinv[r * n + c] = e[r];
+        }
+    }
+    let inv_l2: Vec<f64> = theta[..g].iter().map(|v| (-2.0 * v).exp()).collect();
+    let (signal, noise) = (theta[g].exp(), theta[g + 1].exp());
+    let mut grad = vec![0.0; g + 2];
+    for i in 0..n {
+        for j in 0..i {
+            let w = alpha[i] * alpha[j] - kinv[i * n + j];
+            let r2: f64 = (0..g).map(|q| data.d2[q][i * n + j] * inv_l2[q]).sum();
+            let r = r2.sqrt();
+            let common = signal * matern_dlog(r);
+            for q in 0..g {
+                // Off-diagonal pairs count twice (W and dK are symmetric).
+                grad[q] -= w * common * data.d2[q][i * n + j] * inv_l2[q];
+            }
+            grad[g] -= w * signal * matern(r);
+        }
+        let w = alpha[i] * alpha[i] - kinv[i * n + i];
+        grad[g] -= 0.5 * w * signal;
+        grad[g + 1] -= 0.5 * w * noise;
+    }
+    for (k, (mean, sd)) in priors(g).into_iter().enumerate() {
+        let z = (theta[k] - mean) / sd;
+        value += 0.5 * z * z;
+        grad[k] += z / sd;
+    }
+    Some((value, grad))
+}
+
+/// Fit the hyperparameters: L-BFGS from the prior means and from `restarts` random starts
+/// drawn from the priors; the best optimum wins.
+pub fn fit(data: &Data, y: &[f64], restarts: usize, rng: &mut impl Rng) -> Theta {
+    let g = data.n_groups;
+    let pri = priors(g);
+    let (lo, hi) = bounds(g);
+    let f = |t: &[f64]| objective(data, y, t);
+    let mut starts: Vec<Theta> = vec![pri.iter().map(|(m, _)| *m).collect()];
+    for _ in 0..restarts {
+        starts.push(
+            pri.iter()
+                .map(|(m, s)| m + s * crate::search::strategy::normal::sample(rng))
+                .collect(),
+        );
+    }
+    let mut best: Option<(Theta, f64)> = None;
+    for s in starts {
+        let (t, v) = lbfgs::minimize(&f, &s, &lo, &hi, 60);
+        if best.as_ref().is_none_or(|(_, bv)| v < *bv) {
+            best = Some((t, v));
+        }
+    }
+    best.map_or_else(|| pri.iter().map(|(m, _)| *m).collect(), |(t, _)| t)
+}
+
+/// A GP conditioned on data with fixed hyperparameters: predicts mean and standard deviation
+/// of the latent function.
+pub struct Posterior {
+    x: Vec<Vec<f64>>,
+    groups: Vec<usize>,
+    inv_l2: Vec<f64>,
+    signal: f64,
+    chol: Vec<f64>,
+    alpha: Vec<f64>,
+}
+
+impl Posterior {
+    /// Condition on `data` and `y`; None when the kernel matrix is not positive definite even
+    /// with the fitted noise.
+    pub fn new(data: Data, y: &[f64], theta: &[f64]) -> Option<Self> {
+        let n = data.len();
+        let g = data.n_groups;
+        let mut chol = kernel_matrix(&data, theta);
+        cholesky(&mut chol, n)?;
+        let mut alpha = y.to_vec();
+        solve_lower(&chol, n, &mut alpha);
+        solve_upper(&chol, n, &mut alpha);
+        Some(Posterior {
+            inv_l2: theta[..g].iter().map(|l| (-2.0 * l).exp()).collect(),
+            signal: theta[g].exp(),
+            x: data.x,
+            groups: data.groups,
+            chol,
+            alpha,
+        })
+    }
+
+    /// Mean and standard deviation at feature vector `x`.
+    pub fn predict(&self, x: &[f64]) -> (f64, f64) {
+        let n = self.x.len();
+        let mut k: Vec<f64> = self
+            .x
+            .iter()
+            .map(|xi| {
+                let r2: f64 = xi
+                    .iter()
+                    .zip(x)
+                    .zip(&self.groups)
+                    .map(|((a, b), g)| (a - b) * (a - b) * self.inv_l2[*g])
+                    .sum();
+                self.signal * matern(r2.sqrt())
+            })
+            .collect();
+        let mean: f64 = k.iter().zip(&self.alpha).map(|(a, b)| a * b).sum();
+        solve_lower(&self.chol, n, &mut k);
+        let var = self.signal - k.iter().map(|v| v * v).sum::<f64>();
+        (mean, var.max(1e-12).sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn toy() -> (Data, Vec<f64>) {
+        let x: Vec<Vec<f64>> = (0..12)
+            .map(|i| vec![i as f64 / 11.0, ((i * 7) % 12) as f64 / 11.0])
+            .collect();
+        let y: Vec<f64> = x.iter().map(|p| (6.0 * p[0]).sin() + 0.1 * p[1]).collect();
+        (Data::new(x, vec![0, 1]), y)
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (data, y) = toy();
+        let theta = vec![-0.7, 0.3, 0.2, -4.0];
+        let (_, grad) = objective(&data, &y, &theta).unwrap();
+        for k in 0..theta.len() {
+            let h = 1e-5;
+            let mut a = theta.clone();
+            let mut b = theta.clone();
+            a[k] += h;
+            b[k] -= h;
+            let fd = (objective(&data, &y, &a).unwrap().0 - objective(&data, &y, &b).unwrap().0)
+                / (2.0 * h);
+            assert!(
+                (fd - grad[k]).abs() < 1e-4 * (1.0 + fd.abs()),
+                "θ{k}: {fd} vs {}",
+                grad[k]
+            );
+        }
+    }
+
+    #[test]
+    fn fitted_model_interpolates_and_knows_what_it_does_not_know() {
+        let (data, y) = toy();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let theta = fit(&data, &y, 2, &mut rng);
+        // x1 matters much more than x2: its length scale is shorter.
+        assert!(theta[0] < theta[1], "{theta:?}");
+        let x = data.x.clone();
+        let post = Posterior::new(data, &y, &theta).unwrap();
+        for (xi, yi) in x.iter().zip(&y) {
+            let (m, s) = post.predict(xi);
+            assert!((m - yi).abs() < 0.05 && s < 0.1, "{m} vs {yi}, sd {s}");
+        }
+        let (_, far) = post.predict(&[3.0, 3.0]);
+        assert!(far > 0.5, "{far}");
+    }
+
+    #[test]
+    fn cholesky_solves_a_system() {
+        let mut a = vec![4.0, 2.0, 0.4, 2.0, 5.0, 1.0, 0.4, 1.0, 3.0];
+        let orig = a.clone();
+        cholesky(&mut a, 3).unwrap();
+        let mut b = vec![1.0, 2.0, 3.0];
+        solve_lower(&a, 3, &mut b);
+        solve_upper(&a, 3, &mut b);
+        for r in 0..3 {
+            let v: f64 = (0..3).map(|c| orig[r * 3 + c] * b[c]).sum();
+            assert!((v - [1.0, 2.0, 3.0][r]).abs() < 1e-12);
+        }
+        assert!(cholesky(&mut [1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+}
