@@ -141,8 +141,20 @@ fn status_show_export_and_audit_report_a_finished_run() {
     assert!(export["test"]["metrics"]["regret"].as_f64().unwrap() >= 0.0);
     let csv = sb.ok(&["export", "report", "--format", "csv"]);
     assert!(csv.starts_with("record,stage,trial,state,epochs_trained,epoch,param_x1,param_x2,"), "{csv}");
-    assert_eq!(csv.lines().filter(|l| l.starts_with("trial,")).count(), 5);
+    // One row per trial and epoch: 5 trials of 10 epochs (the default).
+    assert_eq!(csv.lines().filter(|l| l.starts_with("trial,")).count(), 50);
 
     let audit = sb.output(&["audit", "report"]);
     assert!(audit.status.success(), "{}", text(&audit.stdout));
+}
+
+#[test]
+fn a_database_from_a_newer_hpflow_is_refused_for_writing() {
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &function_workflow("newer", "{kind: random}", 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    sb.db().execute_batch("PRAGMA user_version = 99").unwrap();
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(70));
+    assert!(text(&out.stderr).contains("written by a newer hpflow (schema 99"), "{}", text(&out.stderr));
 }

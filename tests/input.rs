@@ -52,7 +52,7 @@ fn the_design_docs_examples_parse() {
         let sb = Sandbox::new();
         let f = sb.write("w.yaml", yaml);
         let out = sb.output(&["plan", f.to_str().unwrap()]);
-        let err = text(&out.stderr);
+        let err = common::text(&out.stderr);
         assert!(out.status.success() || err.contains("data.path: no such folder"), "{err}");
     }
 }
