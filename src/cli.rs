@@ -93,7 +93,10 @@ pub enum Command {
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {
-    let layout = Layout::new(&cli.runs_dir);
+    // Absolute, so that paths handed to workers and programs (which run in their trial
+    // folder) stay valid.
+    let runs = std::path::absolute(&cli.runs_dir).unwrap_or_else(|_| cli.runs_dir.clone());
+    let layout = Layout::new(runs);
     match cli.command {
         Command::Run { workflow, json } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json),
         Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),

@@ -57,9 +57,47 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     println!("workflow {}", wf.name);
     print!("{}", super::table(&rows));
     for j in &jobs {
-        if let Some(text) = j["schedule"].get("text").and_then(|t| t.as_str()) {
-            println!("\n{} schedule:\n{text}", j["stage"].as_str().unwrap_or_default());
+        if !j["schedule"].is_null() {
+            print!("\n{}", schedule_text(j["stage"].as_str().unwrap_or_default(), &j["schedule"]));
         }
     }
     Ok(())
+}
+
+fn rungs_text(rungs: &serde_json::Value) -> String {
+    let parts: Vec<String> = rungs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| format!("{}×{}", r["n"], r["epochs"]))
+        .collect();
+    parts.join("  ")
+}
+
+/// A search's schedule for people: Hyperband's brackets as the paper's table (trials ×
+/// epochs per rung), other schedulers as one line of their settings.
+fn schedule_text(stage: &str, d: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let mut head = format!("{stage}: {}", d["scheduler"].as_str().unwrap_or("search"));
+    if let Some(t) = d["trials"].as_u64() {
+        head.push_str(&format!(", {t} trials"));
+    }
+    if let Some(e) = d["epochs_max"].as_u64() {
+        head.push_str(&format!(", at most {e} epochs trained"));
+        if let Some(r) = d["epochs_if_retrained"].as_u64() {
+            head.push_str(&format!(" ({r} if promotions retrained from scratch)"));
+        }
+    }
+    out.push_str(&head);
+    out.push('\n');
+    if let Some(brackets) = d["brackets"].as_array() {
+        let mut rows = vec![vec!["  bracket".to_string(), "rungs (trials×epochs)".to_string()]];
+        for b in brackets {
+            rows.push(vec![format!("  {}", b["s"]), rungs_text(&b["rungs"])]);
+        }
+        out.push_str(&super::table(&rows));
+    } else if d["rungs"].is_array() {
+        out.push_str(&format!("  rungs (trials×epochs): {}\n", rungs_text(&d["rungs"])));
+    }
+    out
 }

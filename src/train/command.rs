@@ -31,7 +31,8 @@ impl Trainer for CommandTrainer {
         let TrainerSpec::Command { argv } = &req.trainer else {
             return Err("not a command trial".into());
         };
-        let ckpt = files::checkpoints(&req.trial_dir).join("command");
+        let trial_dir = std::path::absolute(&req.trial_dir).map_err(|e| e.to_string())?;
+        let ckpt = files::checkpoints(&trial_dir).join("command");
         std::fs::create_dir_all(&ckpt).map_err(|e| e.to_string())?;
         if let Some(from) = &req.clone_from {
             copy_dir(from, &ckpt).map_err(|e| format!("cloning {}: {e}", from.display()))?;
