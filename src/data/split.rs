@@ -4,6 +4,7 @@
 mod allocate;
 mod groups;
 mod options;
+mod record;
 mod rows;
 
 use std::collections::{HashMap, HashSet};
@@ -11,7 +12,6 @@ use std::collections::{HashMap, HashSet};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{Dataset, Manifest, Normalisation, Task};
 pub use allocate::allocate;
@@ -152,7 +152,7 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
         val,
         folds,
     };
-    let record = record(
+    let record = record::record(
         ds,
         opts,
         seed,
@@ -337,61 +337,4 @@ fn find_duplicates(hashes: &[RowHash], parts: [(Part, &Vec<u32>); 3]) -> Vec<Dup
         .collect();
     out.sort_by_key(|d| d.rows[0].row);
     out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn record(
-    ds: &Dataset,
-    opts: &SplitOptions,
-    seed: u64,
-    stratified: bool,
-    m: &Manifest,
-    test: &[u32],
-    unused: usize,
-    duplicates: &[Duplicate],
-    removed: usize,
-) -> serde_json::Value {
-    let label_counts = |rows: &[u32]| -> Vec<usize> {
-        let mut c = vec![0usize; ds.classes];
-        for &r in rows {
-            if let Some(k) = ds.class_of(r as usize) {
-                c[k] += 1;
-            }
-        }
-        c
-    };
-    let group_count = |rows: &[u32]| -> Option<usize> {
-        let g = ds.groups.as_ref().filter(|_| opts.group.is_some())?;
-        Some(
-            rows.iter()
-                .map(|&r| g[r as usize].as_str())
-                .collect::<HashSet<_>>()
-                .len(),
-        )
-    };
-    let mut rec = json!({
-        "seed": seed,
-        "rows": ds.n,
-        "test_source": if opts.official_test() { "official" } else { "pooled" },
-        "stratified": stratified,
-        "group": opts.group,
-        "dedupe": opts.dedupe,
-        "removed_duplicates": removed,
-        "duplicates_across_splits": duplicates.len(),
-        "sizes": { "train": m.train.len(), "val": m.val.len(), "test": test.len(), "unused": unused },
-        "folds": m.folds.iter().map(Vec::len).collect::<Vec<_>>(),
-        "test_hash": m.test_hash,
-    });
-    if ds.task == Task::Classification {
-        rec["classes"] = json!(ds.class_names);
-        rec["label_counts"] = json!({
-            "train": label_counts(&m.train), "val": label_counts(&m.val), "test": label_counts(test),
-        });
-    }
-    if opts.group.is_some() {
-        rec["groups"] = json!({
-            "train": group_count(&m.train), "val": group_count(&m.val), "test": group_count(test),
-        });
-    }
-    rec
 }
