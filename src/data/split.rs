@@ -74,18 +74,20 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
         })?),
         None => None,
     };
-    let official_from = match opts.official_test() {
-        true => Some(ds.official_test_from.ok_or_else(|| {
+    let official_from = if opts.official_test() {
+        Some(ds.official_test_from.ok_or_else(|| {
             usage("split.test: `official` needs idx data with t10k-* files next to train-*")
-        })?),
-        false => None,
+        })?)
+    } else {
+        None
     };
     let is_official = |r: usize| official_from.is_some_and(|f| r >= f);
 
     let hashes = row_hashes(ds);
-    let (keep, removed_duplicates) = match opts.dedupe {
-        true => dedupe(&hashes, official_from),
-        false => (vec![true; ds.n], 0),
+    let (keep, removed_duplicates) = if opts.dedupe {
+        dedupe(&hashes, official_from)
+    } else {
+        (vec![true; ds.n], 0)
     };
     let pool: Vec<u32> = (0..ds.n)
         .filter(|&r| keep[r] && !is_official(r))
