@@ -128,16 +128,14 @@ pub fn load(dir: &Path, task: Task) -> crate::Result<Dataset> {
     };
     let official_test_from = test.as_ref().map(|_| train.count);
     let (rows, cols) = (train.rows, train.cols);
-    if let (Some(t), Some(p)) = (&test, &files.test) {
-        if (t.rows, t.cols) != (rows, cols) {
-            return Err(input(
-                &p.images,
-                &format!(
-                    "images are {}x{}, the train images {rows}x{cols}",
-                    t.rows, t.cols
-                ),
-            ));
-        }
+    if let (Some(t), Some(p)) = (&test, &files.test)
+        && (t.rows, t.cols) != (rows, cols)
+    {
+        let msg = format!(
+            "images are {}x{}, the train images {rows}x{cols}",
+            t.rows, t.cols
+        );
+        return Err(input(&p.images, &msg));
     }
     let parts: Vec<&Part> = std::iter::once(&train).chain(test.as_ref()).collect();
     let n: usize = parts.iter().map(|p| p.count).sum();

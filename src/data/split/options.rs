@@ -114,13 +114,11 @@ impl SplitOptions {
             );
             return Err(FieldError::new(field, msg));
         }
-        if let Some(k) = self.folds {
-            if k < 2 {
-                return Err(FieldError::new(
-                    format!("{field}.folds"),
-                    format!("needs at least 2 folds, got {k}"),
-                ));
-            }
+        if let Some(k) = self.folds
+            && k < 2
+        {
+            let msg = format!("needs at least 2 folds, got {k}");
+            return Err(FieldError::new(format!("{field}.folds"), msg));
         }
         if let Some(g) = &self.group {
             if g.trim().is_empty() {
