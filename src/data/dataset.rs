@@ -26,6 +26,9 @@ pub struct Dataset {
     pub y: Target,
     /// Number of classes (0 for regression).
     pub classes: usize,
+    /// The name of each class index `0..classes` (the label as written in the source; empty
+    /// for regression), so reports can say `cat` rather than `3`.
+    pub class_names: Vec<String>,
     pub task: Task,
     /// Feature names (columns of a CSV; empty for images).
     pub feature_names: Vec<String>,
@@ -44,9 +47,49 @@ impl Dataset {
         let d = self.features();
         &self.x[i * d..(i + 1) * d]
     }
+
+    /// The class index of row `i` (`None` for regression).
+    pub fn class_of(&self, i: usize) -> Option<usize> {
+        match &self.y {
+            // Loaders only ever store indices in `0..classes`, so the cast cannot wrap.
+            Target::Classes(c) => Some(c[i] as usize),
+            Target::Values(_) => None,
+        }
+    }
+
+    /// A new dataset holding `rows` in the order given. The official-test marker does not
+    /// survive: a selection is one split, not the loaded file pair.
+    pub fn select(&self, rows: &[u32]) -> Dataset {
+        let d = self.features();
+        let mut x = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            x.extend_from_slice(self.row(r as usize));
+        }
+        let y = match &self.y {
+            Target::Classes(c) => Target::Classes(rows.iter().map(|&r| c[r as usize]).collect()),
+            Target::Values(v) => Target::Values(rows.iter().map(|&r| v[r as usize]).collect()),
+        };
+        let groups = self
+            .groups
+            .as_ref()
+            .map(|g| rows.iter().map(|&r| g[r as usize].clone()).collect());
+        Dataset {
+            x,
+            n: rows.len(),
+            shape: self.shape.clone(),
+            y,
+            classes: self.classes,
+            class_names: self.class_names.clone(),
+            task: self.task,
+            feature_names: self.feature_names.clone(),
+            groups,
+            official_test_from: None,
+        }
+    }
 }
 
-/// Per-feature normalisation, fitted on the training rows only.
+/// Normalisation fitted on the training rows only: one mean/std per channel for images
+/// (`shape.len() == 3`), one per feature otherwise. See `normalise.rs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalisation {
     pub mean: Vec<f32>,
