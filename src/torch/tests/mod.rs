@@ -3,6 +3,7 @@
 //! libtorch's seed and thread count are process-wide, so the tests take turns (`serial`).
 
 mod bench;
+mod cuda;
 mod failures;
 mod learning;
 mod resume;
