@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{Problem, fixture, serial};
+use crate::trainer::TorchTrainer;
 use hpflow::data::{Dataset, Manifest, Normalisation, Target, Task};
 use hpflow::train::{Trainer, TrialState};
 
@@ -84,7 +85,7 @@ fn bench_fashion_mnist() {
         "/usr/share/datasets/fashion-mnist",
     )));
     // The fixture provides the temp folder and request shape; its data is replaced.
-    let mut f = fixture(Problem::Images3, 30);
+    let f = fixture(Problem::Images3, 30);
     let train: Vec<u32> = (0..60_000).collect();
     let (sum, sq) = ds.x[..60_000 * 784].iter().fold((0f64, 0f64), |(s, q), v| {
         (s + f64::from(*v), q + f64::from(*v).powi(2))
@@ -107,7 +108,6 @@ fn bench_fashion_mnist() {
         serde_json::to_vec(&manifest).expect("json"),
     )
     .expect("manifest");
-    f.dataset = ds;
     let config = match model.as_str() {
         "mlp" => {
             json!({"hidden_layers": 1, "units": 256, "optimizer": "adam", "lr": 1e-3, "batch_size": 128})
@@ -119,7 +119,8 @@ fn bench_fashion_mnist() {
         other => panic!("HPFLOW_BENCH_MODEL {other}: expected mlp or cnn"),
     };
     let dir = f.trial_dir("bench");
-    let mut trainer = f.trainer();
+    // The dataset moves into the trainer: one copy, as in a worker.
+    let mut trainer = TorchTrainer::new().with_dataset(&f.data, ds);
     let mut req = f.request(&model, config, 1, &dir);
     req.threads = threads;
     req.device = env("HPFLOW_BENCH_DEVICE", "cpu");
