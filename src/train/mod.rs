@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod command;
 pub mod function;
+pub mod metrics;
 pub mod protocol;
 pub mod worker;
 

@@ -1,0 +1,193 @@
+//! The data a worker trains on: the dataset loaded once per process (a worker runs many
+//! trials), its train/val rows gathered, normalised with the split's statistics and moved to
+//! the device once per manifest, so that every batch is an index into resident tensors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tch::{Device, Kind, Tensor};
+
+use super::head::Head;
+use hpflow::data::{Dataset, Manifest, Normalisation, Target};
+use hpflow::train::protocol::DataRef;
+
+/// Rows resident on the device: features `[n, ...shape]` and targets `[n]`.
+pub struct Part {
+    pub x: Tensor,
+    pub y: Tensor,
+}
+
+impl Part {
+    pub fn len(&self) -> i64 {
+        self.x.size()[0]
+    }
+
+    /// Both parts' rows, one after the other (retrain on train+val).
+    pub fn concat(&self, other: &Part) -> Part {
+        Part {
+            x: Tensor::cat(&[&self.x, &other.x], 0),
+            y: Tensor::cat(&[&self.y, &other.y], 0),
+        }
+    }
+}
+
+pub struct Prepared {
+    pub shape: Vec<usize>,
+    pub head: Head,
+    pub normalisation: Normalisation,
+    pub train: Part,
+    pub val: Part,
+}
+
+#[derive(Default)]
+pub struct DataCache {
+    dataset: Option<(String, Arc<Dataset>)>,
+    prepared: Option<(PathBuf, Device, Arc<Prepared>)>,
+}
+
+fn dataset_key(data: &DataRef) -> String {
+    serde_json::to_string(&(&data.spec, &data.base_dir)).unwrap_or_default()
+}
+
+impl DataCache {
+    /// Put a dataset in the cache as if `data` had loaded it (tests build synthetic ones).
+    pub fn insert(&mut self, data: &DataRef, dataset: Dataset) {
+        self.dataset = Some((dataset_key(data), Arc::new(dataset)));
+        self.prepared = None;
+    }
+
+    pub fn dataset(&mut self, data: &DataRef) -> Result<Arc<Dataset>, String> {
+        let key = dataset_key(data);
+        if let Some((k, ds)) = &self.dataset {
+            if *k == key {
+                return Ok(ds.clone());
+            }
+        }
+        // Drop the old tensors before loading new data: one dataset in memory at a time.
+        self.dataset = None;
+        self.prepared = None;
+        let ds = Arc::new(
+            hpflow::data::load(&data.spec, &data.base_dir, None)
+                .map_err(|e| format!("loading data: {e}"))?,
+        );
+        self.dataset = Some((key, ds.clone()));
+        Ok(ds)
+    }
+
+    pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Arc<Prepared>, String> {
+        let ds = self.dataset(data)?;
+        if let Some((m, d, p)) = &self.prepared {
+            if *m == data.manifest && *d == device {
+                return Ok(p.clone());
+            }
+        }
+        self.prepared = None;
+        let text = std::fs::read_to_string(&data.manifest)
+            .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+        let p = Arc::new(Prepared {
+            shape: ds.shape.clone(),
+            head: Head::new(ds.task, ds.classes)?,
+            train: part(&ds, &manifest.train, &manifest.normalisation, device)?,
+            val: part(&ds, &manifest.val, &manifest.normalisation, device)?,
+            normalisation: manifest.normalisation,
+        });
+        self.prepared = Some((data.manifest.clone(), device, p.clone()));
+        Ok(p)
+    }
+}
+
+/// Per-feature `(mean, 1/std)`: the statistics are per channel when there is one per channel
+/// of a `[C, H, W]` row, per feature when there is one per feature, absent when empty.
+fn per_feature(
+    shape: &[usize],
+    norm: &Normalisation,
+) -> Result<Option<(Vec<f32>, Vec<f32>)>, String> {
+    let d: usize = shape.iter().product();
+    if norm.mean.is_empty() {
+        return Ok(None);
+    }
+    if norm.mean.len() != norm.std.len() {
+        return Err(format!(
+            "normalisation has {} means but {} stds",
+            norm.mean.len(),
+            norm.std.len()
+        ));
+    }
+    // A constant feature has std 0: leave its scale alone rather than divide by zero.
+    let inv = |s: f32| {
+        if s.is_finite() && s > 0.0 {
+            1.0 / s
+        } else {
+            1.0
+        }
+    };
+    let k = norm.mean.len();
+    let (mean, scale): (Vec<f32>, Vec<f32>) = match shape {
+        [c, h, w] if k == *c => (0..d)
+            .map(|j| (norm.mean[j / (h * w)], inv(norm.std[j / (h * w)])))
+            .unzip(),
+        _ if k == d => (0..d).map(|j| (norm.mean[j], inv(norm.std[j]))).unzip(),
+        _ => {
+            return Err(format!(
+                "normalisation has {k} statistics but rows have shape {shape:?} ({d} features)"
+            ));
+        }
+    };
+    Ok(Some((mean, scale)))
+}
+
+/// Gather `rows` of `ds`, normalise them and move them to `device`.
+pub fn part(
+    ds: &Dataset,
+    rows: &[u32],
+    norm: &Normalisation,
+    device: Device,
+) -> Result<Part, String> {
+    let d = ds.features();
+    let stats = per_feature(&ds.shape, norm)?;
+    let mut x = Vec::with_capacity(rows.len() * d);
+    for &r in rows {
+        let r = r as usize;
+        if r >= ds.n {
+            return Err(format!(
+                "row {r} is out of range: the dataset has {} rows",
+                ds.n
+            ));
+        }
+        match &stats {
+            Some((mean, scale)) => {
+                x.extend(
+                    ds.row(r)
+                        .iter()
+                        .zip(mean)
+                        .zip(scale)
+                        .map(|((v, m), s)| (v - m) * s),
+                );
+            }
+            None => x.extend_from_slice(ds.row(r)),
+        }
+    }
+    let mut dims = vec![rows.len() as i64];
+    dims.extend(ds.shape.iter().map(|s| *s as i64));
+    let torch_err = |e: tch::TchError| format!("moving data to {device:?}: {e}");
+    let x = Tensor::f_from_slice(&x)
+        .and_then(|t| t.f_reshape(&dims))
+        .and_then(|t| t.f_to_device(device))
+        .map_err(torch_err)?;
+    let y = match &ds.y {
+        Target::Classes(c) => {
+            let v: Vec<i64> = rows.iter().map(|&r| c[r as usize]).collect();
+            Tensor::f_from_slice(&v)
+        }
+        Target::Values(c) => {
+            let v: Vec<f32> = rows.iter().map(|&r| c[r as usize]).collect();
+            Tensor::f_from_slice(&v)
+        }
+    }
+    .and_then(|t| t.f_to_device(device))
+    .map_err(torch_err)?;
+    debug_assert!(matches!(y.kind(), Kind::Int64 | Kind::Float));
+    Ok(Part { x, y })
+}
