@@ -6,7 +6,7 @@
 //! ([`Seen`]) and the space-filling start ([`initial_point`]).
 
 pub mod bayes;
-// pub mod bench;
+pub mod bench;
 pub mod encode;
 pub mod evolution;
 pub mod gp;
