@@ -81,7 +81,7 @@ fn training_set<'a>(hist: &[&'a Observation]) -> Vec<(&'a Config, f64)> {
     let mut all: Vec<(&Observation, f64)> = ranked.iter().copied().chain(failed).collect();
     if all.len() > MAX_POINTS {
         // `all` is best first (failures last): keep the best half, then the most recent.
-        all[MAX_POINTS / 2..].sort_by(|a, b| b.0.trial.cmp(&a.0.trial));
+        all[MAX_POINTS / 2..].sort_by_key(|(o, _)| std::cmp::Reverse(o.trial));
         all.truncate(MAX_POINTS);
     }
     all.into_iter().map(|(o, v)| (&o.config, v)).collect()

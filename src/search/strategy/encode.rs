@@ -93,6 +93,10 @@ impl Encoder {
         self.params.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
     /// Does any parameter of the space depend on another one?
     pub fn has_conditions(&self) -> bool {
         self.conds.iter().any(|c| !c.is_empty())

@@ -54,6 +54,10 @@ impl Data {
     pub fn len(&self) -> usize {
         self.x.len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
 }
 
 /// Matérn 5/2 as a function of the scaled distance r: (1 + √5 r + 5r²/3)·e^(−√5 r).

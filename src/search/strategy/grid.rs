@@ -197,7 +197,12 @@ mod tests {
 
     #[test]
     fn sizes_on_a_table_of_spaces() {
-        let cases: &[(&[(&str, &str)], Option<usize>, Result<usize, &str>)] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            Option<usize>,
+            Result<usize, &'a str>,
+        );
+        let cases: &[Case] = &[
             (&[("a", "{choice: [1, 2, 3]}")], None, Ok(3)),
             (
                 &[("a", "{int: [1, 10], step: 3}"), ("b", "{choice: [x, y]}")],

@@ -82,11 +82,12 @@ pub fn minimize(
             if moved.iter().all(|m| m.abs() < 1e-12) {
                 break;
             }
-            if let Some((fnew, gnew)) = f(&xn) {
-                if fnew.is_finite() && fnew <= fx + 1e-4 * dot(&g, &moved) {
-                    accepted = Some((xn, fnew, gnew, moved));
-                    break;
-                }
+            if let Some((fnew, gnew)) = f(&xn)
+                && fnew.is_finite()
+                && fnew <= fx + 1e-4 * dot(&g, &moved)
+            {
+                accepted = Some((xn, fnew, gnew, moved));
+                break;
             }
             step *= 0.5;
         }

@@ -6,7 +6,7 @@
 //! ([`Seen`]) and the space-filling start ([`initial_point`]).
 
 pub mod bayes;
-// pub mod bench;
+pub mod bench;
 pub mod encode;
 pub mod evolution;
 pub mod gp;
@@ -67,14 +67,13 @@ pub fn history(observed: &[Observation], min_points: usize) -> Vec<&Observation>
             latest.insert(o.trial, o);
         }
     }
-    if per_budget.len() > 1 {
-        if let Some((_, trials)) = per_budget
+    if per_budget.len() > 1
+        && let Some((_, trials)) = per_budget
             .iter()
             .rev()
             .find(|(_, t)| t.len() >= min_points.max(1))
-        {
-            return trials.values().copied().collect();
-        }
+    {
+        return trials.values().copied().collect();
     }
     latest.into_values().collect()
 }

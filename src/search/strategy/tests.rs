@@ -276,10 +276,13 @@ proptest! {
         }
         lr.sort_by(f64::total_cmp);
         u.sort_by(f64::total_cmp);
-        // Median at the geometric mean, quartiles a quarter of the way in log space.
-        prop_assert!((lr[200] + 2.5).abs() < 0.25, "median log10 lr {}", lr[200]);
-        prop_assert!((lr[100] + 3.25).abs() < 0.3 && (lr[300] + 1.75).abs() < 0.3);
-        prop_assert!((u[200] - 1.5).abs() < 0.3, "median log10 u {}", u[200]);
+        // Median at the geometric mean, quartiles a quarter of the way in log space. An int
+        // level k covers [k-½, k+½] in log space, so small integers weigh more and the median
+        // of log10 u sits at log10 √(0.5·1000.5) ≈ 1.35. Tolerances are five standard errors
+        // of the order statistics of 400 draws, so the property does not flake.
+        prop_assert!((lr[200] + 2.5).abs() < 0.4, "median log10 lr {}", lr[200]);
+        prop_assert!((lr[100] + 3.25).abs() < 0.4 && (lr[300] + 1.75).abs() < 0.4);
+        prop_assert!((u[200] - 1.35).abs() < 0.4, "median log10 u {}", u[200]);
     }
 }
 
