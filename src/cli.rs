@@ -87,6 +87,12 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// (benchmarks) Drive the strategies on test functions: see scripts/bench-strategies.
+    #[command(name = "bench-strategy", hide = true)]
+    BenchStrategy {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// (internal) Serve trials on stdin; started by `hpflow run`.
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -106,6 +112,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Export { workflow, format, output } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
         Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
+        Command::BenchStrategy { args } => {
+            crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}")).map_err(crate::Error::Usage)
+        }
         Command::Worker => crate::train::worker::serve(None),
     }
 }

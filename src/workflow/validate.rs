@@ -300,7 +300,18 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
             return Err(FieldError::new(f("metric.name"), format!("unknown metric {:?} (expected one of {})", metric.name, list.join(", "))));
         }
     }
-    let budget = s.budget.clone().unwrap_or_default();
+    let mut budget = s.budget.clone().unwrap_or_default();
+    if strategy.kind == StrategyKind::Grid {
+        let size = crate::search::strategy::grid_size(&space, &strategy).map_err(|m| FieldError::new(f("strategy.steps"), m))?;
+        match budget.trials {
+            None => budget.trials = Some(size),
+            Some(t) if t < size && strategy.allow_large != Some(true) => {
+                return Err(FieldError::new(f("budget.trials"), format!(
+                    "is {t} but the grid has {size} points; raise the budget or set strategy.allow_large: true to run the first {t}")));
+            }
+            Some(_) => {}
+        }
+    }
     if budget.trials == Some(0) {
         return Err(FieldError::new(f("budget.trials"), "must be at least 1"));
     }
