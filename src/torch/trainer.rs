@@ -195,6 +195,11 @@ impl TorchTrainer {
         let extra =
             json!({ "model": model, "optimizer": hp.opt.kind.name(), "config": req.config });
         while epoch < req.epochs {
+            if hpflow::train::worker::stop_requested() {
+                let last = history.last().map(|h| h.values.clone()).unwrap_or_default();
+                let why = Some("stopped by signal after a checkpoint".to_string());
+                return Ok(ans.status(TrialState::Running, epoch, last, why));
+            }
             epoch += 1;
             let train_loss = session.train_epoch(train, req.seed, epoch);
             if !train_loss.is_finite() {

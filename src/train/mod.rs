@@ -38,6 +38,9 @@ pub mod files {
     pub fn checkpoints(trial_dir: &Path) -> PathBuf {
         trial_dir.join("checkpoints")
     }
+    pub fn epochs_log(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("epochs.log")
+    }
     /// The final model of a retrain job.
     pub fn model(trial_dir: &Path) -> PathBuf {
         trial_dir.join("model")
@@ -55,7 +58,11 @@ pub fn reset_metrics(trial_dir: &std::path::Path, history: &[EpochMetrics]) -> c
     crate::store::atomic::write(&files::metrics(trial_dir), text.as_bytes())
 }
 
+/// Record one trained epoch: in `metrics.jsonl` (the curve, rewritten on resume) and in
+/// `epochs.log` (append-only: every epoch ever trained, repeats after a crash included, so
+/// the cost of interruptions can be counted).
 pub fn append_metrics(trial_dir: &std::path::Path, m: &EpochMetrics) -> crate::error::Result<()> {
     let line = serde_json::to_string(m).expect("metrics serialize");
-    crate::store::atomic::append_line(&files::metrics(trial_dir), &line)
+    crate::store::atomic::append_line(&files::metrics(trial_dir), &line)?;
+    crate::store::atomic::append_line(&files::epochs_log(trial_dir), &line)
 }

@@ -16,7 +16,7 @@ pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "c
 
 const COMMON: &[&str] = &[
     "lr", "batch_size", "epochs", "optimizer", "momentum", "nesterov", "beta1", "beta2", "eps",
-    "weight_decay", "l1",
+    "weight_decay", "l1", "alpha",
 ];
 
 /// Hyperparameters each libtorch model understands (beyond `COMMON`).
@@ -28,7 +28,7 @@ pub fn model_params(model: &str) -> &'static [&'static str] {
             "dense_units", "activation", "dropout",
         ],
         "rnn" => &["cell", "rnn_units", "rnn_layers", "bidirectional", "dropout"],
-        "transformer" => &["heads", "d_model", "ff_dim", "encoder_layers", "dropout", "patch"],
+        "transformer" => &["heads", "d_model", "ff_dim", "encoder_layers", "dropout", "patch_size"],
         _ => &[],
     }
 }
@@ -357,7 +357,7 @@ fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldE
         };
     }
     let positive_int = ["batch_size", "epochs", "units", "hidden_layers", "conv_layers", "filters", "kernel_size",
-        "stride", "pool_size", "dense_units", "rnn_units", "rnn_layers", "heads", "d_model", "ff_dim", "encoder_layers", "patch"];
+        "stride", "pool_size", "dense_units", "rnn_units", "rnn_layers", "heads", "d_model", "ff_dim", "encoder_layers", "patch_size"];
     if positive_int.contains(&name) && !v.as_u64().is_some_and(|n| n >= 1) {
         return Err(FieldError::new(at, format!("expected a whole number >= 1, got {v}")));
     }
