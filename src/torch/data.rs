@@ -3,6 +3,7 @@
 //! the device once per manifest, so that every batch is an index into resident tensors.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
@@ -42,7 +43,8 @@ pub struct Prepared {
 #[derive(Default)]
 pub struct DataCache {
     dataset: Option<(String, Arc<Dataset>)>,
-    prepared: Option<(PathBuf, Device, Arc<Prepared>)>,
+    // Tensors are not `Sync`; a worker trains on one thread, so `Rc` suffices.
+    prepared: Option<(PathBuf, Device, Rc<Prepared>)>,
 }
 
 fn dataset_key(data: &DataRef) -> String {
@@ -50,6 +52,7 @@ fn dataset_key(data: &DataRef) -> String {
 }
 
 impl DataCache {
+    #[cfg(test)]
     /// Put a dataset in the cache as if `data` had loaded it (tests build synthetic ones).
     pub fn insert(&mut self, data: &DataRef, dataset: Dataset) {
         self.dataset = Some((dataset_key(data), Arc::new(dataset)));
@@ -58,10 +61,10 @@ impl DataCache {
 
     pub fn dataset(&mut self, data: &DataRef) -> Result<Arc<Dataset>, String> {
         let key = dataset_key(data);
-        if let Some((k, ds)) = &self.dataset {
-            if *k == key {
-                return Ok(ds.clone());
-            }
+        if let Some((k, ds)) = &self.dataset
+            && *k == key
+        {
+            return Ok(ds.clone());
         }
         // Drop the old tensors before loading new data: one dataset in memory at a time.
         self.dataset = None;
@@ -74,19 +77,20 @@ impl DataCache {
         Ok(ds)
     }
 
-    pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Arc<Prepared>, String> {
+    pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Rc<Prepared>, String> {
         let ds = self.dataset(data)?;
-        if let Some((m, d, p)) = &self.prepared {
-            if *m == data.manifest && *d == device {
-                return Ok(p.clone());
-            }
+        if let Some((m, d, p)) = &self.prepared
+            && *m == data.manifest
+            && *d == device
+        {
+            return Ok(p.clone());
         }
         self.prepared = None;
         let text = std::fs::read_to_string(&data.manifest)
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
-        let p = Arc::new(Prepared {
+        let p = Rc::new(Prepared {
             shape: ds.shape.clone(),
             head: Head::new(ds.task, ds.classes)?,
             train: part(&ds, &manifest.train, &manifest.normalisation, device)?,
@@ -98,12 +102,12 @@ impl DataCache {
     }
 }
 
+/// Per-feature means and reciprocal standard deviations.
+type Stats = (Vec<f32>, Vec<f32>);
+
 /// Per-feature `(mean, 1/std)`: the statistics are per channel when there is one per channel
 /// of a `[C, H, W]` row, per feature when there is one per feature, absent when empty.
-fn per_feature(
-    shape: &[usize],
-    norm: &Normalisation,
-) -> Result<Option<(Vec<f32>, Vec<f32>)>, String> {
+fn per_feature(shape: &[usize], norm: &Normalisation) -> Result<Option<Stats>, String> {
     let d: usize = shape.iter().product();
     if norm.mean.is_empty() {
         return Ok(None);

@@ -15,8 +15,7 @@ use super::head::measure;
 use super::hparams::HParams;
 use super::model_dir::{self, ModelInfo};
 use super::session::Session;
-use hpflow::data::Dataset;
-use hpflow::train::protocol::{DataRef, EpochMetrics};
+use hpflow::train::protocol::EpochMetrics;
 use hpflow::train::{
     Mode, TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint, files,
 };
@@ -31,8 +30,13 @@ impl TorchTrainer {
         TorchTrainer::default()
     }
 
+    #[cfg(test)]
     /// Serve `data` from `dataset` instead of loading it (tests, benchmarks).
-    pub fn with_dataset(mut self, data: &DataRef, dataset: Dataset) -> TorchTrainer {
+    pub fn with_dataset(
+        mut self,
+        data: &hpflow::train::protocol::DataRef,
+        dataset: hpflow::data::Dataset,
+    ) -> TorchTrainer {
         self.cache.insert(data, dataset);
         self
     }
@@ -181,10 +185,10 @@ impl TorchTrainer {
             },
             None => checkpoint::latest(&root, req.epochs),
         };
-        if let Some(c) = &start {
-            if let Err(reason) = session.load(&c.dir) {
-                return Ok(ans.fail(TrialState::Failed, reason));
-            }
+        if let Some(c) = &start
+            && let Err(reason) = session.load(&c.dir)
+        {
+            return Ok(ans.fail(TrialState::Failed, reason));
         }
         let mut history = start
             .as_ref()

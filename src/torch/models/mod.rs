@@ -60,16 +60,15 @@ pub fn build(p: &nn::Path, hp: &HParams, shape: &[usize], outputs: i64) -> Resul
             units,
             layers,
             bidirectional,
-        } => Box::new(rnn::build(
-            p,
-            shape,
-            *cell,
-            *units,
-            *layers,
-            *bidirectional,
-            drop,
-            outputs,
-        )),
+        } => {
+            let a = rnn::RnnShape {
+                cell: *cell,
+                units: *units,
+                layers: *layers,
+                bidirectional: *bidirectional,
+            };
+            Box::new(rnn::build(p, shape, &a, drop, outputs))
+        }
         Arch::Transformer {
             heads,
             d_model,

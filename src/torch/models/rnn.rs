@@ -21,16 +21,20 @@ pub struct Rnn {
     out: nn::Linear,
 }
 
-pub fn build(
-    p: &nn::Path,
-    shape: &[usize],
-    cell: Cell,
-    units: usize,
-    layers: usize,
-    bidirectional: bool,
-    dropout: f64,
-    outputs: i64,
-) -> Rnn {
+pub struct RnnShape {
+    pub cell: Cell,
+    pub units: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+}
+
+pub fn build(p: &nn::Path, shape: &[usize], a: &RnnShape, dropout: f64, outputs: i64) -> Rnn {
+    let RnnShape {
+        cell,
+        units,
+        layers,
+        bidirectional,
+    } = *a;
     let (_, features) = sequence::dims(shape, 0);
     let gates = match cell {
         Cell::Lstm => 4,

@@ -46,7 +46,7 @@ pub fn build(
     dropout: f64,
     outputs: i64,
 ) -> Result<Transformer, String> {
-    if a.d_model % a.heads != 0 {
+    if !a.d_model.is_multiple_of(a.heads) {
         return Err(format!(
             "d_model {} is not divisible by heads {}",
             a.d_model, a.heads
