@@ -51,6 +51,7 @@ fn fashion(dir: &Path) -> Dataset {
         classes: 10,
         task: Task::Classification,
         feature_names: Vec::new(),
+        class_names: Vec::new(),
         groups: None,
         official_test_from: Some(60_000),
     }

@@ -83,6 +83,7 @@ pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
         classes,
         task,
         feature_names: Vec::new(),
+        class_names: Vec::new(),
         groups: None,
         official_test_from: None,
     }
