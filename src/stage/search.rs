@@ -95,7 +95,13 @@ impl Search<'_, '_> {
     fn run_loop(&mut self, sched: &dyn crate::search::Scheduler) -> Result<()> {
         let (program, args) = worker_program(self.spec.trainer.needs_torch())?;
         let trials_dir = self.ctx.layout.trials(self.job());
-        let mut pool = Pool::new(self.spec.workers, program, args, Some(&trials_dir));
+        // On a GPU the device is the limit: at most `trials_per_device` trials share it.
+        let size = if self.ctx.wf.device.starts_with("cuda") {
+            self.spec.workers.min(self.spec.trials_per_device)
+        } else {
+            self.spec.workers
+        };
+        let mut pool = Pool::new(size, program, args, Some(&trials_dir));
         let deadline = match &self.spec.budget.time {
             Some(t) => Some(Instant::now() + Duration::from_secs(crate::workflow::validate::parse_duration(t).map_err(Error::Usage)?)),
             None => None,
