@@ -158,3 +158,75 @@ fn a_database_from_a_newer_hpflow_is_refused_for_writing() {
     assert_eq!(out.status.code(), Some(70));
     assert!(text(&out.stderr).contains("written by a newer hpflow (schema 99"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn every_strategy_runs_through_the_coordinator() {
+    let kinds = [
+        ("{kind: grid, steps: 3}", 9),
+        ("{kind: random, sobol: true}", 6),
+        ("{kind: random, median_stopping: true}", 8),
+        ("{kind: bayes, initial: 4}", 8),
+        ("{kind: tpe, initial: 4}", 8),
+        ("{kind: evolution, population: 4, generations: 2}", 8),
+        ("{kind: sha, eta: 3, min_epochs: 1, max_epochs: 9}", 9),
+        ("{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}", 30),
+        ("{kind: asha, eta: 3, min_epochs: 1, max_epochs: 9}", 9),
+        ("{kind: bohb, eta: 3, min_epochs: 1, max_epochs: 9}", 30),
+        ("{kind: pbt, population: 4, interval: 3, max_epochs: 9}", 4),
+    ];
+    for (strategy, trials) in kinds {
+        let sb = Sandbox::new();
+        sb.write("w.yaml", &function_workflow("all", strategy, trials, "    params: {epochs: 9}\n"));
+        let wf = std::fs::read_to_string(sb.path().join("w.yaml")).unwrap();
+        // Multi-fidelity strategies take max_epochs from the strategy, not params.
+        let wf = if strategy.contains("max_epochs") { wf.replace("    params: {epochs: 9}\n", "") } else { wf };
+        sb.write("w.yaml", &wf);
+        let out = sb.output(&["run", "--json", "w.yaml"]);
+        assert!(out.status.success(), "{strategy}: {}", text(&out.stderr));
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let regret = run["jobs"][2]["outputs"]["metrics"]["regret"].as_f64().unwrap();
+        assert!(regret.is_finite() && regret >= 0.0, "{strategy}: regret {regret}");
+        let best_epochs = run["jobs"][0]["outputs"]["epochs"].as_u64().unwrap();
+        assert_eq!(best_epochs, 9, "{strategy}: the selected trial reached the full budget");
+    }
+}
+
+#[test]
+fn duplicate_configurations_are_not_trained_twice() {
+    let sb = Sandbox::new();
+    let wf = function_workflow("dups", "{kind: random}", 5, "    params: {epochs: 2}\n")
+        .replace("x1: {uniform: [-5.0, 10.0]}", "x1: {choice: [1.0, 2.0]}")
+        .replace("x2: {uniform: [0.0, 15.0]}", "x2: {choice: [3.0]}");
+    sb.write("w.yaml", &wf);
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    let search = run["jobs"][0]["job"].as_str().unwrap();
+    let dups: i64 = sb.db().query_row("SELECT COUNT(*) FROM trials WHERE state = 'duplicate'", [], |r| r.get(0)).unwrap();
+    assert_eq!(dups, 3);
+    let trained: usize = std::fs::read_dir(sb.runs().join(&search[..16]).join("trials"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path().join("epochs.log")).unwrap_or_default().lines().count())
+        .sum();
+    assert_eq!(trained, 4, "two distinct configurations of two epochs each");
+}
+
+#[test]
+fn a_disk_limit_clears_checkpoints_without_changing_results() {
+    let strategy = "{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}";
+    let free = Sandbox::new();
+    free.write("w.yaml", &function_workflow("disk", strategy, 30, ""));
+    free.ok(&["-q", "run", "w.yaml"]);
+    let limited = Sandbox::new();
+    limited.write("w.yaml", &function_workflow("disk", strategy, 30, "    disk_limit_mb: 0\n"));
+    limited.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(records(&limited).0, records(&free).0);
+    let count = |sb: &Sandbox| {
+        let mut n = 0;
+        for job in std::fs::read_dir(sb.runs()).unwrap().flatten() {
+            for t in std::fs::read_dir(job.path().join("trials")).into_iter().flatten().flatten() {
+                n += std::fs::read_dir(t.path().join("checkpoints")).map_or(0, |d| d.count());
+            }
+        }
+        n
+    };
+    assert!(count(&limited) < count(&free), "{} vs {}", count(&limited), count(&free));
+}

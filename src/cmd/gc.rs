@@ -5,22 +5,8 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::store::layout::short;
+use crate::stage::retention::size;
 use crate::store::{Db, Layout, lock::RunLock};
-
-fn size(path: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut todo = vec![path.to_path_buf()];
-    while let Some(p) = todo.pop() {
-        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => todo.push(e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
-}
 
 pub fn run(layout: &Layout, dry_run: bool) -> Result<()> {
     let _lock = RunLock::acquire(&layout.lock())?;

@@ -2,6 +2,7 @@
 //! coordinator (`exec`) commits the job only after the stage returned.
 
 pub mod evaluate;
+pub mod retention;
 pub mod retrain;
 pub mod search;
 pub mod split;

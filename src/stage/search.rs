@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::exec::pool::{Event, Pool, worker_program};
 use crate::exec::signals;
 use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
-use crate::stage::Ctx;
+use crate::stage::{Ctx, retention};
 use crate::train::protocol::{EpochMetrics, Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{files, trial_seed};
 use crate::workflow::SearchSpec;
@@ -31,6 +31,8 @@ struct Search<'c, 'a> {
     spec: &'c SearchSpec,
     issued: Vec<WorkItem>,
     results: Vec<Option<ItemResult>>,
+    /// Duplicates (item, twin item) waiting for their twin's result.
+    waiting: Vec<(usize, usize)>,
 }
 
 pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
@@ -38,7 +40,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     let sched = scheduler::scheduler(&spec.strategy, ctx.wf.seed, sampler, spec.space.clone(), &spec.budget, spec.epochs)
         .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
     let rows = ctx.db.items(&ctx.job.id)?;
-    let mut s = Search { ctx, spec, issued: Vec::new(), results: Vec::new() };
+    let mut s = Search { ctx, spec, issued: Vec::new(), results: Vec::new(), waiting: Vec::new() };
     for row in &rows {
         s.issued.push(row.item.clone());
         let done = row.state == "done" || row.state == "failed";
@@ -106,7 +108,11 @@ impl Search<'_, '_> {
             Some(t) => Some(Instant::now() + Duration::from_secs(crate::workflow::validate::parse_duration(t).map_err(Error::Usage)?)),
             None => None,
         };
-        let mut queue: VecDeque<usize> = (0..self.issued.len()).filter(|&i| self.results[i].is_none()).collect();
+        let mut queue = VecDeque::new();
+        let pending: Vec<usize> = (0..self.issued.len()).filter(|&i| self.results[i].is_none()).collect();
+        for k in pending {
+            self.enqueue(k, &mut queue)?;
+        }
         // Work finished before a restart but not recorded: take it from the trial folder.
         for &k in queue.clone().iter() {
             if let Some(status) = self.read_status(k) {
@@ -155,7 +161,7 @@ impl Search<'_, '_> {
                         self.ctx.db.insert_item(self.job(), k, &item)?;
                         self.issued.push(item);
                         self.results.push(None);
-                        queue.push_back(k);
+                        self.enqueue(k, &mut queue)?;
                     }
                     Decision::Finished => finished = true,
                 }
@@ -180,7 +186,7 @@ impl Search<'_, '_> {
             if finished && queue.is_empty() && in_flight.is_empty() {
                 break;
             }
-            if queue.is_empty() && in_flight.is_empty() && !finished {
+            if queue.is_empty() && in_flight.is_empty() && !finished && self.waiting.is_empty() {
                 return Err(Error::internal("the scheduler waits for results that will never come"));
             }
             let event = pool.next_event(Duration::from_millis(500));
@@ -229,6 +235,49 @@ impl Search<'_, '_> {
         }
         self.ctx.progress.finish();
         Ok(())
+    }
+
+    /// The earlier item that trains the same configuration to the same epochs as new trial
+    /// `k` (plain strategies only, where each item is a whole trial).
+    fn twin_of(&self, k: usize) -> Option<usize> {
+        let item = &self.issued[k];
+        if self.spec.strategy.kind.is_multi_fidelity() || self.issued[..k].iter().any(|i| i.trial == item.trial) {
+            return None;
+        }
+        let hash = crate::search::space::config_hash(&item.config);
+        self.issued[..k]
+            .iter()
+            .position(|i| i.epochs == item.epochs && crate::search::space::config_hash(&i.config) == hash)
+    }
+
+    /// Copy the twin's result to a duplicate trial instead of training it again.
+    fn copy_result(&mut self, k: usize, twin: usize) -> Result<()> {
+        let Some(r) = self.results[twin].clone() else { return Ok(()) };
+        let trial = self.issued[k].trial;
+        let twin_trial = self.issued[twin].trial;
+        let result = ItemResult { item: k, trial, ..r };
+        let reason = format!("same configuration as trial {twin_trial}: not trained again");
+        let epochs = self.ctx.db.epochs(self.job(), twin_trial)?;
+        self.ctx.db.finish_item(self.job(), &result, "duplicate", &serde_json::Value::Null, Some(&reason), 0.0, &epochs)?;
+        self.ctx.progress.line(&format!("  trial {trial:>4}  {reason}"));
+        self.results[k] = Some(result);
+        Ok(())
+    }
+
+    /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
+    /// one's result, now or when it arrives.
+    fn enqueue(&mut self, k: usize, queue: &mut VecDeque<usize>) -> Result<()> {
+        match self.twin_of(k) {
+            Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
+            Some(twin) => {
+                self.waiting.push((k, twin));
+                Ok(())
+            }
+            None => {
+                queue.push_back(k);
+                Ok(())
+            }
+        }
     }
 
     /// Epochs of `trial` that unfinished items will clone from.
@@ -300,12 +349,7 @@ impl Search<'_, '_> {
             status.seconds,
             &epochs,
         )?;
-        // Only the newest checkpoint can be continued from, and those a PBT clone still
-        // waiting to run will copy; older ones free their space.
-        let ckpts = files::checkpoints(&dir);
-        let mut keep: Vec<u32> = crate::train::checkpoint::epochs(&ckpts).last().copied().into_iter().collect();
-        keep.extend(self.pending_clones(item.trial));
-        crate::train::checkpoint::prune(&ckpts, &keep);
+        retention::prune_trial(&dir, &self.pending_clones(item.trial));
         let shown = status.metrics.get(&metric.name).map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
         let extra = match state {
             TrialState::Done => String::new(),
@@ -316,7 +360,43 @@ impl Search<'_, '_> {
             item.trial, status.epoch, metric.name
         ));
         self.results[k] = Some(result);
+        let ready: Vec<(usize, usize)> = self.waiting.iter().copied().filter(|(_, twin)| *twin == k).collect();
+        self.waiting.retain(|(_, twin)| *twin != k);
+        for (dup, twin) in ready {
+            self.copy_result(dup, twin)?;
+        }
+        self.enforce_disk_limit();
         Ok(())
+    }
+
+    /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
+    /// or pending needs.
+    fn enforce_disk_limit(&mut self) {
+        let Some(mb) = self.spec.disk_limit_mb else { return };
+        let mut best: HashMap<usize, Option<f64>> = HashMap::new();
+        let mut busy = std::collections::HashSet::new();
+        for (it, r) in self.issued.iter().zip(&self.results) {
+            match r {
+                None => {
+                    busy.insert(it.trial);
+                    if let Some((t, _)) = it.clone_from {
+                        busy.insert(t);
+                    }
+                }
+                Some(r) => {
+                    best.insert(it.trial, r.value);
+                }
+            }
+        }
+        let ranking = best
+            .into_iter()
+            .filter(|(t, _)| !busy.contains(t))
+            .map(|(t, v)| (self.ctx.layout.trial(self.job(), t), v))
+            .collect();
+        let cleared = retention::enforce_limit(&self.ctx.layout.trials(self.job()), mb * 1_000_000, ranking);
+        if cleared > 0 {
+            self.ctx.progress.line(&format!("  disk limit {mb} MB: cleared the checkpoints of {cleared} trials"));
+        }
     }
 
     fn show_progress(&self, running: usize) {
