@@ -144,3 +144,95 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
     let repeated = epochs_trained(&sb, &search) - clean_epochs;
     assert!(repeated <= kills * 2, "{repeated} epochs repeated over {kills} interruptions");
 }
+
+#[test]
+fn every_model_family_runs_as_a_workflow_on_digits() {
+    let families = [
+        ("mlp", "{hidden_layers: 1, units: 64, lr: 0.01, optimizer: adam, epochs: 4}"),
+        ("cnn", "{conv_layers: 1, filters: 8, kernel_size: 3, padding: same, pool: max, pool_size: 2, dense_units: 32, lr: 0.01, optimizer: adam, epochs: 4}"),
+        ("rnn", "{cell: gru, rnn_units: 32, rnn_layers: 1, lr: 0.01, optimizer: adam, epochs: 4}"),
+        ("transformer", "{heads: 2, d_model: 16, ff_dim: 32, encoder_layers: 1, lr: 0.005, optimizer: adam, epochs: 4}"),
+    ];
+    for (model, params) in families {
+        let sb = Sandbox::new();
+        sb.write(
+            "w.yaml",
+            &format!(
+                "name: family-{model}
+seed: 2
+data: {{source: builtin, name: digits}}
+stages:
+  split: {{kind: split, train: 0.6, val: 0.2, test: 0.2}}
+  search:
+    kind: search
+    needs: [split]
+    model: {model}
+    params: {params}
+    space:
+      batch_size: {{choice: [32, 64]}}
+    strategy: {{kind: grid}}
+    metric: {{name: val_accuracy, goal: maximize}}
+    workers: 2
+  retrain: {{kind: retrain, needs: [search]}}
+  evaluate: {{kind: evaluate, needs: [retrain], metrics: [accuracy, f1_macro, roc_auc]}}
+"
+            ),
+        );
+        let out = sb.json(&["run", "--json", "w.yaml"]);
+        let acc = out["jobs"][3]["outputs"]["metrics"]["test_accuracy"].as_f64().unwrap();
+        assert!(acc > 0.5, "{model}: test accuracy {acc} (chance is 0.1)");
+        assert!(out["jobs"][3]["outputs"]["metrics"]["test_roc_auc"].as_f64().unwrap() > 0.8, "{model}");
+    }
+}
+
+#[test]
+fn a_csv_regression_with_groups_runs_end_to_end() {
+    let sb = Sandbox::new();
+    let mut csv = String::from("patient,a,b,c,target\n");
+    let mut s = 17u64;
+    for i in 0..400 {
+        let mut r = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+        };
+        let (a, b, c) = (r() * 4.0, r() * 4.0, r());
+        let y = 2.0 * a - b + 0.1 * c;
+        csv.push_str(&format!("p{},{a:.5},{b:.5},{c:.5},{y:.5}\n", i / 4));
+    }
+    sb.write("data.csv", &csv);
+    sb.write(
+        "w.yaml",
+        "name: csv-regression
+seed: 4
+data: {source: csv, path: data.csv, task: regression, label: target}
+stages:
+  split: {kind: split, train: 0.6, val: 0.2, test: 0.2, group: patient}
+  search:
+    kind: search
+    needs: [split]
+    model: mlp
+    params: {hidden_layers: 1, units: 32, optimizer: adam, batch_size: 32, epochs: 30}
+    space:
+      lr: {loguniform: [1.0e-3, 3.0e-2]}
+    strategy: {kind: random}
+    budget: {trials: 3}
+    metric: {name: val_mse, goal: minimize}
+  retrain: {kind: retrain, needs: [search]}
+  evaluate: {kind: evaluate, needs: [retrain], metrics: [mse, mae, r2]}
+",
+    );
+    let out = sb.json(&["run", "--json", "w.yaml"]);
+    let split = &out["jobs"][0]["outputs"];
+    assert_eq!(split["rows"], 400);
+    let r2 = out["jobs"][3]["outputs"]["metrics"]["test_r2"].as_f64().unwrap();
+    assert!(r2 > 0.8, "test r2 {r2}");
+    // No patient's rows are in two splits.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.runs().join(&out["jobs"][0]["job"].as_str().unwrap()[..16]).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let groups = |part: &str| -> std::collections::BTreeSet<u64> {
+        manifest[part].as_array().unwrap().iter().map(|r| r.as_u64().unwrap() / 4).collect()
+    };
+    assert!(groups("train").is_disjoint(&groups("val")));
+}

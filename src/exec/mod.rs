@@ -79,7 +79,7 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
             Err(e) => {
                 db.finish_job(&job.id, "failed", &serde_json::Value::Null, Some(&e.to_string()))?;
                 return Err(match e {
-                    Error::JobFailed(m) => Error::JobFailed(format!("stage {}: {m}", job.stage)),
+                    Error::JobFailed(m) if !m.starts_with("stage ") => Error::JobFailed(format!("stage {}: {m}", job.stage)),
                     other => other,
                 });
             }

@@ -40,10 +40,15 @@ impl Ctx<'_> {
     pub fn data_ref(&self) -> Result<Option<DataRef>> {
         let Some(spec) = &self.wf.data else { return Ok(None) };
         let Ok(split) = self.upstream("split") else { return Ok(None) };
+        let group = match self.wf.stage(&split.stage).map(|s| &s.spec) {
+            Some(StageSpec::Split(opts)) => opts.group.clone(),
+            _ => None,
+        };
         Ok(Some(DataRef {
             spec: spec.clone(),
             base_dir: self.wf.base_dir.clone(),
             manifest: self.layout.manifest(&split.id),
+            group,
         }))
     }
 }

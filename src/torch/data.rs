@@ -48,7 +48,7 @@ pub struct DataCache {
 }
 
 fn dataset_key(data: &DataRef) -> String {
-    serde_json::to_string(&(&data.spec, &data.base_dir)).unwrap_or_default()
+    serde_json::to_string(&(&data.spec, &data.base_dir, &data.group)).unwrap_or_default()
 }
 
 impl DataCache {
@@ -70,7 +70,7 @@ impl DataCache {
         self.dataset = None;
         self.prepared = None;
         let ds = Arc::new(
-            hpflow::data::load(&data.spec, &data.base_dir, None)
+            hpflow::data::load(&data.spec, &data.base_dir, data.group.as_deref())
                 .map_err(|e| format!("loading data: {e}"))?,
         );
         self.dataset = Some((key, ds.clone()));

@@ -51,6 +51,9 @@ pub struct DataRef {
     pub base_dir: PathBuf,
     /// `manifest.json` of the split job (train and val rows, normalisation statistics).
     pub manifest: PathBuf,
+    /// The CSV column that groups rows (kept out of the features).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

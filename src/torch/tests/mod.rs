@@ -148,6 +148,7 @@ pub fn fixture(problem: Problem, n: usize) -> Fixture {
         },
         base_dir: dir.path().to_path_buf(),
         manifest: path,
+        group: None,
     };
     Fixture {
         dir,
