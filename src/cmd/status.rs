@@ -42,6 +42,9 @@ fn summary(job: &Value) -> String {
     if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
         parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
     }
+    if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
+        parts.push(format!("trial {} retrained {e} epochs on {on}", outputs["from_trial"]));
+    }
     if outputs.get("model_from").is_some() {
         for (k, v) in outputs["metrics"].as_object().into_iter().flatten() {
             parts.push(format!("{k} {}", super::fmt_value(v.as_f64())));
