@@ -230,3 +230,42 @@ fn a_disk_limit_clears_checkpoints_without_changing_results() {
     };
     assert!(count(&limited) < count(&free), "{} vs {}", count(&limited), count(&free));
 }
+
+#[test]
+fn a_trial_that_keeps_crashing_its_worker_fails_and_the_search_goes_on() {
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &function_workflow("crash", "{kind: random}", 4, "    params: {epochs: 3, crash_trial: 1}\n    retries: 1\n    workers: 2\n"));
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    assert_ne!(run["jobs"][0]["outputs"]["trial"], 1);
+    let (state, reason): (String, String) = sb
+        .db()
+        .query_row("SELECT state, reason FROM trials WHERE trial = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(state, "failed");
+    assert_eq!(reason, "worker crashed 2 times");
+    let done: i64 = sb.db().query_row("SELECT COUNT(*) FROM trials WHERE state = 'done'", [], |r| r.get(0)).unwrap();
+    assert_eq!(done, 3);
+}
+
+#[test]
+fn sigint_stops_cleanly_and_the_rerun_resumes() {
+    let wf = function_workflow("sigint", "{kind: random}", 8, "    params: {epochs: 6, sleep: 0.15}\n    workers: 2\n");
+    let clean = Sandbox::new();
+    clean.write("w.yaml", &wf);
+    clean.ok(&["-q", "run", "w.yaml"]);
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &wf);
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let child = sb.cmd(&["run", "w.yaml"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(900));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let started = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+        assert!(started.elapsed() < Duration::from_secs(3), "a clean stop waits for one epoch at most");
+        assert!(text(&out.stderr).contains("interrupted; run the same command again to resume"));
+    }
+    sb.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(records(&sb).0, records(&clean).0);
+}

@@ -4,7 +4,8 @@
 //! real training.
 //!
 //! Parameters are the numeric config entries `x1, x2, ...`. An optional fixed `sleep` (seconds
-//! per epoch) makes trials last long enough to be interrupted in tests.
+//! per epoch) makes trials last long enough to be interrupted in tests, and `crash_trial: N`
+//! kills the worker process in trial N's second epoch (fault injection for tests).
 
 use std::collections::BTreeMap;
 
@@ -143,6 +144,9 @@ impl Trainer for FunctionTrainer {
                 return Ok(status(TrialState::Running, epoch, metrics, Some("stopped by signal".into())));
             }
             epoch += 1;
+            if epoch == 2 && req.config.get("crash_trial").and_then(|v| v.as_u64()) == Some(req.trial as u64) {
+                std::process::abort();
+            }
             if sleep > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(sleep));
             }
