@@ -75,6 +75,15 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// One self-contained HTML page with the jobs, plots of the search and the test results.
+    Report {
+        workflow: String,
+        /// Where to write it (default: NAME-report.html).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run, then run again whenever the workflow file or its data changes.
+    Watch { workflow: PathBuf },
     /// Start a new project folder from a template.
     Init {
         dir: PathBuf,
@@ -110,6 +119,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Show { target, json } => crate::cmd::show::run(&target, &layout, json),
         Command::Audit { workflow, json } => crate::cmd::audit::run(workflow.as_deref(), &layout, json),
         Command::Export { workflow, format, output } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
+        Command::Report { workflow, output } => crate::cmd::report::run(&workflow, &layout, output.as_deref()),
+        Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
         Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
         Command::BenchStrategy { args } => {

@@ -269,3 +269,44 @@ fn sigint_stops_cleanly_and_the_rerun_resumes() {
     sb.ok(&["-q", "run", "w.yaml"]);
     assert_eq!(records(&sb).0, records(&clean).0);
 }
+
+#[test]
+fn report_writes_one_self_contained_page() {
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &function_workflow("page", "{kind: random}", 4, "    params: {epochs: 3}\n"));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let out = sb.ok(&["report", "page", "-o", "page.html"]);
+    assert!(out.contains("page.html"));
+    let html = std::fs::read_to_string(sb.path().join("page.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("Selected configuration") && html.contains("<svg") && html.contains("objective by x1"));
+    assert!(!html.contains("src=\"http"), "nothing is loaded from elsewhere");
+}
+
+#[test]
+fn watch_reruns_what_an_edit_changes() {
+    let sb = Sandbox::new();
+    let wf = function_workflow("watched", "{kind: random}", 3, "    params: {epochs: 2}\n");
+    sb.write("w.yaml", &wf);
+    let mut child = sb.cmd(&["-q", "watch", "w.yaml"]).spawn().unwrap();
+    let done = |n: i64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if sb.runs().join("hpflow.db").exists() {
+                let c: i64 = sb.db().query_row("SELECT COUNT(*) FROM jobs WHERE status = 'done'", [], |r| r.get(0)).unwrap_or(0);
+                if c >= n {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    assert!(done(3), "the first run finished");
+    std::thread::sleep(Duration::from_millis(500));
+    sb.write("w.yaml", &wf.replace("    kind: retrain\n", "    kind: retrain\n    epochs: 1\n"));
+    assert!(done(5), "the edit reran retrain and evaluate");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+}

@@ -5,9 +5,12 @@ pub mod export;
 pub mod gc;
 pub mod init;
 pub mod plan;
+pub mod report;
 pub mod run;
 pub mod show;
 pub mod status;
+pub mod svg;
+pub mod watch;
 
 use std::path::Path;
 
