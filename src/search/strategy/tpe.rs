@@ -55,7 +55,8 @@ pub fn ranked<'a>(hist: &[&'a Observation]) -> Vec<(&'a Observation, f64)> {
         .iter()
         .filter_map(|o| o.value.filter(|v| v.is_finite()).map(|v| (*o, v)))
         .collect();
-    out.sort_by(|a, b| {
+    // Unstable is fine: the trial number breaks every tie.
+    out.sort_unstable_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(Ordering::Equal)
             .then(a.0.trial.cmp(&b.0.trial))
