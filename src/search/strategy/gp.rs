@@ -61,13 +61,13 @@ impl Data {
 }
 
 /// Matérn 5/2 as a function of the scaled distance r: (1 + √5 r + 5r²/3)·e^(−√5 r).
-fn matern(r: f64) -> f64 {
+pub fn matern(r: f64) -> f64 {
     (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * (-SQRT5 * r).exp()
 }
 
 /// The factor that turns a group's scaled squared distance s_g = d2_g / ℓ_g² into the
 /// derivative of Matérn by ln ℓ_g: (5/3)(1 + √5 r)·e^(−√5 r)·s_g (finite at r = 0).
-fn matern_dlog(r: f64) -> f64 {
+pub fn matern_dlog(r: f64) -> f64 {
     5.0 / 3.0 * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp()
 }
 
@@ -232,12 +232,12 @@ pub fn fit(data: &Data, y: &[f64], restarts: usize, rng: &mut impl Rng) -> Theta
 /// A GP conditioned on data with fixed hyperparameters: predicts mean and standard deviation
 /// of the latent function.
 pub struct Posterior {
-    x: Vec<Vec<f64>>,
-    groups: Vec<usize>,
-    inv_l2: Vec<f64>,
-    signal: f64,
-    chol: Vec<f64>,
-    alpha: Vec<f64>,
+    pub(crate) x: Vec<Vec<f64>>,
+    pub(crate) groups: Vec<usize>,
+    pub(crate) inv_l2: Vec<f64>,
+    pub(crate) signal: f64,
+    pub(crate) chol: Vec<f64>,
+    pub(crate) alpha: Vec<f64>,
 }
 
 impl Posterior {

@@ -5,6 +5,7 @@
 //! live here: which observations a model learns from ([`history`]), duplicate avoidance
 //! ([`Seen`]) and the space-filling start ([`initial_point`]).
 
+pub mod acquire;
 pub mod bayes;
 pub mod bench;
 pub mod encode;
