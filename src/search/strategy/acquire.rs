@@ -96,7 +96,12 @@ impl Score {
 }
 
 /// Maximise `score` from each of `starts`; returns (score, point) per start.
-pub fn maximise(enc: &Encoder, post: &Posterior, score: Score, starts: &[Point]) -> Vec<(f64, Point)> {
+pub fn maximise(
+    enc: &Encoder,
+    post: &Posterior,
+    score: Score,
+    starts: &[Point],
+) -> Vec<(f64, Point)> {
     let acq = |p: &[Coord]| {
         let (m, s) = post.predict(&enc.features(p));
         score.value(m, s)

@@ -125,10 +125,11 @@ pub struct Parzen {
     dense: Option<Dense>,
 }
 
-/// Component c, coordinate i at `c * d + i`: its mean and 1/(2σ²); `base[c]` is the
+/// Coordinate i, component c at `i * n + c` (columns, so the loop over components for one
+/// coordinate is contiguous and vectorises): the mean and 1/(2σ²); `base[c]` is the
 /// component's log weight plus its kernels' log normalisers, everything but the quadratic.
 struct Dense {
-    d: usize,
+    n: usize,
     mu: Vec<f64>,
     half_prec: Vec<f64>,
     base: Vec<f64>,
@@ -136,15 +137,16 @@ struct Dense {
 
 impl Dense {
     fn new(components: &[Vec<Kernel>], log_weights: &[f64], d: usize) -> Option<Self> {
+        let n = components.len();
         let mut dense = Dense {
-            d,
-            mu: Vec::with_capacity(components.len() * d),
-            half_prec: Vec::with_capacity(components.len() * d),
-            base: Vec::with_capacity(components.len()),
+            n,
+            mu: vec![0.0; n * d],
+            half_prec: vec![0.0; n * d],
+            base: Vec::with_capacity(n),
         };
-        for (kernels, lw) in components.iter().zip(log_weights) {
+        for (c, (kernels, lw)) in components.iter().zip(log_weights).enumerate() {
             let mut base = *lw;
-            for k in kernels {
+            for (i, k) in kernels.iter().enumerate() {
                 let Kernel::Num {
                     mu,
                     inv_sigma,
@@ -154,8 +156,8 @@ impl Dense {
                 else {
                     return None;
                 };
-                dense.mu.push(*mu);
-                dense.half_prec.push(0.5 * inv_sigma * inv_sigma);
+                dense.mu[i * n + c] = *mu;
+                dense.half_prec[i * n + c] = 0.5 * inv_sigma * inv_sigma;
                 base += log_norm;
             }
             dense.base.push(base);
@@ -164,35 +166,36 @@ impl Dense {
     }
 
     fn log_density(&self, x: &[f64]) -> f64 {
-        let (mut max, mut sum) = (f64::NEG_INFINITY, 0.0);
-        let rows = self.mu.chunks_exact(self.d).zip(self.half_prec.chunks_exact(self.d));
-        for ((mu, hp), base) in rows.zip(&self.base) {
-            let q: f64 = x
-                .iter()
-                .zip(mu)
-                .zip(hp)
-                .map(|((x, m), h)| (x - m) * (x - m) * h)
-                .sum();
-            let t = base - q;
-            if t <= max - SKIP {
-                // Below e^-40 of the largest term: it cannot change the sum's f64 value.
-            } else if t <= max {
-                sum += (t - max).exp();
-            } else {
-                sum = sum * (max - t).exp() + 1.0;
-                max = t;
+        let mut t = self.base.clone();
+        let cols = self
+            .mu
+            .chunks_exact(self.n)
+            .zip(self.half_prec.chunks_exact(self.n));
+        for (xi, (mu, hp)) in x.iter().zip(cols) {
+            for ((t, m), h) in t.iter_mut().zip(mu).zip(hp) {
+                let z = xi - m;
+                *t -= z * z * h;
             }
         }
+        let max = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        // Terms below e^-40 of the largest cannot change the sum's f64 value: skip their exp.
+        let sum: f64 = t
+            .iter()
+            .filter(|v| **v > max - SKIP)
+            .map(|v| (v - max).exp())
+            .sum();
         max + sum.ln()
     }
 }
 
 impl Parzen {
     /// Fit on partial points (None: the parameter was inactive in that observation).
-    pub fn fit(enc: &Encoder, points: &[Vec<Option<Coord>>]) -> Self {
+    /// `weights` (one per point, relative; the prior has `PRIOR_WEIGHT`) set each component's
+    /// share of the mixture; `clip` scales the least bandwidth (see [`bandwidths`]).
+    pub fn fit(enc: &Encoder, points: &[Vec<Option<Coord>>], weights: &[f64], clip: f64) -> Self {
         let d = enc.len();
         let priors: Vec<Kernel> = enc.kinds.iter().map(Kernel::prior).collect();
-        let sigmas: Vec<Vec<f64>> = (0..d).map(|i| bandwidths(points, i)).collect();
+        let sigmas: Vec<Vec<f64>> = (0..d).map(|i| bandwidths(points, i, clip)).collect();
         let mut components: Vec<Vec<Kernel>> = points
             .iter()
             .enumerate()
@@ -214,8 +217,8 @@ impl Parzen {
             })
             .collect();
         components.push(priors);
-        let total = points.len() as f64 + PRIOR_WEIGHT;
-        let mut log_weights = vec![(1.0 / total).ln(); points.len()];
+        let total = weights.iter().sum::<f64>() + PRIOR_WEIGHT;
+        let mut log_weights: Vec<f64> = weights.iter().map(|w| (w / total).ln()).collect();
         log_weights.push((PRIOR_WEIGHT / total).ln());
         let dense = Dense::new(&components, &log_weights, d);
         Parzen {
@@ -289,7 +292,7 @@ impl Parzen {
 /// coordinate, with the cube's ends as outer neighbours, except that the two outermost points
 /// use their inner gap (so one point near an end is not given a huge kernel). Dense regions
 /// get narrow kernels, sparse ones wide; clipped to [1/min(100, n+2), 1].
-fn bandwidths(points: &[Vec<Option<Coord>>], i: usize) -> Vec<f64> {
+fn bandwidths(points: &[Vec<Option<Coord>>], i: usize, clip: f64) -> Vec<f64> {
     // Sorted by the bits of x: for non-negative floats (+ 0.0 turns −0 into +0) their order
     // is the numbers' order, and integer keys sort several times faster than a float compare.
     let mut keys: Vec<(u64, usize)> = points
@@ -307,7 +310,7 @@ fn bandwidths(points: &[Vec<Option<Coord>>], i: usize) -> Vec<f64> {
     with_ends.push(0.0);
     with_ends.extend(xs.iter().map(|(x, _)| *x));
     with_ends.push(1.0);
-    let min_sigma = 1.0 / (n as f64 + 2.0).min(100.0);
+    let min_sigma = clip / (n as f64 + 2.0).min(100.0);
     let mut out = vec![0.0; points.len()];
     for (k, (_, c)) in xs.iter().enumerate() {
         let j = k + 1; // position in with_ends
@@ -345,7 +348,7 @@ mod tests {
             vec![Some(Coord::Num(0.2)), Some(Coord::Cat(1))],
             vec![Some(Coord::Num(0.25)), Some(Coord::Cat(1))],
         ];
-        let pz = Parzen::fit(&enc, &pts);
+        let pz = Parzen::fit(&enc, &pts, &[1.0, 1.0], 1.0);
         let n = 2000;
         let mut mass = 0.0;
         for k in 0..3 {
