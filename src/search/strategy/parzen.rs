@@ -229,7 +229,8 @@ impl Parzen {
     }
 
     /// The log density at `point` over the coordinates marked `active`: a log-sum-exp over
-    /// the components, accumulated in one pass without allocating.
+    /// the components (the flat form when every coordinate is numeric and active, else one
+    /// pass over the kernels with a running maximum).
     pub fn log_density(&self, point: &[Coord], active: &[bool]) -> f64 {
         if let Some(dense) = &self.dense
             && active.iter().all(|a| *a)
@@ -291,7 +292,8 @@ impl Parzen {
 /// numeric value there): the larger gap to its neighbours among the values in that
 /// coordinate, with the cube's ends as outer neighbours, except that the two outermost points
 /// use their inner gap (so one point near an end is not given a huge kernel). Dense regions
-/// get narrow kernels, sparse ones wide; clipped to [1/min(100, n+2), 1].
+/// get narrow kernels, sparse ones wide; clipped to [clip/min(100, n+2), 1] (`clip` 1 is
+/// Optuna's "magic clip").
 fn bandwidths(points: &[Vec<Option<Coord>>], i: usize, clip: f64) -> Vec<f64> {
     // Sorted by the bits of x: for non-negative floats (+ 0.0 turns −0 into +0) their order
     // is the numbers' order, and integer keys sort several times faster than a float compare.
