@@ -5,6 +5,7 @@
 //! live here: which observations a model learns from ([`history`]), duplicate avoidance
 //! ([`Seen`]) and the space-filling start ([`initial_point`]).
 
+pub mod acquire;
 pub mod bayes;
 pub mod bench;
 pub mod encode;
@@ -23,9 +24,11 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 
-use crate::search::space::config_hash;
+use crate::search::space::Value;
 use crate::search::{Config, Observation, Sampler, Space, StrategyKind, StrategyOptions};
 
 pub use grid::grid_size;
@@ -57,6 +60,12 @@ pub fn sampler(opts: &StrategyOptions, seed: u64) -> Box<dyn Sampler> {
 /// largest budget it reached. A failed trial (`value: None`) is kept: strategies treat it as
 /// bad, never as unknown.
 pub fn history(observed: &[Observation], min_points: usize) -> Vec<&Observation> {
+    // The common case, one record per trial in trial order at one budget, is its own answer;
+    // checking for it is one pass, where the maps below cost a tree insertion per record.
+    let one_budget = observed.windows(2).all(|w| w[0].epochs == w[1].epochs);
+    if one_budget && observed.windows(2).all(|w| w[0].trial < w[1].trial) {
+        return observed.iter().collect();
+    }
     let mut per_budget: BTreeMap<u32, BTreeMap<usize, &Observation>> = BTreeMap::new();
     let mut latest: BTreeMap<usize, &Observation> = BTreeMap::new();
     for o in observed {
@@ -78,30 +87,109 @@ pub fn history(observed: &[Observation], min_points: usize) -> Vec<&Observation>
     latest.into_values().collect()
 }
 
-/// Configurations already observed or pending, by hash, so that a strategy does not propose
-/// one of them again.
-pub struct Seen(HashSet<String>);
+/// Configurations already observed or pending, so that a strategy does not propose one of
+/// them again. Built on every proposal from all observations, so it must be cheap: a
+/// structural 64-bit hash of the configuration (no JSON, no sha256; that was most of TPE's
+/// proposing time) picks a bucket, and equality within the bucket makes the answer exact.
+/// Two configurations are the same here exactly when their canonical JSON (`config_hash`)
+/// is: serde_json's `Value` equality distinguishes the same things its serialisation does.
+pub struct Seen<'a>(HashMap<u64, Vec<Cow<'a, Config>>>);
 
-impl Seen {
-    pub fn new(observed: &[Observation], pending: &[Config]) -> Self {
-        Seen(
-            observed
-                .iter()
-                .map(|o| &o.config)
-                .chain(pending)
-                .map(config_hash)
-                .collect(),
-        )
+impl<'a> Seen<'a> {
+    pub fn new(observed: &'a [Observation], pending: &'a [Config]) -> Self {
+        let mut seen = Seen(HashMap::with_capacity(observed.len() + pending.len()));
+        for c in observed.iter().map(|o| &o.config).chain(pending) {
+            seen.add(Cow::Borrowed(c));
+        }
+        seen
+    }
+
+    fn add(&mut self, config: Cow<'a, Config>) {
+        let bucket = self.0.entry(structural_hash(&config)).or_default();
+        if !bucket.iter().any(|c| **c == *config) {
+            bucket.push(config);
+        }
     }
 
     pub fn contains(&self, config: &Config) -> bool {
-        self.0.contains(&config_hash(config))
+        self.0
+            .get(&structural_hash(config))
+            .is_some_and(|b| b.iter().any(|c| **c == *config))
     }
 
     /// Remember a configuration (a strategy proposing several at once).
     pub fn insert(&mut self, config: &Config) {
-        self.0.insert(config_hash(config));
+        self.add(Cow::Owned(config.clone()));
     }
+}
+
+/// A multiply-rotate hasher (the Fx hash of rustc): fixed, so deterministic, and several times
+/// cheaper than SipHash on these short keys. Only bucket choice depends on it, never an answer.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A deterministic hash of a configuration's structure.
+fn structural_hash(config: &Config) -> u64 {
+    fn value(v: &Value, h: &mut Fx) {
+        match v {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => {
+                2u8.hash(h);
+                if let Some(i) = n.as_i64() {
+                    (0u8, i).hash(h)
+                } else if let Some(u) = n.as_u64() {
+                    (1u8, u).hash(h)
+                } else {
+                    (2u8, n.as_f64().map(f64::to_bits)).hash(h)
+                }
+            }
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(a) => {
+                (4u8, a.len()).hash(h);
+                a.iter().for_each(|x| value(x, h));
+            }
+            Value::Object(o) => {
+                (5u8, o.len()).hash(h);
+                for (k, x) in o {
+                    k.hash(h);
+                    value(x, h);
+                }
+            }
+        }
+    }
+    let mut h = Fx::default();
+    for (k, v) in config {
+        k.hash(&mut h);
+        value(v, &mut h);
+    }
+    h.finish()
 }
 
 /// How many fresh draws a strategy makes to avoid a duplicate before it gives up and proposes

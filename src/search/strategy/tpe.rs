@@ -9,11 +9,13 @@
 //!
 //! Failed trials and pending configurations (constant liar: they are treated as if they had
 //! the worst value) join the bad group, so l/g is low around them and a batch spreads out.
+//! The bad group's components are weighted by recency as Optuna does (the newest 25 fully,
+//! older ones less), and l(x) may have narrower kernels than g(x) (`GOOD_CLIP`).
 
 use std::cmp::Ordering;
 
 use crate::search::space::Config;
-use crate::search::strategy::encode::Encoder;
+use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::parzen::Parzen;
 use crate::search::strategy::{RETRIES, Seen, history, initial_point, random};
 use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
@@ -48,6 +50,35 @@ impl Tpe {
     }
 }
 
+/// Weights for `n` points in trial order: the newest `RECENT` count fully, older ones ramp
+/// linearly from 1/n up (Optuna's default): early trials of a long run describe a region the
+/// search has left, and should not dominate where bad is thought to be.
+fn recency_weights(n: usize) -> Vec<f64> {
+    if n <= RECENT {
+        return vec![1.0; n];
+    }
+    let ramp = n - RECENT;
+    let lo = 1.0 / n as f64;
+    (0..ramp)
+        .map(|k| {
+            if ramp == 1 {
+                lo
+            } else {
+                lo + (1.0 - lo) * k as f64 / (ramp - 1) as f64
+            }
+        })
+        .chain(std::iter::repeat_n(1.0, RECENT))
+        .collect()
+}
+
+const RECENT: usize = 25;
+
+/// The good group's least bandwidth, as a fraction of the usual clip 1/min(100, n+2): a
+/// sharper l(x) than g(x) draws candidates closer to the good trials, which is what fine
+/// convergence needs (20 seeds, median regret at 1.0 → 0.5: Branin 0.017 → 0.0087, Hartmann6
+/// 0.106 → 0.090, Levy 14.1 → 9.5; the smaller g clip or both sharper was worse).
+const GOOD_CLIP: f64 = 0.5;
+
 /// Observations with a value, best first (ties broken by trial number, so the order never
 /// depends on the order of `observed`).
 pub fn ranked<'a>(hist: &[&'a Observation]) -> Vec<(&'a Observation, f64)> {
@@ -55,7 +86,8 @@ pub fn ranked<'a>(hist: &[&'a Observation]) -> Vec<(&'a Observation, f64)> {
         .iter()
         .filter_map(|o| o.value.filter(|v| v.is_finite()).map(|v| (*o, v)))
         .collect();
-    out.sort_by(|a, b| {
+    // Unstable is fine: the trial number breaks every tie.
+    out.sort_unstable_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(Ordering::Equal)
             .then(a.0.trial.cmp(&b.0.trial))
@@ -87,34 +119,46 @@ impl Sampler for Tpe {
             .iter()
             .map(|(o, _)| enc.encode(&o.config))
             .collect();
-        let failed = hist
+        // The bad group in trial order (pending ones last: they are the newest), so that its
+        // weights can favour recent trials.
+        let mut bad_obs: Vec<&Observation> = ranked[n_good..].iter().map(|(o, _)| *o).collect();
+        bad_obs.extend(hist.iter().filter(|o| !o.value.is_some_and(f64::is_finite)));
+        bad_obs.sort_unstable_by_key(|o| o.trial);
+        let bad: Vec<_> = bad_obs
             .iter()
-            .filter(|o| !o.value.is_some_and(f64::is_finite))
-            .map(|o| &o.config);
-        let bad: Vec<_> = ranked[n_good..]
-            .iter()
-            .map(|(o, _)| &o.config)
-            .chain(failed)
+            .map(|o| &o.config)
             .chain(pending)
             .map(|c| enc.encode(c))
             .collect();
-        let (l, g) = (Parzen::fit(&enc, &good), Parzen::fit(&enc, &bad));
+        let (l, g) = (
+            Parzen::fit(&enc, &good, &vec![1.0; good.len()], GOOD_CLIP),
+            Parzen::fit(&enc, &bad, &recency_weights(bad.len()), 1.0),
+        );
 
         let mut rng = rng_for(self.seed, "tpe", index as u64);
         let mut best: Option<(f64, Config)> = None;
         for _ in 0..RETRIES {
-            for _ in 0..self.candidates {
-                let point = enc.snap(&l.sample(&mut rng));
+            // Score every candidate, then decode in order of score until one is new: decoding
+            // builds a configuration, which costs more than scoring, and the best candidate
+            // is nearly always new. Ties go to the earlier draw.
+            let mut scored: Vec<(f64, usize, Point)> = (0..self.candidates)
+                .map(|k| {
+                    let point = enc.snap(&l.sample(&mut rng));
+                    let active = enc.active(&point);
+                    let score = l.log_density(&point, &active) - g.log_density(&point, &active);
+                    let score = if score.is_nan() {
+                        f64::NEG_INFINITY
+                    } else {
+                        score
+                    };
+                    (score, k, point)
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            best = scored.into_iter().find_map(|(score, _, point)| {
                 let config = enc.decode(&point);
-                if seen.contains(&config) {
-                    continue;
-                }
-                let active = enc.active(&point);
-                let score = l.log_density(&point, &active) - g.log_density(&point, &active);
-                if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                    best = Some((score, config));
-                }
-            }
+                (!seen.contains(&config)).then_some((score, config))
+            });
             if best.is_some() {
                 break;
             }
