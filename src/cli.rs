@@ -8,7 +8,11 @@ use crate::error::Result;
 use crate::store::Layout;
 
 #[derive(Debug, Parser)]
-#[command(name = "hpflow", version, about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows")]
+#[command(
+    name = "hpflow",
+    version,
+    about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows"
+)]
 pub struct Cli {
     /// Where jobs, trials and the database live.
     #[arg(long, global = true, env = "HPFLOW_RUNS_DIR", default_value = "runs")]
@@ -113,18 +117,33 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     let runs = std::path::absolute(&cli.runs_dir).unwrap_or_else(|_| cli.runs_dir.clone());
     let layout = Layout::new(runs);
     match cli.command {
-        Command::Run { workflow, json } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json),
+        Command::Run { workflow, json } => {
+            crate::cmd::run::run(&workflow, &layout, cli.quiet, json)
+        }
         Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
-        Command::Status { workflow, json, follow } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
+        Command::Status {
+            workflow,
+            json,
+            follow,
+        } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
         Command::Show { target, json } => crate::cmd::show::run(&target, &layout, json),
-        Command::Audit { workflow, json } => crate::cmd::audit::run(workflow.as_deref(), &layout, json),
-        Command::Export { workflow, format, output } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
-        Command::Report { workflow, output } => crate::cmd::report::run(&workflow, &layout, output.as_deref()),
+        Command::Audit { workflow, json } => {
+            crate::cmd::audit::run(workflow.as_deref(), &layout, json)
+        }
+        Command::Export {
+            workflow,
+            format,
+            output,
+        } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
+        Command::Report { workflow, output } => {
+            crate::cmd::report::run(&workflow, &layout, output.as_deref())
+        }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
         Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
         Command::BenchStrategy { args } => {
-            crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}")).map_err(crate::Error::Usage)
+            crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}"))
+                .map_err(crate::Error::Usage)
         }
         Command::Worker => crate::train::worker::serve(None),
     }

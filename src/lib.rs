@@ -13,9 +13,9 @@ pub mod store;
 pub mod train;
 
 pub use error::{Error, Result};
-pub mod workflow;
-pub mod plan;
-pub mod exec;
-pub mod stage;
 pub mod cli;
 pub mod cmd;
+pub mod exec;
+pub mod plan;
+pub mod stage;
+pub mod workflow;

@@ -7,7 +7,12 @@ use common::*;
 use std::time::{Duration, Instant};
 
 fn statuses(out: &serde_json::Value) -> Vec<String> {
-    out["jobs"].as_array().unwrap().iter().map(|j| j["status"].as_str().unwrap().to_string()).collect()
+    out["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["status"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -20,11 +25,18 @@ fn rerun_is_cached_and_an_edit_reruns_only_downstream() {
     let second = sb.json(&["run", "--json", "w.yaml"]);
     assert_eq!(statuses(&second), ["cached", "cached", "cached"]);
     // Retrain longer: search stays cached, retrain and evaluate rerun.
-    sb.write("w.yaml", &wf.replace("    kind: retrain\n", "    kind: retrain\n    epochs: 3\n"));
+    sb.write(
+        "w.yaml",
+        &wf.replace("    kind: retrain\n", "    kind: retrain\n    epochs: 3\n"),
+    );
     let third = sb.json(&["run", "--json", "w.yaml"]);
     assert_eq!(statuses(&third), ["cached", "done", "done"]);
     // Renaming a stage changes no job.
-    sb.write("w.yaml", &wf.replace("  retrain:\n", "  refit:\n").replace("needs: [retrain]", "needs: [refit]"));
+    sb.write(
+        "w.yaml",
+        &wf.replace("  retrain:\n", "  refit:\n")
+            .replace("needs: [retrain]", "needs: [refit]"),
+    );
     let fourth = sb.json(&["run", "--json", "w.yaml"]);
     assert_eq!(statuses(&fourth), ["cached", "cached", "cached"]);
 }
@@ -32,19 +44,28 @@ fn rerun_is_cached_and_an_edit_reruns_only_downstream() {
 #[test]
 fn vanished_outputs_are_redone() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("vanish", "{kind: random}", 4, ""));
+    sb.write(
+        "w.yaml",
+        &function_workflow("vanish", "{kind: random}", 4, ""),
+    );
     let first = sb.json(&["run", "--json", "w.yaml"]);
     let search_job = first["jobs"][0]["job"].as_str().unwrap().to_string();
     std::fs::remove_dir_all(sb.runs().join(&search_job[..16])).unwrap();
     let again = sb.json(&["run", "--json", "w.yaml"]);
     assert_eq!(statuses(&again), ["done", "cached", "cached"]);
-    assert_eq!(again["jobs"][0]["outputs"]["value"], first["jobs"][0]["outputs"]["value"]);
+    assert_eq!(
+        again["jobs"][0]["outputs"]["value"],
+        first["jobs"][0]["outputs"]["value"]
+    );
 }
 
 #[test]
 fn a_second_run_on_the_same_runs_folder_is_refused() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("lock", "{kind: random}", 6, "    params: {sleep: 0.2}\n"));
+    sb.write(
+        "w.yaml",
+        &function_workflow("lock", "{kind: random}", 6, "    params: {sleep: 0.2}\n"),
+    );
     let mut first = sb.cmd(&["-q", "run", "w.yaml"]).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !sb.runs().join("hpflow.db").exists() && Instant::now() < deadline {
@@ -53,23 +74,45 @@ fn a_second_run_on_the_same_runs_folder_is_refused() {
     std::thread::sleep(Duration::from_millis(300));
     let second = sb.output(&["run", "w.yaml"]);
     assert_eq!(second.status.code(), Some(3), "{}", text(&second.stderr));
-    assert!(text(&second.stderr).contains("another hpflow run is using"), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("another hpflow run is using"),
+        "{}",
+        text(&second.stderr)
+    );
     assert!(first.wait().unwrap().success());
-    let check: String = sb.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = sb
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
 }
 
 /// (trial, config, state, epochs, value) of every trial, and the job statuses.
-fn records(sb: &Sandbox) -> (Vec<(i64, String, String, i64, Option<f64>)>, Vec<(String, String)>) {
+fn records(
+    sb: &Sandbox,
+) -> (
+    Vec<(i64, String, String, i64, Option<f64>)>,
+    Vec<(String, String)>,
+) {
     let db = sb.db();
-    let mut st = db.prepare("SELECT trial, config_json, state, epochs, value FROM trials ORDER BY job, trial").unwrap();
+    let mut st = db
+        .prepare("SELECT trial, config_json, state, epochs, value FROM trials ORDER BY job, trial")
+        .unwrap();
     let trials = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let mut st = db.prepare("SELECT id, status FROM jobs ORDER BY id").unwrap();
-    let jobs = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+    let mut st = db
+        .prepare("SELECT id, status FROM jobs ORDER BY id")
+        .unwrap();
+    let jobs = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
     (trials, jobs)
 }
 
@@ -100,9 +143,15 @@ fn sigkill_at_several_points_then_rerun_gives_the_uninterrupted_records() {
         let _ = child.wait();
     }
     sb.ok(&["-q", "run", "w.yaml"]);
-    assert!(kills >= 2, "the run finished before it could be interrupted");
+    assert!(
+        kills >= 2,
+        "the run finished before it could be interrupted"
+    );
     assert_eq!(records(&sb), want);
-    let check: String = sb.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = sb
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
 }
 
@@ -112,7 +161,15 @@ fn one_worker_or_three_decide_and_compute_the_same() {
     for workers in [1, 3] {
         let sb = Sandbox::new();
         let extra = format!("    workers: {workers}\n");
-        sb.write("w.yaml", &function_workflow("workers", "{kind: asha, eta: 3, min_epochs: 1, max_epochs: 9}", 12, &extra));
+        sb.write(
+            "w.yaml",
+            &function_workflow(
+                "workers",
+                "{kind: asha, eta: 3, min_epochs: 1, max_epochs: 9}",
+                12,
+                &extra,
+            ),
+        );
         sb.ok(&["-q", "run", "w.yaml"]);
         got.push(records(&sb).0);
     }
@@ -122,7 +179,10 @@ fn one_worker_or_three_decide_and_compute_the_same() {
 #[test]
 fn status_show_export_and_audit_report_a_finished_run() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("report", "{kind: random}", 5, ""));
+    sb.write(
+        "w.yaml",
+        &function_workflow("report", "{kind: random}", 5, ""),
+    );
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let search = run["jobs"][0]["job"].as_str().unwrap();
 
@@ -133,14 +193,26 @@ fn status_show_export_and_audit_report_a_finished_run() {
 
     let show = sb.json(&["show", "--json", &format!("{}/2", &search[..8])]);
     assert_eq!(show["trial"]["trial"], 2);
-    assert!(show["files"].as_array().unwrap().iter().any(|f| f == "metrics.jsonl"));
+    assert!(
+        show["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "metrics.jsonl")
+    );
 
     let export = sb.json(&["export", "report", "--format", "json"]);
     assert_eq!(export["trials"].as_array().unwrap().len(), 5);
-    assert_eq!(export["selected"]["trial"], run["jobs"][0]["outputs"]["trial"]);
+    assert_eq!(
+        export["selected"]["trial"],
+        run["jobs"][0]["outputs"]["trial"]
+    );
     assert!(export["test"]["metrics"]["regret"].as_f64().unwrap() >= 0.0);
     let csv = sb.ok(&["export", "report", "--format", "csv"]);
-    assert!(csv.starts_with("record,stage,trial,state,epochs_trained,epoch,param_x1,param_x2,"), "{csv}");
+    assert!(
+        csv.starts_with("record,stage,trial,state,epochs_trained,epoch,param_x1,param_x2,"),
+        "{csv}"
+    );
     // One row per trial and epoch: 5 trials of 10 epochs (the default).
     assert_eq!(csv.lines().filter(|l| l.starts_with("trial,")).count(), 50);
 
@@ -151,12 +223,19 @@ fn status_show_export_and_audit_report_a_finished_run() {
 #[test]
 fn a_database_from_a_newer_hpflow_is_refused_for_writing() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("newer", "{kind: random}", 2, ""));
+    sb.write(
+        "w.yaml",
+        &function_workflow("newer", "{kind: random}", 2, ""),
+    );
     sb.ok(&["-q", "run", "w.yaml"]);
     sb.db().execute_batch("PRAGMA user_version = 99").unwrap();
     let out = sb.output(&["run", "w.yaml"]);
     assert_eq!(out.status.code(), Some(70));
-    assert!(text(&out.stderr).contains("written by a newer hpflow (schema 99"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("written by a newer hpflow (schema 99"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -169,25 +248,43 @@ fn every_strategy_runs_through_the_coordinator() {
         ("{kind: tpe, initial: 4}", 8),
         ("{kind: evolution, population: 4, generations: 2}", 8),
         ("{kind: sha, eta: 3, min_epochs: 1, max_epochs: 9}", 9),
-        ("{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}", 30),
+        (
+            "{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}",
+            30,
+        ),
         ("{kind: asha, eta: 3, min_epochs: 1, max_epochs: 9}", 9),
         ("{kind: bohb, eta: 3, min_epochs: 1, max_epochs: 9}", 30),
         ("{kind: pbt, population: 4, interval: 3, max_epochs: 9}", 4),
     ];
     for (strategy, trials) in kinds {
         let sb = Sandbox::new();
-        sb.write("w.yaml", &function_workflow("all", strategy, trials, "    params: {epochs: 9}\n"));
+        sb.write(
+            "w.yaml",
+            &function_workflow("all", strategy, trials, "    params: {epochs: 9}\n"),
+        );
         let wf = std::fs::read_to_string(sb.path().join("w.yaml")).unwrap();
         // Multi-fidelity strategies take max_epochs from the strategy, not params.
-        let wf = if strategy.contains("max_epochs") { wf.replace("    params: {epochs: 9}\n", "") } else { wf };
+        let wf = if strategy.contains("max_epochs") {
+            wf.replace("    params: {epochs: 9}\n", "")
+        } else {
+            wf
+        };
         sb.write("w.yaml", &wf);
         let out = sb.output(&["run", "--json", "w.yaml"]);
         assert!(out.status.success(), "{strategy}: {}", text(&out.stderr));
         let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let regret = run["jobs"][2]["outputs"]["metrics"]["regret"].as_f64().unwrap();
-        assert!(regret.is_finite() && regret >= 0.0, "{strategy}: regret {regret}");
+        let regret = run["jobs"][2]["outputs"]["metrics"]["regret"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            regret.is_finite() && regret >= 0.0,
+            "{strategy}: regret {regret}"
+        );
         let best_epochs = run["jobs"][0]["outputs"]["epochs"].as_u64().unwrap();
-        assert_eq!(best_epochs, 9, "{strategy}: the selected trial reached the full budget");
+        assert_eq!(
+            best_epochs, 9,
+            "{strategy}: the selected trial reached the full budget"
+        );
     }
 }
 
@@ -200,11 +297,23 @@ fn duplicate_configurations_are_not_trained_twice() {
     sb.write("w.yaml", &wf);
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let search = run["jobs"][0]["job"].as_str().unwrap();
-    let dups: i64 = sb.db().query_row("SELECT COUNT(*) FROM trials WHERE state = 'duplicate'", [], |r| r.get(0)).unwrap();
+    let dups: i64 = sb
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM trials WHERE state = 'duplicate'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(dups, 3);
     let trained: usize = std::fs::read_dir(sb.runs().join(&search[..16]).join("trials"))
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path().join("epochs.log")).unwrap_or_default().lines().count())
+        .map(|e| {
+            std::fs::read_to_string(e.unwrap().path().join("epochs.log"))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        })
         .sum();
     assert_eq!(trained, 4, "two distinct configurations of two epochs each");
 }
@@ -216,54 +325,97 @@ fn a_disk_limit_clears_checkpoints_without_changing_results() {
     free.write("w.yaml", &function_workflow("disk", strategy, 30, ""));
     free.ok(&["-q", "run", "w.yaml"]);
     let limited = Sandbox::new();
-    limited.write("w.yaml", &function_workflow("disk", strategy, 30, "    disk_limit_mb: 0\n"));
+    limited.write(
+        "w.yaml",
+        &function_workflow("disk", strategy, 30, "    disk_limit_mb: 0\n"),
+    );
     limited.ok(&["-q", "run", "w.yaml"]);
     assert_eq!(records(&limited).0, records(&free).0);
     let count = |sb: &Sandbox| {
         let mut n = 0;
         for job in std::fs::read_dir(sb.runs()).unwrap().flatten() {
-            for t in std::fs::read_dir(job.path().join("trials")).into_iter().flatten().flatten() {
+            for t in std::fs::read_dir(job.path().join("trials"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 n += std::fs::read_dir(t.path().join("checkpoints")).map_or(0, |d| d.count());
             }
         }
         n
     };
-    assert!(count(&limited) < count(&free), "{} vs {}", count(&limited), count(&free));
+    assert!(
+        count(&limited) < count(&free),
+        "{} vs {}",
+        count(&limited),
+        count(&free)
+    );
 }
 
 #[test]
 fn a_trial_that_keeps_crashing_its_worker_fails_and_the_search_goes_on() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("crash", "{kind: random}", 4, "    params: {epochs: 3, crash_trial: 1}\n    retries: 1\n    workers: 2\n"));
+    sb.write(
+        "w.yaml",
+        &function_workflow(
+            "crash",
+            "{kind: random}",
+            4,
+            "    params: {epochs: 3, crash_trial: 1}\n    retries: 1\n    workers: 2\n",
+        ),
+    );
     let run = sb.json(&["run", "--json", "w.yaml"]);
     assert_ne!(run["jobs"][0]["outputs"]["trial"], 1);
     let (state, reason): (String, String) = sb
         .db()
-        .query_row("SELECT state, reason FROM trials WHERE trial = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT state, reason FROM trials WHERE trial = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(state, "failed");
     assert_eq!(reason, "worker crashed 2 times");
-    let done: i64 = sb.db().query_row("SELECT COUNT(*) FROM trials WHERE state = 'done'", [], |r| r.get(0)).unwrap();
+    let done: i64 = sb
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM trials WHERE state = 'done'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(done, 3);
 }
 
 #[test]
 fn sigint_stops_cleanly_and_the_rerun_resumes() {
-    let wf = function_workflow("sigint", "{kind: random}", 8, "    params: {epochs: 6, sleep: 0.15}\n    workers: 2\n");
+    let wf = function_workflow(
+        "sigint",
+        "{kind: random}",
+        8,
+        "    params: {epochs: 6, sleep: 0.15}\n    workers: 2\n",
+    );
     let clean = Sandbox::new();
     clean.write("w.yaml", &wf);
     clean.ok(&["-q", "run", "w.yaml"]);
     let sb = Sandbox::new();
     sb.write("w.yaml", &wf);
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        let child = sb.cmd(&["run", "w.yaml"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let child = sb
+            .cmd(&["run", "w.yaml"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(900));
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         let started = Instant::now();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-        assert!(started.elapsed() < Duration::from_secs(3), "a clean stop waits for one epoch at most");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "a clean stop waits for one epoch at most"
+        );
         assert!(text(&out.stderr).contains("interrupted; run the same command again to resume"));
     }
     sb.ok(&["-q", "run", "w.yaml"]);
@@ -273,14 +425,24 @@ fn sigint_stops_cleanly_and_the_rerun_resumes() {
 #[test]
 fn report_writes_one_self_contained_page() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("page", "{kind: random}", 4, "    params: {epochs: 3}\n"));
+    sb.write(
+        "w.yaml",
+        &function_workflow("page", "{kind: random}", 4, "    params: {epochs: 3}\n"),
+    );
     sb.ok(&["-q", "run", "w.yaml"]);
     let out = sb.ok(&["report", "page", "-o", "page.html"]);
     assert!(out.contains("page.html"));
     let html = std::fs::read_to_string(sb.path().join("page.html")).unwrap();
     assert!(html.starts_with("<!doctype html>"));
-    assert!(html.contains("Selected configuration") && html.contains("<svg") && html.contains("objective by x1"));
-    assert!(!html.contains("src=\"http"), "nothing is loaded from elsewhere");
+    assert!(
+        html.contains("Selected configuration")
+            && html.contains("<svg")
+            && html.contains("objective by x1")
+    );
+    assert!(
+        !html.contains("src=\"http"),
+        "nothing is loaded from elsewhere"
+    );
 }
 
 #[test]
@@ -293,7 +455,12 @@ fn watch_reruns_what_an_edit_changes() {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if sb.runs().join("hpflow.db").exists() {
-                let c: i64 = sb.db().query_row("SELECT COUNT(*) FROM jobs WHERE status = 'done'", [], |r| r.get(0)).unwrap_or(0);
+                let c: i64 = sb
+                    .db()
+                    .query_row("SELECT COUNT(*) FROM jobs WHERE status = 'done'", [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or(0);
                 if c >= n {
                     return true;
                 }
@@ -304,7 +471,10 @@ fn watch_reruns_what_an_edit_changes() {
     };
     assert!(done(3), "the first run finished");
     std::thread::sleep(Duration::from_millis(500));
-    sb.write("w.yaml", &wf.replace("    kind: retrain\n", "    kind: retrain\n    epochs: 1\n"));
+    sb.write(
+        "w.yaml",
+        &wf.replace("    kind: retrain\n", "    kind: retrain\n    epochs: 1\n"),
+    );
     assert!(done(5), "the edit reran retrain and evaluate");
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -16,8 +16,16 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
         for verb in ["plan", "run"] {
             let out = sb.output(&[verb, file]);
             assert_eq!(out.status.code(), Some(2), "{file}: {verb} exit code");
-            assert_eq!(text(&out.stderr).trim_end(), format!("hpflow: {message}"), "{file} ({verb})");
-            assert!(!sb.runs().exists(), "{file}: {verb} wrote {}", sb.runs().display());
+            assert_eq!(
+                text(&out.stderr).trim_end(),
+                format!("hpflow: {message}"),
+                "{file} ({verb})"
+            );
+            assert!(
+                !sb.runs().exists(),
+                "{file}: {verb} wrote {}",
+                sb.runs().display()
+            );
         }
         checked += 1;
     }
@@ -34,7 +42,11 @@ fn shipped_workflows_and_templates_plan() {
             if p.extension().is_some_and(|x| x == "yaml") {
                 let sb = Sandbox::new();
                 let plan = sb.json(&["plan", "--json", p.to_str().unwrap()]);
-                assert!(!plan["jobs"].as_array().unwrap().is_empty(), "{}", p.display());
+                assert!(
+                    !plan["jobs"].as_array().unwrap().is_empty(),
+                    "{}",
+                    p.display()
+                );
                 n += 1;
             }
         }
@@ -46,14 +58,19 @@ fn shipped_workflows_and_templates_plan() {
 fn the_design_docs_examples_parse() {
     // Every fenced YAML block of the contract must parse (paths to data may be absent here).
     let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/design/workflow.md");
-    let Ok(text) = std::fs::read_to_string(&doc) else { return };
+    let Ok(text) = std::fs::read_to_string(&doc) else {
+        return;
+    };
     for block in text.split("```yaml").skip(1) {
         let yaml = block.split("```").next().unwrap();
         let sb = Sandbox::new();
         let f = sb.write("w.yaml", yaml);
         let out = sb.output(&["plan", f.to_str().unwrap()]);
         let err = common::text(&out.stderr);
-        assert!(out.status.success() || err.contains("data.path: no such folder"), "{err}");
+        assert!(
+            out.status.success() || err.contains("data.path: no such folder"),
+            "{err}"
+        );
     }
 }
 
@@ -70,7 +87,10 @@ fn init_creates_a_runnable_project() {
 #[test]
 fn plan_json_names_every_input_of_every_job() {
     let sb = Sandbox::new();
-    let f = sb.write("w.yaml", &function_workflow("snap", "{kind: random}", 5, ""));
+    let f = sb.write(
+        "w.yaml",
+        &function_workflow("snap", "{kind: random}", 5, ""),
+    );
     let plan = sb.json(&["plan", "--json", f.to_str().unwrap()]);
     let jobs = plan["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 3);

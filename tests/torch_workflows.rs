@@ -17,8 +17,15 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     let sb = Sandbox::new();
     sb.write("quickstart.yaml", &quickstart());
     let out = sb.json(&["run", "--json", "quickstart.yaml"]);
-    let eval = out["jobs"].as_array().unwrap().iter().find(|j| j["stage"] == "evaluate").unwrap();
-    let acc = eval["outputs"]["metrics"]["test_accuracy"].as_f64().unwrap();
+    let eval = out["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["stage"] == "evaluate")
+        .unwrap();
+    let acc = eval["outputs"]["metrics"]["test_accuracy"]
+        .as_f64()
+        .unwrap();
     assert!(acc > 0.9, "test accuracy {acc}");
     let audit = sb.output(&["audit", "quickstart"]);
     assert!(audit.status.success(), "{}", text(&audit.stdout));
@@ -26,7 +33,10 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
 
     // A search trial whose request reached the test rows is a finding.
     let search = out["jobs"][1]["job"].as_str().unwrap();
-    let req = sb.runs().join(&search[..16]).join("trials/0000/request.json");
+    let req = sb
+        .runs()
+        .join(&search[..16])
+        .join("trials/0000/request.json");
     let original = std::fs::read_to_string(&req).unwrap();
     let mut planted: serde_json::Value = serde_json::from_str(&original).unwrap();
     planted["mode"] = serde_json::json!({"mode": "evaluate", "model_dir": "x", "test_rows": [1, 2], "metrics": []});
@@ -36,17 +46,28 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     std::fs::write(&req, original).unwrap();
 
     // An altered access log breaks the hash chain.
-    sb.db().execute("UPDATE data_access SET job = 'someone-else'", []).unwrap();
+    sb.db()
+        .execute("UPDATE data_access SET job = 'someone-else'", [])
+        .unwrap();
     let audit = sb.output(&["audit"]);
     assert_eq!(audit.status.code(), Some(4));
-    assert!(text(&audit.stdout).contains("altered or out of order"), "{}", text(&audit.stdout));
+    assert!(
+        text(&audit.stdout).contains("altered or out of order"),
+        "{}",
+        text(&audit.stdout)
+    );
 }
 
 /// (trial, value, epochs) of every trial of every job.
 fn trial_values(sb: &Sandbox) -> Vec<(String, i64, Option<f64>, i64)> {
     let db = sb.db();
-    let mut st = db.prepare("SELECT job, trial, value, epochs FROM trials ORDER BY job, trial").unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    let mut st = db
+        .prepare("SELECT job, trial, value, epochs FROM trials ORDER BY job, trial")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 #[test]
@@ -60,7 +81,10 @@ fn one_or_two_workers_give_the_same_numbers_on_cpu() {
             .replace("max_epochs: 9", "max_epochs: 9\n    budget: {trials: 8}");
         sb.write("q.yaml", &wf);
         let out = sb.json(&["run", "--json", "q.yaml"]);
-        runs.push((trial_values(&sb), out["jobs"][3]["outputs"]["metrics"].clone()));
+        runs.push((
+            trial_values(&sb),
+            out["jobs"][3]["outputs"]["metrics"].clone(),
+        ));
     }
     assert_eq!(runs[0], runs[1]);
 }
@@ -97,7 +121,12 @@ fn epochs_trained(sb: &Sandbox, search_job: &str) -> usize {
     let trials = sb.runs().join(&search_job[..16]).join("trials");
     std::fs::read_dir(trials)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path().join("epochs.log")).unwrap_or_default().lines().count())
+        .map(|e| {
+            std::fs::read_to_string(e.unwrap().path().join("epochs.log"))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        })
         .sum()
 }
 
@@ -132,26 +161,60 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
         let _ = child.wait();
     }
     let got = sb.json(&["run", "--json", "f.yaml"]);
-    assert!(kills >= 3, "only {kills} kills landed before the run finished");
+    assert!(
+        kills >= 3,
+        "only {kills} kills landed before the run finished"
+    );
     assert_eq!(got["jobs"][1]["job"], want["jobs"][1]["job"]);
     let outputs = |v: &serde_json::Value, i: usize| v["jobs"][i]["outputs"].clone();
-    assert_eq!(outputs(&got, 1)["trial"], outputs(&want, 1)["trial"], "same best trial");
-    assert_eq!(outputs(&got, 1)["config"], outputs(&want, 1)["config"], "same best configuration");
-    assert_eq!(outputs(&got, 1)["value"], outputs(&want, 1)["value"], "same best metric");
-    assert_eq!(outputs(&got, 3)["metrics"], outputs(&want, 3)["metrics"], "same test metrics");
+    assert_eq!(
+        outputs(&got, 1)["trial"],
+        outputs(&want, 1)["trial"],
+        "same best trial"
+    );
+    assert_eq!(
+        outputs(&got, 1)["config"],
+        outputs(&want, 1)["config"],
+        "same best configuration"
+    );
+    assert_eq!(
+        outputs(&got, 1)["value"],
+        outputs(&want, 1)["value"],
+        "same best metric"
+    );
+    assert_eq!(
+        outputs(&got, 3)["metrics"],
+        outputs(&want, 3)["metrics"],
+        "same test metrics"
+    );
     assert_eq!(trial_values(&sb), trial_values(&clean));
     // An interruption costs at most the epoch each worker was in.
     let repeated = epochs_trained(&sb, &search) - clean_epochs;
-    assert!(repeated <= kills * 2, "{repeated} epochs repeated over {kills} interruptions");
+    assert!(
+        repeated <= kills * 2,
+        "{repeated} epochs repeated over {kills} interruptions"
+    );
 }
 
 #[test]
 fn every_model_family_runs_as_a_workflow_on_digits() {
     let families = [
-        ("mlp", "{hidden_layers: 1, units: 64, lr: 0.01, optimizer: adam, epochs: 4}"),
-        ("cnn", "{conv_layers: 1, filters: 8, kernel_size: 3, padding: same, pool: max, pool_size: 2, dense_units: 32, lr: 0.01, optimizer: adam, epochs: 4}"),
-        ("rnn", "{cell: gru, rnn_units: 32, rnn_layers: 1, lr: 0.01, optimizer: adam, epochs: 4}"),
-        ("transformer", "{heads: 2, d_model: 16, ff_dim: 32, encoder_layers: 1, lr: 0.005, optimizer: adam, epochs: 4}"),
+        (
+            "mlp",
+            "{hidden_layers: 1, units: 64, lr: 0.01, optimizer: adam, epochs: 4}",
+        ),
+        (
+            "cnn",
+            "{conv_layers: 1, filters: 8, kernel_size: 3, padding: same, pool: max, pool_size: 2, dense_units: 32, lr: 0.01, optimizer: adam, epochs: 4}",
+        ),
+        (
+            "rnn",
+            "{cell: gru, rnn_units: 32, rnn_layers: 1, lr: 0.01, optimizer: adam, epochs: 4}",
+        ),
+        (
+            "transformer",
+            "{heads: 2, d_model: 16, ff_dim: 32, encoder_layers: 1, lr: 0.005, optimizer: adam, epochs: 4}",
+        ),
     ];
     for (model, params) in families {
         let sb = Sandbox::new();
@@ -179,9 +242,17 @@ stages:
             ),
         );
         let out = sb.json(&["run", "--json", "w.yaml"]);
-        let acc = out["jobs"][3]["outputs"]["metrics"]["test_accuracy"].as_f64().unwrap();
+        let acc = out["jobs"][3]["outputs"]["metrics"]["test_accuracy"]
+            .as_f64()
+            .unwrap();
         assert!(acc > 0.5, "{model}: test accuracy {acc} (chance is 0.1)");
-        assert!(out["jobs"][3]["outputs"]["metrics"]["test_roc_auc"].as_f64().unwrap() > 0.8, "{model}");
+        assert!(
+            out["jobs"][3]["outputs"]["metrics"]["test_roc_auc"]
+                .as_f64()
+                .unwrap()
+                > 0.8,
+            "{model}"
+        );
     }
 }
 
@@ -192,7 +263,9 @@ fn a_csv_regression_with_groups_runs_end_to_end() {
     let mut s = 17u64;
     for i in 0..400 {
         let mut r = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
         };
         let (a, b, c) = (r() * 4.0, r() * 4.0, r());
@@ -224,15 +297,27 @@ stages:
     let out = sb.json(&["run", "--json", "w.yaml"]);
     let split = &out["jobs"][0]["outputs"];
     assert_eq!(split["rows"], 400);
-    let r2 = out["jobs"][3]["outputs"]["metrics"]["test_r2"].as_f64().unwrap();
+    let r2 = out["jobs"][3]["outputs"]["metrics"]["test_r2"]
+        .as_f64()
+        .unwrap();
     assert!(r2 > 0.8, "test r2 {r2}");
     // No patient's rows are in two splits.
     let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(sb.runs().join(&out["jobs"][0]["job"].as_str().unwrap()[..16]).join("manifest.json")).unwrap(),
+        &std::fs::read_to_string(
+            sb.runs()
+                .join(&out["jobs"][0]["job"].as_str().unwrap()[..16])
+                .join("manifest.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let groups = |part: &str| -> std::collections::BTreeSet<u64> {
-        manifest[part].as_array().unwrap().iter().map(|r| r.as_u64().unwrap() / 4).collect()
+        manifest[part]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_u64().unwrap() / 4)
+            .collect()
     };
     assert!(groups("train").is_disjoint(&groups("val")));
 }

@@ -10,7 +10,11 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::store::{Db, Layout};
 
-pub fn findings(db: &Db, layout: &Layout, scope: Option<&BTreeSet<String>>) -> Result<(Vec<Value>, Vec<String>)> {
+pub fn findings(
+    db: &Db,
+    layout: &Layout,
+    scope: Option<&BTreeSet<String>>,
+) -> Result<(Vec<Value>, Vec<String>)> {
     let mut checks = Vec::new();
     let mut bad = Vec::new();
     let mut check = |name: &str, problems: Vec<String>| {
@@ -24,17 +28,28 @@ pub fn findings(db: &Db, layout: &Layout, scope: Option<&BTreeSet<String>>) -> R
     let mut prev = "genesis".to_string();
     for a in &accesses {
         if a.prev != prev || a.hash != a.expected_hash() {
-            problems.push(format!("access log entry {} is altered or out of order", a.seq));
+            problems.push(format!(
+                "access log entry {} is altered or out of order",
+                a.seq
+            ));
         }
         prev = a.hash.clone();
     }
     check("access log hash chain intact", problems);
     // 2. Who opened the test rows.
     let mut problems = Vec::new();
-    for a in accesses.iter().filter(|a| in_scope(&a.job) || in_scope(&a.split_job)) {
+    for a in accesses
+        .iter()
+        .filter(|a| in_scope(&a.job) || in_scope(&a.split_job))
+    {
         let kind = db.job(&a.job)?.map(|j| j.kind);
         if a.kind != "evaluate" || kind.as_deref() != Some("evaluate") {
-            problems.push(format!("job {} ({}) opened the test rows of split {}", a.job, kind.unwrap_or_default(), a.split_job));
+            problems.push(format!(
+                "job {} ({}) opened the test rows of split {}",
+                a.job,
+                kind.unwrap_or_default(),
+                a.split_job
+            ));
         }
     }
     check("only evaluate jobs opened the test split", problems);
@@ -46,60 +61,120 @@ pub fn findings(db: &Db, layout: &Layout, scope: Option<&BTreeSet<String>>) -> R
         if job.kind != "search" && job.kind != "retrain" {
             continue;
         }
-        for entry in std::fs::read_dir(layout.trials(&id)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(layout.trials(&id))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let path = entry.path().join("request.json");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             requests += 1;
             let req: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let manifest = req["data"]["manifest"].as_str().unwrap_or("");
-            if req["mode"]["mode"] == "evaluate" || req["mode"].get("test_rows").is_some() || manifest.contains("sealed") {
-                problems.push(format!("{} of a {} job reaches the test rows", path.display(), job.kind));
+            if req["mode"]["mode"] == "evaluate"
+                || req["mode"].get("test_rows").is_some()
+                || manifest.contains("sealed")
+            {
+                problems.push(format!(
+                    "{} of a {} job reaches the test rows",
+                    path.display(),
+                    job.kind
+                ));
             }
         }
     }
-    check(&format!("no search or retrain request reaches the test rows ({requests} requests read)"), problems);
+    check(
+        &format!("no search or retrain request reaches the test rows ({requests} requests read)"),
+        problems,
+    );
     // 4. Splits: sealed file matches, no overlap.
     let mut problems = Vec::new();
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db.job(&id)?.filter(|j| j.kind == "split" && j.status == "done") else { continue };
-        let read = |p: std::path::PathBuf| -> Option<Value> { serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok() };
-        let (Some(manifest), Some(sealed)) = (read(layout.manifest(&job.id)), read(layout.sealed_test(&job.id))) else {
+        let Some(job) = db
+            .job(&id)?
+            .filter(|j| j.kind == "split" && j.status == "done")
+        else {
+            continue;
+        };
+        let read = |p: std::path::PathBuf| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+        };
+        let (Some(manifest), Some(sealed)) = (
+            read(layout.manifest(&job.id)),
+            read(layout.sealed_test(&job.id)),
+        ) else {
             problems.push(format!("split {id}: manifest or sealed test file missing"));
             continue;
         };
         if manifest["test_hash"] != sealed["hash"] {
-            problems.push(format!("split {id}: the sealed test rows do not match the manifest's hash"));
+            problems.push(format!(
+                "split {id}: the sealed test rows do not match the manifest's hash"
+            ));
         }
-        let test: BTreeSet<u64> = sealed["rows"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).collect();
+        let test: BTreeSet<u64> = sealed["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_u64())
+            .collect();
         for part in ["train", "val"] {
-            let overlap = manifest[part].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).filter(|r| test.contains(r)).count();
+            let overlap = manifest[part]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_u64())
+                .filter(|r| test.contains(r))
+                .count();
             if overlap > 0 {
-                problems.push(format!("split {id}: {overlap} {part} rows are also test rows"));
+                problems.push(format!(
+                    "split {id}: {overlap} {part} rows are also test rows"
+                ));
             }
         }
     }
-    check("test rows are disjoint from train and val, sealed file intact", problems);
+    check(
+        "test rows are disjoint from train and val, sealed file intact",
+        problems,
+    );
     Ok((checks, bad))
 }
 
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool) -> Result<()> {
     let db = super::open_db(layout)?;
     let scope = match workflow {
-        Some(w) => Some(super::workflow_jobs(&db, w)?.1.into_iter().map(|(_, id)| id).collect::<BTreeSet<_>>()),
+        Some(w) => Some(
+            super::workflow_jobs(&db, w)?
+                .1
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect::<BTreeSet<_>>(),
+        ),
         None => None,
     };
     let (checks, bad) = findings(&db, layout, scope.as_ref())?;
     let accesses = db.accesses()?;
     if as_json {
-        super::print_json(&json!({ "clean": bad.is_empty(), "checks": checks, "accesses": accesses }))?;
+        super::print_json(
+            &json!({ "clean": bad.is_empty(), "checks": checks, "accesses": accesses }),
+        )?;
     } else {
         for c in &checks {
-            println!("{}  {}", if c["ok"] == true { "ok  " } else { "FAIL" }, c["check"].as_str().unwrap_or_default());
+            println!(
+                "{}  {}",
+                if c["ok"] == true { "ok  " } else { "FAIL" },
+                c["check"].as_str().unwrap_or_default()
+            );
             for p in c["problems"].as_array().into_iter().flatten() {
                 println!("      {}", p.as_str().unwrap_or_default());
             }
         }
         println!("{} test-set openings recorded", accesses.len());
     }
-    if bad.is_empty() { Ok(()) } else { Err(Error::Audit(format!("{} finding(s)", bad.len()))) }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Audit(format!("{} finding(s)", bad.len())))
+    }
 }

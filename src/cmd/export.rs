@@ -20,13 +20,19 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "status": row.as_ref().map_or("not run".into(), |r| r.status.clone()),
         }));
         for t in db.trials(id)? {
-            let epochs: Vec<Value> = db.epochs(id, t.trial)?.into_iter().map(|(e, m)| json!({ "epoch": e, "metrics": m })).collect();
+            let epochs: Vec<Value> = db
+                .epochs(id, t.trial)?
+                .into_iter()
+                .map(|(e, m)| json!({ "epoch": e, "metrics": m }))
+                .collect();
             out["trials"].as_array_mut().expect("array").push(json!({
                 "stage": stage, "job": id, "trial": t.trial, "params": t.config, "state": t.state,
                 "epochs_trained": t.epochs, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
             }));
         }
-        let Some(row) = row.filter(|r| r.status == "done") else { continue };
+        let Some(row) = row.filter(|r| r.status == "done") else {
+            continue;
+        };
         match kind.as_str() {
             "search" => out["selected"] = row.outputs,
             "retrain" => out["retrain"] = row.outputs,
@@ -39,7 +45,11 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 fn scalar(v: &Value) -> String {
@@ -57,49 +67,147 @@ pub fn to_csv(data: &Value) -> String {
     let mut params = BTreeSet::new();
     let mut metrics = BTreeSet::new();
     for t in &trials {
-        params.extend(t["params"].as_object().into_iter().flatten().map(|(k, _)| k.clone()));
+        params.extend(
+            t["params"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
         for e in t["epochs"].as_array().into_iter().flatten() {
-            metrics.extend(e["metrics"].as_object().into_iter().flatten().map(|(k, _)| k.clone()));
+            metrics.extend(
+                e["metrics"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.clone()),
+            );
         }
     }
     for k in ["retrain", "test"] {
-        metrics.extend(data[k]["metrics"].as_object().into_iter().flatten().map(|(k, _)| k.clone()));
+        metrics.extend(
+            data[k]["metrics"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
     }
-    let mut header: Vec<String> = ["record", "stage", "trial", "state", "epochs_trained", "epoch"].iter().map(|s| s.to_string()).collect();
+    let mut header: Vec<String> = [
+        "record",
+        "stage",
+        "trial",
+        "state",
+        "epochs_trained",
+        "epoch",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     header.extend(params.iter().map(|p| format!("param_{p}")));
     header.extend(metrics.iter().cloned());
-    let mut lines = vec![header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",")];
-    let mut push = |record: &str, stage: &str, trial: String, state: &str, trained: String, epoch: String, p: &Value, m: &Value| {
-        let mut row = vec![record.to_string(), stage.to_string(), trial, state.to_string(), trained, epoch];
+    let mut lines = vec![
+        header
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    ];
+    let mut push = |record: &str,
+                    stage: &str,
+                    trial: String,
+                    state: &str,
+                    trained: String,
+                    epoch: String,
+                    p: &Value,
+                    m: &Value| {
+        let mut row = vec![
+            record.to_string(),
+            stage.to_string(),
+            trial,
+            state.to_string(),
+            trained,
+            epoch,
+        ];
         row.extend(params.iter().map(|k| scalar(&p[k])));
         row.extend(metrics.iter().map(|k| scalar(&m[k])));
-        lines.push(row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        lines.push(
+            row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     };
     for t in &trials {
         let epochs = t["epochs"].as_array().cloned().unwrap_or_default();
-        let (stage, state, trained) = (t["stage"].as_str().unwrap_or(""), t["state"].as_str().unwrap_or(""), scalar(&t["epochs_trained"]));
+        let (stage, state, trained) = (
+            t["stage"].as_str().unwrap_or(""),
+            t["state"].as_str().unwrap_or(""),
+            scalar(&t["epochs_trained"]),
+        );
         if epochs.is_empty() {
-            push("trial", stage, scalar(&t["trial"]), state, trained.clone(), String::new(), &t["params"], &Value::Null);
+            push(
+                "trial",
+                stage,
+                scalar(&t["trial"]),
+                state,
+                trained.clone(),
+                String::new(),
+                &t["params"],
+                &Value::Null,
+            );
         }
         for e in &epochs {
-            push("trial", stage, scalar(&t["trial"]), state, trained.clone(), scalar(&e["epoch"]), &t["params"], &e["metrics"]);
+            push(
+                "trial",
+                stage,
+                scalar(&t["trial"]),
+                state,
+                trained.clone(),
+                scalar(&e["epoch"]),
+                &t["params"],
+                &e["metrics"],
+            );
         }
     }
     let sel = &data["selected"];
     if !sel.is_null() {
         let m = json!({ sel["metric"].as_str().unwrap_or("value"): sel["value"] });
-        push("selected", "", scalar(&sel["trial"]), "", scalar(&sel["epochs"]), String::new(), &sel["config"], &m);
+        push(
+            "selected",
+            "",
+            scalar(&sel["trial"]),
+            "",
+            scalar(&sel["epochs"]),
+            String::new(),
+            &sel["config"],
+            &m,
+        );
     }
     for k in ["retrain", "test"] {
         let r = &data[k];
         if !r.is_null() {
-            push(k, "", scalar(&r["from_trial"]), "", scalar(&r["epochs"]), String::new(), &r["config"], &r["metrics"]);
+            push(
+                k,
+                "",
+                scalar(&r["from_trial"]),
+                "",
+                scalar(&r["epochs"]),
+                String::new(),
+                &r["config"],
+                &r["metrics"],
+            );
         }
     }
     lines.join("\n") + "\n"
 }
 
-pub fn run(workflow: &str, layout: &Layout, format: ExportFormat, output: Option<&Path>) -> Result<()> {
+pub fn run(
+    workflow: &str,
+    layout: &Layout,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> Result<()> {
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
     let data = collect(&db, layout, &name, &jobs)?;

@@ -4,14 +4,17 @@
 use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
-use crate::store::layout::short;
 use crate::stage::retention::size;
+use crate::store::layout::short;
 use crate::store::{Db, Layout, lock::RunLock};
 
 pub fn run(layout: &Layout, dry_run: bool) -> Result<()> {
     let _lock = RunLock::acquire(&layout.lock())?;
     let Some(_) = Db::open_read(&layout.db())? else {
-        println!("nothing to collect: {} has no runs", layout.root().display());
+        println!(
+            "nothing to collect: {} has no runs",
+            layout.root().display()
+        );
         return Ok(());
     };
     let db = Db::open(&layout.db())?;
@@ -36,12 +39,21 @@ pub fn run(layout: &Layout, dry_run: bool) -> Result<()> {
         }
     }
     for id in &keep {
-        let Some(job) = db.job(id)?.filter(|j| j.kind == "search" && j.status == "done") else { continue };
+        let Some(job) = db
+            .job(id)?
+            .filter(|j| j.kind == "search" && j.status == "done")
+        else {
+            continue;
+        };
         let best = job.outputs["trial"].as_u64().map(|t| t as usize);
         for t in db.trials(id)? {
             let root = crate::train::files::checkpoints(&layout.trial(id, t.trial));
             let epochs = crate::train::checkpoint::epochs(&root);
-            let keep_epochs: Vec<u32> = if Some(t.trial) == best { epochs.last().copied().into_iter().collect() } else { vec![] };
+            let keep_epochs: Vec<u32> = if Some(t.trial) == best {
+                epochs.last().copied().into_iter().collect()
+            } else {
+                vec![]
+            };
             for e in epochs.iter().filter(|e| !keep_epochs.contains(e)) {
                 let dir = root.join(crate::train::checkpoint::folder_name(*e));
                 freed += size(&dir);
@@ -54,6 +66,10 @@ pub fn run(layout: &Layout, dry_run: bool) -> Result<()> {
     for r in &removed {
         println!("{} {r}", if dry_run { "would remove" } else { "removed" });
     }
-    println!("{} {:.1} MB", if dry_run { "would free" } else { "freed" }, freed as f64 / 1e6);
+    println!(
+        "{} {:.1} MB",
+        if dry_run { "would free" } else { "freed" },
+        freed as f64 / 1e6
+    );
     Ok(())
 }

@@ -6,31 +6,71 @@ use crate::error::{Error, Result};
 
 /// (name, what it is, files as (relative path, content)).
 pub const TEMPLATES: &[(&str, &str, &[(&str, &str)])] = &[
-    ("quickstart", "MLP on the built-in digits: split, hyperband search, retrain, test", &[("workflow.yaml", include_str!("../../templates/quickstart.yaml"))]),
-    ("fashion-mnist", "MLP on Fashion-MNIST (Debian's dataset-fashion-mnist)", &[("workflow.yaml", include_str!("../../templates/fashion-mnist.yaml"))]),
-    ("function", "Bayesian optimisation of the Branin function (no data, seconds)", &[("workflow.yaml", include_str!("../../templates/function.yaml"))]),
-    ("command", "any training program driven through a command line", &[
-        ("workflow.yaml", include_str!("../../templates/command.yaml")),
-        ("train.py", include_str!("../../templates/train.py")),
-    ]),
+    (
+        "quickstart",
+        "MLP on the built-in digits: split, hyperband search, retrain, test",
+        &[(
+            "workflow.yaml",
+            include_str!("../../templates/quickstart.yaml"),
+        )],
+    ),
+    (
+        "fashion-mnist",
+        "MLP on Fashion-MNIST (Debian's dataset-fashion-mnist)",
+        &[(
+            "workflow.yaml",
+            include_str!("../../templates/fashion-mnist.yaml"),
+        )],
+    ),
+    (
+        "function",
+        "Bayesian optimisation of the Branin function (no data, seconds)",
+        &[(
+            "workflow.yaml",
+            include_str!("../../templates/function.yaml"),
+        )],
+    ),
+    (
+        "command",
+        "any training program driven through a command line",
+        &[
+            (
+                "workflow.yaml",
+                include_str!("../../templates/command.yaml"),
+            ),
+            ("train.py", include_str!("../../templates/train.py")),
+        ],
+    ),
 ];
 
 pub fn run(dir: &Path, template: &str) -> Result<()> {
     let Some((_, _, files)) = TEMPLATES.iter().find(|(n, _, _)| *n == template) else {
-        let names: Vec<String> = TEMPLATES.iter().map(|(n, d, _)| format!("{n} ({d})")).collect();
-        return Err(Error::Usage(format!("unknown template {template:?}; templates: {}", names.join(", "))));
+        let names: Vec<String> = TEMPLATES
+            .iter()
+            .map(|(n, d, _)| format!("{n} ({d})"))
+            .collect();
+        return Err(Error::Usage(format!(
+            "unknown template {template:?}; templates: {}",
+            names.join(", ")
+        )));
     };
     for (name, _) in files.iter() {
         let p = dir.join(name);
         if p.exists() {
-            return Err(Error::Usage(format!("{} exists; not overwriting it", p.display())));
+            return Err(Error::Usage(format!(
+                "{} exists; not overwriting it",
+                p.display()
+            )));
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for (name, content) in files.iter() {
         crate::store::atomic::write(&dir.join(name), content.as_bytes())?;
     }
-    println!("created {} from template {template}", dir.join("workflow.yaml").display());
+    println!(
+        "created {} from template {template}",
+        dir.join("workflow.yaml").display()
+    );
     println!("next:   hpflow run {}", dir.join("workflow.yaml").display());
     Ok(())
 }

@@ -37,7 +37,10 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
 /// The read-only database, or a clear message when nothing has run yet.
 pub fn open_db(layout: &Layout) -> Result<Db> {
     Db::open_read(&layout.db())?.ok_or_else(|| {
-        Error::Usage(format!("no runs in {} yet (run `hpflow run WORKFLOW.yaml` first)", layout.root().display()))
+        Error::Usage(format!(
+            "no runs in {} yet (run `hpflow run WORKFLOW.yaml` first)",
+            layout.root().display()
+        ))
     })
 }
 
@@ -48,7 +51,11 @@ pub fn workflow_jobs(db: &Db, arg: &str) -> Result<(String, Vec<(String, String)
     if path.is_file() {
         let wf = crate::workflow::load(path)?;
         let plan = crate::plan::build(&wf)?;
-        let jobs = plan.jobs.iter().map(|j| (j.stage.clone(), j.id.clone())).collect();
+        let jobs = plan
+            .jobs
+            .iter()
+            .map(|j| (j.stage.clone(), j.id.clone()))
+            .collect();
         return Ok((wf.name, jobs));
     }
     let jobs = db.workflow_jobs(arg)?;
@@ -56,7 +63,11 @@ pub fn workflow_jobs(db: &Db, arg: &str) -> Result<(String, Vec<(String, String)
         let known: Vec<String> = db.workflows()?.into_iter().map(|(n, _)| n).collect();
         return Err(Error::Usage(format!(
             "no workflow {arg:?} in this runs folder (known: {})",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         )));
     }
     Ok((arg.to_string(), jobs))
@@ -66,14 +77,26 @@ pub fn workflow_jobs(db: &Db, arg: &str) -> Result<(String, Vec<(String, String)
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
         let line: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, s)| if i + 1 == r.len() { s.clone() } else { format!("{s:<w$}", w = widths[i]) })
+            .map(|(i, s)| {
+                if i + 1 == r.len() {
+                    s.clone()
+                } else {
+                    format!("{s:<w$}", w = widths[i])
+                }
+            })
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
@@ -82,7 +105,10 @@ pub fn table(rows: &[Vec<String>]) -> String {
 }
 
 pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(Error::internal)?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(Error::internal)?
+    );
     Ok(())
 }
 

@@ -28,7 +28,11 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     for job in &plan.jobs {
         let stage = wf.stage(&job.stage).expect("planned stages exist");
         let schedule = match &stage.spec {
-            StageSpec::Search(s) => Some(crate::search::scheduler::describe(&s.strategy, &s.budget, s.epochs)),
+            StageSpec::Search(s) => Some(crate::search::scheduler::describe(
+                &s.strategy,
+                &s.budget,
+                s.epochs,
+            )),
             _ => None,
         };
         jobs.push(json!({
@@ -44,13 +48,27 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     if as_json {
         return super::print_json(&json!({ "workflow": wf.name, "jobs": jobs }));
     }
-    let mut rows = vec![vec!["stage".into(), "kind".into(), "job".into(), "needs".into(), "state".into()]];
+    let mut rows = vec![vec![
+        "stage".into(),
+        "kind".into(),
+        "job".into(),
+        "needs".into(),
+        "state".into(),
+    ]];
     for j in &jobs {
         rows.push(vec![
             j["stage"].as_str().unwrap_or_default().into(),
             j["kind"].as_str().unwrap_or_default().into(),
             short(j["id"].as_str().unwrap_or_default()).into(),
-            j["needs"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            j["needs"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
             j["state"].as_str().unwrap_or_default().into(),
         ]);
     }
@@ -58,7 +76,10 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     print!("{}", super::table(&rows));
     for j in &jobs {
         if !j["schedule"].is_null() {
-            print!("\n{}", schedule_text(j["stage"].as_str().unwrap_or_default(), &j["schedule"]));
+            print!(
+                "\n{}",
+                schedule_text(j["stage"].as_str().unwrap_or_default(), &j["schedule"])
+            );
         }
     }
     Ok(())
@@ -91,13 +112,19 @@ fn schedule_text(stage: &str, d: &serde_json::Value) -> String {
     out.push_str(&head);
     out.push('\n');
     if let Some(brackets) = d["brackets"].as_array() {
-        let mut rows = vec![vec!["  bracket".to_string(), "rungs (trials×epochs)".to_string()]];
+        let mut rows = vec![vec![
+            "  bracket".to_string(),
+            "rungs (trials×epochs)".to_string(),
+        ]];
         for b in brackets {
             rows.push(vec![format!("  {}", b["s"]), rungs_text(&b["rungs"])]);
         }
         out.push_str(&super::table(&rows));
     } else if d["rungs"].is_array() {
-        out.push_str(&format!("  rungs (trials×epochs): {}\n", rungs_text(&d["rungs"])));
+        out.push_str(&format!(
+            "  rungs (trials×epochs): {}\n",
+            rungs_text(&d["rungs"])
+        ));
     }
     out
 }

@@ -13,7 +13,9 @@ use crate::store::Layout;
 use crate::store::layout::short;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
@@ -64,7 +66,12 @@ fn search_section(stage: &str, trials: &[&Value], metric: &str, best: Option<u64
             .filter_map(|e| Some((e["epoch"].as_f64()?, e["metrics"][metric].as_f64()?)))
             .collect();
         let is_best = Some(id) == best;
-        curves.push(Series { points: curve, color: if is_best { "#1f5fbf" } else { "#999" }, width: if is_best { 2.5 } else { 1.0 }, dots: false });
+        curves.push(Series {
+            points: curve,
+            color: if is_best { "#1f5fbf" } else { "#999" },
+            width: if is_best { 2.5 } else { 1.0 },
+            dots: false,
+        });
         if let Some(v) = t["metrics"][metric].as_f64() {
             finals.push((id as f64, v));
             for (k, p) in t["params"].as_object().into_iter().flatten() {
@@ -75,10 +82,35 @@ fn search_section(stage: &str, trials: &[&Value], metric: &str, best: Option<u64
         }
     }
     // The best-so-far line needs the goal; take it from where the best trial's value lies.
-    html.push_str(&chart(&format!("{metric} by epoch, every trial (selected in blue)"), "epoch", metric, &curves));
-    html.push_str(&chart(&format!("{metric} at each trial's last epoch"), "trial", metric, &[Series { points: finals, color: "#c0392b", width: 3.0, dots: true }]));
+    html.push_str(&chart(
+        &format!("{metric} by epoch, every trial (selected in blue)"),
+        "epoch",
+        metric,
+        &curves,
+    ));
+    html.push_str(&chart(
+        &format!("{metric} at each trial's last epoch"),
+        "trial",
+        metric,
+        &[Series {
+            points: finals,
+            color: "#c0392b",
+            width: 3.0,
+            dots: true,
+        }],
+    ));
     for (param, points) in by_param {
-        html.push_str(&chart(&format!("{metric} by {param}"), &param, metric, &[Series { points, color: "#16a085", width: 3.0, dots: true }]));
+        html.push_str(&chart(
+            &format!("{metric} by {param}"),
+            &param,
+            metric,
+            &[Series {
+                points,
+                color: "#16a085",
+                width: 3.0,
+                dots: true,
+            }],
+        ));
     }
     html
 }
@@ -90,7 +122,14 @@ pub fn render(data: &Value, status: &Value, audit: &[Value]) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|j| vec![cell(&j["stage"]), short(j["job"].as_str().unwrap_or_default()).to_string(), cell(&j["status"]), cell(&j["epochs_trained"])])
+        .map(|j| {
+            vec![
+                cell(&j["stage"]),
+                short(j["job"].as_str().unwrap_or_default()).to_string(),
+                cell(&j["status"]),
+                cell(&j["epochs_trained"]),
+            ]
+        })
         .collect();
     body.push_str(&table(&["stage", "job", "status", "epochs trained"], &rows));
     let sel = &data["selected"];
@@ -107,17 +146,41 @@ pub fn render(data: &Value, status: &Value, audit: &[Value]) -> String {
         body.push_str(&table(&["", ""], &rows));
     }
     let trials: Vec<&Value> = data["trials"].as_array().into_iter().flatten().collect();
-    let mut stages: Vec<String> = trials.iter().filter_map(|t| t["stage"].as_str().map(String::from)).collect();
+    let mut stages: Vec<String> = trials
+        .iter()
+        .filter_map(|t| t["stage"].as_str().map(String::from))
+        .collect();
     stages.dedup();
     for stage in stages {
-        let of_stage: Vec<&Value> = trials.iter().copied().filter(|t| t["stage"] == stage.as_str()).collect();
+        let of_stage: Vec<&Value> = trials
+            .iter()
+            .copied()
+            .filter(|t| t["stage"] == stage.as_str())
+            .collect();
         let metric = sel["metric"].as_str().unwrap_or("val_loss");
-        body.push_str(&search_section(&stage, &of_stage, metric, sel["trial"].as_u64()));
+        body.push_str(&search_section(
+            &stage,
+            &of_stage,
+            metric,
+            sel["trial"].as_u64(),
+        ));
         let rows: Vec<Vec<String>> = of_stage
             .iter()
-            .map(|t| vec![cell(&t["trial"]), cell(&t["state"]), cell(&t["epochs_trained"]), cell(&t["metrics"][metric]), cell(&t["params"]), cell(&t["reason"])])
+            .map(|t| {
+                vec![
+                    cell(&t["trial"]),
+                    cell(&t["state"]),
+                    cell(&t["epochs_trained"]),
+                    cell(&t["metrics"][metric]),
+                    cell(&t["params"]),
+                    cell(&t["reason"]),
+                ]
+            })
             .collect();
-        body.push_str(&table(&["trial", "state", "epochs", metric, "parameters", "reason"], &rows));
+        body.push_str(&table(
+            &["trial", "state", "epochs", metric, "parameters", "reason"],
+            &rows,
+        ));
     }
     for (title, key) in [("Retrain", "retrain"), ("Test set", "test")] {
         if let Some(m) = data[key]["metrics"].as_object() {
@@ -129,7 +192,20 @@ pub fn render(data: &Value, status: &Value, audit: &[Value]) -> String {
     body.push_str("<h2>Audit</h2>");
     let rows: Vec<Vec<String>> = audit
         .iter()
-        .map(|c| vec![if c["ok"] == true { "ok".into() } else { "FAIL".into() }, cell(&c["check"]), c["problems"].as_array().map(|p| p.iter().map(cell).collect::<Vec<_>>().join("; ")).unwrap_or_default()])
+        .map(|c| {
+            vec![
+                if c["ok"] == true {
+                    "ok".into()
+                } else {
+                    "FAIL".into()
+                },
+                cell(&c["check"]),
+                c["problems"]
+                    .as_array()
+                    .map(|p| p.iter().map(cell).collect::<Vec<_>>().join("; "))
+                    .unwrap_or_default(),
+            ]
+        })
         .collect();
     body.push_str(&table(&["", "check", "problems"], &rows));
     format!(
@@ -149,7 +225,10 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
     let scope = jobs.iter().map(|(_, id)| id.clone()).collect();
     let (checks, _) = super::audit::findings(&db, layout, Some(&scope))?;
     let html = render(&data, &status, &checks);
-    let path = output.map_or_else(|| std::path::PathBuf::from(format!("{name}-report.html")), Path::to_path_buf);
+    let path = output.map_or_else(
+        || std::path::PathBuf::from(format!("{name}-report.html")),
+        Path::to_path_buf,
+    );
     crate::store::atomic::write(&path, html.as_bytes())?;
     println!("wrote {}", path.display());
     Ok(())

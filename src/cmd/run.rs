@@ -16,12 +16,26 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool, json: bool) -> Result<()> 
     if quiet {
         return Ok(());
     }
-    let mut rows = vec![vec!["stage".into(), "job".into(), "status".into(), "time".into()]];
+    let mut rows = vec![vec![
+        "stage".into(),
+        "job".into(),
+        "status".into(),
+        "time".into(),
+    ]];
     for o in &outcomes {
-        rows.push(vec![o.stage.clone(), short(&o.job).into(), o.status.clone(), format!("{:.1}s", o.seconds)]);
+        rows.push(vec![
+            o.stage.clone(),
+            short(&o.job).into(),
+            o.status.clone(),
+            format!("{:.1}s", o.seconds),
+        ]);
     }
     print!("{}", super::table(&rows));
-    if let Some(eval) = outcomes.iter().rev().find(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some()) {
+    if let Some(eval) = outcomes
+        .iter()
+        .rev()
+        .find(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
+    {
         println!("\ntest metrics ({}):", eval.stage);
         for (k, v) in eval.outputs["metrics"].as_object().into_iter().flatten() {
             println!("  {k:<14} {}", super::fmt_value(v.as_f64()));

@@ -43,14 +43,20 @@ fn summary(job: &Value) -> String {
         parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
     }
     if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
-        parts.push(format!("trial {} retrained {e} epochs on {on}", outputs["from_trial"]));
+        parts.push(format!(
+            "trial {} retrained {e} epochs on {on}",
+            outputs["from_trial"]
+        ));
     }
     if outputs.get("model_from").is_some() {
         for (k, v) in outputs["metrics"].as_object().into_iter().flatten() {
             parts.push(format!("{k} {}", super::fmt_value(v.as_f64())));
         }
     } else if let Some(train) = outputs["train"].as_u64() {
-        parts.push(format!("train {train}, val {}, test {}", outputs["val"], outputs["test"]));
+        parts.push(format!(
+            "train {train}, val {}, test {}",
+            outputs["val"], outputs["test"]
+        ));
     }
     if let Some(e) = job["error"].as_str() {
         parts.push(e.to_string());
@@ -59,7 +65,12 @@ fn summary(job: &Value) -> String {
 }
 
 pub fn render(status: &Value) -> String {
-    let mut rows = vec![vec!["stage".into(), "job".into(), "status".into(), "summary".into()]];
+    let mut rows = vec![vec![
+        "stage".into(),
+        "job".into(),
+        "status".into(),
+        "summary".into(),
+    ]];
     for j in status["jobs"].as_array().into_iter().flatten() {
         rows.push(vec![
             j["stage"].as_str().unwrap_or_default().into(),
@@ -68,7 +79,11 @@ pub fn render(status: &Value) -> String {
             summary(j),
         ]);
     }
-    format!("workflow {}\n{}", status["workflow"].as_str().unwrap_or_default(), super::table(&rows))
+    format!(
+        "workflow {}\n{}",
+        status["workflow"].as_str().unwrap_or_default(),
+        super::table(&rows)
+    )
 }
 
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
@@ -85,9 +100,16 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
                 .map(|(name, _)| Ok((name.clone(), db.workflow_jobs(&name)?)))
                 .collect::<Result<_>>()?,
         };
-        let all: Vec<Value> = targets.iter().map(|(n, j)| collect(&db, n, j)).collect::<Result<_>>()?;
+        let all: Vec<Value> = targets
+            .iter()
+            .map(|(n, j)| collect(&db, n, j))
+            .collect::<Result<_>>()?;
         if as_json {
-            super::print_json(&if workflow.is_some() { all[0].clone() } else { Value::Array(all) })?;
+            super::print_json(&if workflow.is_some() {
+                all[0].clone()
+            } else {
+                Value::Array(all)
+            })?;
         } else {
             if follow {
                 print!("\x1b[2J\x1b[H");

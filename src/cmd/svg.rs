@@ -14,14 +14,20 @@ const H: f64 = 300.0;
 const PAD: f64 = 48.0;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).max(1e-12);
     let raw = span / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| span / s <= 6.0).unwrap_or(mag * 10.0);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 6.0)
+        .unwrap_or(mag * 10.0);
     let mut t = (lo / step).ceil() * step;
     let mut out = Vec::new();
     while t <= hi + step * 1e-9 {
@@ -33,12 +39,20 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
 
 /// A chart with a title and axis labels; empty series are skipped.
 pub fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
     if all.is_empty() {
         return format!("<p><em>{}: no data yet</em></p>", esc(title));
     }
-    let (mut x0, mut x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (mut y0, mut y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (mut x0, mut x1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (mut y0, mut y1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     if x1 - x0 < 1e-12 {
         x0 -= 1.0;
         x1 += 1.0;
@@ -60,16 +74,40 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> St
     for t in ticks(y0, y1) {
         svg.push_str(&format!(r##"<line x1="{1}" x2="{2}" y1="{0:.1}" y2="{0:.1}" stroke="#eee"/><text x="{3}" y="{0:.1}" text-anchor="end" dy="4">{4}</text>"##, sy(t), PAD, W - PAD, PAD - 4.0, fmt(t)));
     }
-    svg.push_str(&format!(r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, W / 2.0, H - 8.0, esc(x_label)));
-    svg.push_str(&format!(r#"<text x="12" y="{}" text-anchor="middle" transform="rotate(-90 12 {})">{}</text>"#, H / 2.0, H / 2.0, esc(y_label)));
+    svg.push_str(&format!(
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        W / 2.0,
+        H - 8.0,
+        esc(x_label)
+    ));
+    svg.push_str(&format!(
+        r#"<text x="12" y="{}" text-anchor="middle" transform="rotate(-90 12 {})">{}</text>"#,
+        H / 2.0,
+        H / 2.0,
+        esc(y_label)
+    ));
     for s in series {
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
         if s.dots {
             for (x, y) in pts {
-                svg.push_str(&format!(r#"<circle cx="{:.1}" cy="{:.1}" r="{}" fill="{}" fill-opacity="0.7"/>"#, sx(x), sy(y), s.width, s.color));
+                svg.push_str(&format!(
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="{}" fill="{}" fill-opacity="0.7"/>"#,
+                    sx(x),
+                    sy(y),
+                    s.width,
+                    s.color
+                ));
             }
         } else if pts.len() > 1 {
-            let path: Vec<String> = pts.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
+            let path: Vec<String> = pts
+                .iter()
+                .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+                .collect();
             svg.push_str(&format!(r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="{}" stroke-opacity="0.8"/>"#, path.join(" "), s.color, s.width));
         }
     }
@@ -78,5 +116,9 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> St
 }
 
 fn fmt(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) { format!("{v:.1e}") } else { format!("{}", (v * 1e4).round() / 1e4) }
+    if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
+        format!("{v:.1e}")
+    } else {
+        format!("{}", (v * 1e4).round() / 1e4)
+    }
 }

@@ -15,7 +15,11 @@ fn inputs(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_path_buf()];
     if let Ok(wf) = crate::workflow::load(path) {
         if let Some(p) = wf.data.as_ref().and_then(|d| d.path.as_ref()) {
-            out.push(if p.is_absolute() { p.clone() } else { wf.base_dir.join(p) });
+            out.push(if p.is_absolute() {
+                p.clone()
+            } else {
+                wf.base_dir.join(p)
+            });
         }
     }
     out
@@ -42,12 +46,29 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
         .map_err(|e| Error::internal(format!("cannot watch files: {e}")))?;
         let watched = inputs(path);
         for p in &watched {
-            let mode = if p.is_dir() { notify::RecursiveMode::Recursive } else { notify::RecursiveMode::NonRecursive };
+            let mode = if p.is_dir() {
+                notify::RecursiveMode::Recursive
+            } else {
+                notify::RecursiveMode::NonRecursive
+            };
             // Editors replace files by renaming: watch the folder of a file too.
-            let target = if p.is_file() { p.parent().unwrap_or(p) } else { p.as_path() };
-            watcher.watch(target, mode).map_err(|e| Error::Usage(format!("cannot watch {}: {e}", p.display())))?;
+            let target = if p.is_file() {
+                p.parent().unwrap_or(p)
+            } else {
+                p.as_path()
+            };
+            watcher
+                .watch(target, mode)
+                .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", p.display())))?;
         }
-        eprintln!("watching {} for changes (Ctrl-C to stop)", watched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "watching {} for changes (Ctrl-C to stop)",
+            watched
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let before = fingerprint(&watched);
         loop {
             if crate::exec::signals::stop_requested() {
@@ -71,7 +92,13 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<std::time::System
     let mut todo: Vec<PathBuf> = paths.to_vec();
     while let Some(p) = todo.pop() {
         if p.is_dir() {
-            todo.extend(std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()));
+            todo.extend(
+                std::fs::read_dir(&p)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
         } else if let Ok(m) = std::fs::metadata(&p) {
             out.push((p, m.len(), m.modified().ok()));
         }

@@ -31,13 +31,19 @@ pub struct JobOutcome {
 pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
     let db = Db::open(&layout.db())?;
-    let jobs: Vec<(String, String)> = plan.jobs.iter().map(|j| (j.stage.clone(), j.id.clone())).collect();
+    let jobs: Vec<(String, String)> = plan
+        .jobs
+        .iter()
+        .map(|j| (j.stage.clone(), j.id.clone()))
+        .collect();
     db.record_workflow(&wf.name, &wf.file, &jobs)?;
     signals::install();
     let mut progress = Progress::new(quiet);
     let mut outcomes = Vec::new();
     for job in &plan.jobs {
-        let stage = wf.stage(&job.stage).ok_or_else(|| Error::internal("plan names an unknown stage"))?;
+        let stage = wf
+            .stage(&job.stage)
+            .ok_or_else(|| Error::internal("plan names an unknown stage"))?;
         let short = crate::store::layout::short(&job.id);
         if let Some(row) = db.job(&job.id)? {
             if row.status == "done" {
@@ -52,7 +58,10 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
                     });
                     continue;
                 }
-                progress.line(&format!("{:<10} {short}  outputs missing: redoing", job.stage));
+                progress.line(&format!(
+                    "{:<10} {short}  outputs missing: redoing",
+                    job.stage
+                ));
                 db.reset_job(&job.id)?;
                 let dir = layout.job(&job.id);
                 if dir.exists() {
@@ -64,22 +73,43 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
         atomic::write_json(&layout.job_key(&job.id), &job.key)?;
         db.start_job(&job.id, job.kind, &job.stage, &job.key.canonical())?;
         let started = std::time::Instant::now();
-        let mut ctx = Ctx { wf, plan, job, stage, layout, db: &db, progress: &mut progress };
+        let mut ctx = Ctx {
+            wf,
+            plan,
+            job,
+            stage,
+            layout,
+            db: &db,
+            progress: &mut progress,
+        };
         match stage::run(&mut ctx) {
             Ok(outputs) => {
                 db.finish_job(&job.id, "done", &outputs, None)?;
                 let seconds = started.elapsed().as_secs_f64();
                 progress.line(&format!("{:<10} {short}  done in {seconds:.1}s", job.stage));
-                outcomes.push(JobOutcome { stage: job.stage.clone(), job: job.id.clone(), status: "done".into(), seconds, outputs });
+                outcomes.push(JobOutcome {
+                    stage: job.stage.clone(),
+                    job: job.id.clone(),
+                    status: "done".into(),
+                    seconds,
+                    outputs,
+                });
             }
             Err(Error::Interrupted) => {
                 db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None)?;
                 return Err(Error::Interrupted);
             }
             Err(e) => {
-                db.finish_job(&job.id, "failed", &serde_json::Value::Null, Some(&e.to_string()))?;
+                db.finish_job(
+                    &job.id,
+                    "failed",
+                    &serde_json::Value::Null,
+                    Some(&e.to_string()),
+                )?;
                 return Err(match e {
-                    Error::JobFailed(m) if !m.starts_with("stage ") => Error::JobFailed(format!("stage {}: {m}", job.stage)),
+                    Error::JobFailed(m) if !m.starts_with("stage ") => {
+                        Error::JobFailed(format!("stage {}: {m}", job.stage))
+                    }
                     other => other,
                 });
             }

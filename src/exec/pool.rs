@@ -39,7 +39,8 @@ pub struct Pool {
 /// The program that serves trials: `hpflow-worker` (libtorch) beside this binary, or this
 /// binary's own hidden `__worker` command.
 pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
-    let me = std::env::current_exe().map_err(|e| Error::internal(format!("cannot find own binary: {e}")))?;
+    let me = std::env::current_exe()
+        .map_err(|e| Error::internal(format!("cannot find own binary: {e}")))?;
     if !needs_torch {
         return Ok((me, vec!["__worker".into()]));
     }
@@ -85,11 +86,16 @@ impl Pool {
 
     /// A worker with nothing to do, started if needed.
     pub fn idle(&mut self) -> Option<usize> {
-        self.workers.iter().position(|w| w.as_ref().is_none_or(|w| w.busy.is_none()))
+        self.workers
+            .iter()
+            .position(|w| w.as_ref().is_none_or(|w| w.busy.is_none()))
     }
 
     pub fn busy(&self) -> usize {
-        self.workers.iter().filter(|w| w.as_ref().is_some_and(|w| w.busy.is_some())).count()
+        self.workers
+            .iter()
+            .filter(|w| w.as_ref().is_some_and(|w| w.busy.is_some()))
+            .count()
     }
 
     fn spawn(&mut self, index: usize) -> Result<()> {
@@ -109,13 +115,20 @@ impl Pool {
                     .ok()
                     .and_then(|v| v.get("done").and_then(|d| d.as_u64()));
                 if let Some(request) = done {
-                    let _ = tx.send(Event::Done { worker: index, request });
+                    let _ = tx.send(Event::Done {
+                        worker: index,
+                        request,
+                    });
                 }
             }
             let _ = tx.send(Event::Exited { worker: index });
         });
         let stdin = child.stdin.take();
-        self.workers[index] = Some(Worker { child, stdin, busy: None });
+        self.workers[index] = Some(Worker {
+            child,
+            stdin,
+            busy: None,
+        });
         Ok(())
     }
 
@@ -126,8 +139,14 @@ impl Pool {
         }
         let w = self.workers[index].as_mut().expect("spawned");
         let line = serde_json::to_string(req).map_err(Error::internal)?;
-        let stdin = w.stdin.as_mut().ok_or_else(|| Error::internal("worker stdin closed"))?;
-        if writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_err() {
+        let stdin = w
+            .stdin
+            .as_mut()
+            .ok_or_else(|| Error::internal("worker stdin closed"))?;
+        if writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .is_err()
+        {
             // The worker died; its reader thread reports `Exited` and the item is retried.
             tracing::warn!("worker {index} is gone; the request will be retried");
         }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::exec::pool::{Event, Pool, worker_program};
 use crate::exec::signals;
-use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
 use crate::train::files;
+use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
 
 pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
     let (program, args) = worker_program(req.trainer.needs_torch())?;
@@ -38,7 +38,10 @@ pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
             if interrupted {
                 return Err(Error::Interrupted);
             }
-            return Err(Error::JobFailed(format!("the worker for {} exited without an answer", req.trial_dir.display())));
+            return Err(Error::JobFailed(format!(
+                "the worker for {} exited without an answer",
+                req.trial_dir.display()
+            )));
         }
     }
 }

@@ -53,9 +53,15 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
         let mut inputs = Vec::new();
         match &stage.spec {
             StageSpec::Split(_) => {
-                let spec = wf.data.as_ref().ok_or_else(|| Error::internal("split without data"))?;
+                let spec = wf
+                    .data
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("split without data"))?;
                 inputs.push(("data".to_string(), data_hash.clone().unwrap_or_default()));
-                inputs.push(("data_spec".to_string(), serde_json::to_string(spec).unwrap_or_default()));
+                inputs.push((
+                    "data_spec".to_string(),
+                    serde_json::to_string(spec).unwrap_or_default(),
+                ));
             }
             StageSpec::Search(s) => {
                 if let TrainerSpec::Command { argv } = &s.trainer {

@@ -22,7 +22,10 @@ pub enum StrategyKind {
 impl StrategyKind {
     /// Strategies whose budget is epochs continued from checkpoints.
     pub fn is_multi_fidelity(self) -> bool {
-        matches!(self, Self::Sha | Self::Hyperband | Self::Asha | Self::Bohb | Self::Pbt)
+        matches!(
+            self,
+            Self::Sha | Self::Hyperband | Self::Asha | Self::Bohb | Self::Pbt
+        )
     }
 }
 
@@ -138,12 +141,42 @@ impl StrategyOptions {
         match kind {
             Grid => &["steps", "allow_large", "batch"],
             Random => &["sobol", "batch", "median_stopping"],
-            Bayes => &["surrogate", "acquisition", "initial", "kappa", "xi", "candidates", "batch", "median_stopping"],
+            Bayes => &[
+                "surrogate",
+                "acquisition",
+                "initial",
+                "kappa",
+                "xi",
+                "candidates",
+                "batch",
+                "median_stopping",
+            ],
             Tpe => &["initial", "gamma", "candidates", "batch", "median_stopping"],
-            Evolution => &["population", "generations", "mutation_rate", "crossover_rate", "tournament", "elitism"],
+            Evolution => &[
+                "population",
+                "generations",
+                "mutation_rate",
+                "crossover_rate",
+                "tournament",
+                "elitism",
+            ],
             Sha | Hyperband | Asha => &["eta", "min_epochs", "max_epochs", "batch"],
-            Bohb => &["eta", "min_epochs", "max_epochs", "batch", "initial", "gamma", "candidates"],
-            Pbt => &["population", "interval", "quantile", "perturb", "max_epochs"],
+            Bohb => &[
+                "eta",
+                "min_epochs",
+                "max_epochs",
+                "batch",
+                "initial",
+                "gamma",
+                "candidates",
+            ],
+            Pbt => &[
+                "population",
+                "interval",
+                "quantile",
+                "perturb",
+                "max_epochs",
+            ],
         }
     }
 
@@ -176,12 +209,18 @@ impl StrategyOptions {
         positive("candidates", self.candidates)?;
         if let Some(s) = self.steps {
             if s < 2 {
-                return Err(FieldError::new(f("steps"), format!("must be at least 2, got {s}")));
+                return Err(FieldError::new(
+                    f("steps"),
+                    format!("must be at least 2, got {s}"),
+                ));
             }
         }
         if let Some(eta) = self.eta {
             if eta < 2 {
-                return Err(FieldError::new(f("eta"), format!("must be at least 2, got {eta}")));
+                return Err(FieldError::new(
+                    f("eta"),
+                    format!("must be at least 2, got {eta}"),
+                ));
             }
         }
         if let (Some(lo), Some(hi)) = (self.min_epochs, self.max_epochs) {
@@ -202,26 +241,44 @@ impl StrategyOptions {
             ("crossover_rate", self.crossover_rate),
         ] {
             if let Some(x) = v {
-                if !(0.0..=1.0).contains(&x) || (name == "gamma" || name == "quantile") && (x == 0.0 || x >= 1.0) {
-                    return Err(FieldError::new(f(name), format!("must lie in (0, 1), got {x}")));
+                if !(0.0..=1.0).contains(&x)
+                    || (name == "gamma" || name == "quantile") && (x == 0.0 || x >= 1.0)
+                {
+                    return Err(FieldError::new(
+                        f(name),
+                        format!("must lie in (0, 1), got {x}"),
+                    ));
                 }
             }
         }
         if let Some(q) = self.quantile {
             if q > 0.5 {
-                return Err(FieldError::new(f("quantile"), format!("must be at most 0.5, got {q}")));
+                return Err(FieldError::new(
+                    f("quantile"),
+                    format!("must be at most 0.5, got {q}"),
+                ));
             }
         }
-        for (name, v) in [("kappa", self.kappa), ("xi", self.xi), ("perturb", self.perturb)] {
+        for (name, v) in [
+            ("kappa", self.kappa),
+            ("xi", self.xi),
+            ("perturb", self.perturb),
+        ] {
             if let Some(x) = v {
                 if !(x.is_finite() && x >= 0.0) {
-                    return Err(FieldError::new(f(name), format!("must be a number >= 0, got {x}")));
+                    return Err(FieldError::new(
+                        f(name),
+                        format!("must be a number >= 0, got {x}"),
+                    ));
                 }
             }
         }
         if let Some(s) = &self.surrogate {
             if s != "gp" {
-                return Err(FieldError::new(f("surrogate"), format!("only gp is supported, got {s}")));
+                return Err(FieldError::new(
+                    f("surrogate"),
+                    format!("only gp is supported, got {s}"),
+                ));
             }
         }
         Ok(())
@@ -229,8 +286,28 @@ impl StrategyOptions {
 }
 
 const ALL_OPTIONS: &[&str] = &[
-    "batch", "steps", "allow_large", "sobol", "surrogate", "acquisition", "initial", "kappa", "xi",
-    "gamma", "candidates", "population", "generations", "mutation_rate", "crossover_rate",
-    "tournament", "elitism", "eta", "min_epochs", "max_epochs", "interval", "quantile", "perturb",
+    "batch",
+    "steps",
+    "allow_large",
+    "sobol",
+    "surrogate",
+    "acquisition",
+    "initial",
+    "kappa",
+    "xi",
+    "gamma",
+    "candidates",
+    "population",
+    "generations",
+    "mutation_rate",
+    "crossover_rate",
+    "tournament",
+    "elitism",
+    "eta",
+    "min_epochs",
+    "max_epochs",
+    "interval",
+    "quantile",
+    "perturb",
     "median_stopping",
 ];

@@ -24,10 +24,21 @@ pub fn config_hash(config: &Config) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dist {
-    Uniform { low: f64, high: f64 },
-    LogUniform { low: f64, high: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    LogUniform {
+        low: f64,
+        high: f64,
+    },
     /// Integers in `[low, high]`, on a grid of `step`, optionally sampled in log space.
-    Int { low: i64, high: i64, log: bool, step: i64 },
+    Int {
+        low: i64,
+        high: i64,
+        log: bool,
+        step: i64,
+    },
     Choice(Vec<Value>),
 }
 
@@ -74,7 +85,9 @@ impl Dist {
             Dist::Uniform { low, high } | Dist::LogUniform { low, high } => {
                 v.as_f64().is_some_and(|x| x >= *low && x <= *high)
             }
-            Dist::Int { low, high, step, .. } => v
+            Dist::Int {
+                low, high, step, ..
+            } => v
                 .as_i64()
                 .is_some_and(|x| x >= *low && x <= *high && (x - low) % step == 0),
             Dist::Choice(options) => options.contains(v),
@@ -98,12 +111,19 @@ impl Param {
         if given.len() != 1 {
             return Err(err(format!(
                 "needs exactly one of uniform, loguniform, int, choice; got {}",
-                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+                if given.is_empty() {
+                    "none".to_string()
+                } else {
+                    given.join(", ")
+                }
             )));
         }
         let int_only = |key: &str, set: bool| -> Result<(), FieldError> {
             if set && raw.int.is_none() {
-                Err(FieldError::new(format!("{field}.{key}"), "only applies to int ranges"))
+                Err(FieldError::new(
+                    format!("{field}.{key}"),
+                    "only applies to int ranges",
+                ))
             } else {
                 Ok(())
             }
@@ -112,12 +132,16 @@ impl Param {
         int_only("step", raw.step.is_some())?;
         let dist = if let Some((low, high)) = raw.uniform {
             if !(low.is_finite() && high.is_finite() && low < high) {
-                return Err(err(format!("uniform needs low < high, got [{low}, {high}]")));
+                return Err(err(format!(
+                    "uniform needs low < high, got [{low}, {high}]"
+                )));
             }
             Dist::Uniform { low, high }
         } else if let Some((low, high)) = raw.loguniform {
             if !(low > 0.0 && low < high && high.is_finite()) {
-                return Err(err(format!("loguniform needs 0 < low < high, got [{low}, {high}]")));
+                return Err(err(format!(
+                    "loguniform needs 0 < low < high, got [{low}, {high}]"
+                )));
             }
             Dist::LogUniform { low, high }
         } else if let Some((low, high)) = raw.int {
@@ -127,15 +151,28 @@ impl Param {
                 return Err(err(format!("int needs low <= high, got [{low}, {high}]")));
             }
             if log && low <= 0 {
-                return Err(err(format!("int with log: true needs 0 < low, got [{low}, {high}]")));
+                return Err(err(format!(
+                    "int with log: true needs 0 < low, got [{low}, {high}]"
+                )));
             }
             if step < 1 {
-                return Err(FieldError::new(format!("{field}.step"), format!("must be at least 1, got {step}")));
+                return Err(FieldError::new(
+                    format!("{field}.step"),
+                    format!("must be at least 1, got {step}"),
+                ));
             }
             if log && step != 1 {
-                return Err(FieldError::new(format!("{field}.step"), "cannot be combined with log: true"));
+                return Err(FieldError::new(
+                    format!("{field}.step"),
+                    "cannot be combined with log: true",
+                ));
             }
-            Dist::Int { low, high, log, step }
+            Dist::Int {
+                low,
+                high,
+                log,
+                step,
+            }
         } else {
             let options = raw.choice.clone().unwrap_or_default();
             if options.is_empty() {
@@ -149,7 +186,10 @@ impl Param {
                     ));
                 }
                 if options[..i].contains(o) {
-                    return Err(FieldError::new(format!("{field}.choice[{i}]"), format!("{o} is listed twice")));
+                    return Err(FieldError::new(
+                        format!("{field}.choice[{i}]"),
+                        format!("{o} is listed twice"),
+                    ));
                 }
             }
             Dist::Choice(options)
@@ -191,7 +231,10 @@ impl Space {
                     return Err(FieldError::new(cfield, "needs at least one value"));
                 }
                 if let Some(bad) = values.iter().find(|v| !parent.dist.contains(v)) {
-                    return Err(FieldError::new(cfield, format!("{bad} is not a value {cond} can take")));
+                    return Err(FieldError::new(
+                        cfield,
+                        format!("{bad} is not a value {cond} can take"),
+                    ));
                 }
             }
             params.push(p);
@@ -258,7 +301,12 @@ mod tests {
     fn raw(yaml: &str) -> Vec<(String, RawParam)> {
         let m: serde_yaml::Mapping = serde_yaml::from_str(yaml).unwrap();
         m.into_iter()
-            .map(|(k, v)| (k.as_str().unwrap().to_string(), serde_yaml::from_value(v).unwrap()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap().to_string(),
+                    serde_yaml::from_value(v).unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -269,16 +317,25 @@ mod tests {
             "space",
         )
         .unwrap();
-        let c: Config = [("optimizer".into(), json!("adam")), ("momentum".into(), json!(0.5))].into();
+        let c: Config = [
+            ("optimizer".into(), json!("adam")),
+            ("momentum".into(), json!(0.5)),
+        ]
+        .into();
         assert_eq!(s.prune(&c).len(), 1);
         assert!(s.validate(&c).is_err());
-        let c: Config = [("optimizer".into(), json!("sgd")), ("momentum".into(), json!(0.5))].into();
+        let c: Config = [
+            ("optimizer".into(), json!("sgd")),
+            ("momentum".into(), json!(0.5)),
+        ]
+        .into();
         assert_eq!(s.validate(&c), Ok(()));
     }
 
     #[test]
     fn bad_ranges_are_named() {
-        let e = Space::from_raw(&raw("lr: {loguniform: [0, 0.1]}"), "stages.search.space").unwrap_err();
+        let e =
+            Space::from_raw(&raw("lr: {loguniform: [0, 0.1]}"), "stages.search.space").unwrap_err();
         assert_eq!(e.field, "stages.search.space.lr");
         assert_eq!(e.msg, "loguniform needs 0 < low < high, got [0, 0.1]");
         let e = Space::from_raw(&raw("m: {uniform: [0, 1], when: {opt: [sgd]}}"), "s").unwrap_err();

@@ -15,7 +15,13 @@ use crate::workflow::{EvaluateSpec, StageSpec};
 fn open_test(ctx: &Ctx, split_job: &str) -> Result<Vec<u32>> {
     let manifest_path = ctx.layout.manifest(split_job);
     let manifest: crate::data::Manifest = read_json(&manifest_path)?;
-    ctx.db.record_access(&ctx.job.id, "evaluate", split_job, "test", &manifest.test_hash)?;
+    ctx.db.record_access(
+        &ctx.job.id,
+        "evaluate",
+        split_job,
+        "test",
+        &manifest.test_hash,
+    )?;
     let sealed: serde_json::Value = read_json(&ctx.layout.sealed_test(split_job))?;
     if sealed["hash"].as_str() != Some(manifest.test_hash.as_str()) {
         return Err(Error::JobFailed(format!(
@@ -33,7 +39,11 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T
 pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
     let retrain_job = ctx.upstream("retrain")?.clone();
     let search_job = ctx.upstream("search")?.clone();
-    let StageSpec::Search(search) = &ctx.wf.stage(&search_job.stage).ok_or_else(|| Error::internal("no search"))?.spec
+    let StageSpec::Search(search) = &ctx
+        .wf
+        .stage(&search_job.stage)
+        .ok_or_else(|| Error::internal("no search"))?
+        .spec
     else {
         return Err(Error::internal("upstream is not a search"));
     };
@@ -53,7 +63,8 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
                     test_rows,
                     metrics: spec.metrics.clone(),
                 },
-                config: serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?,
+                config: serde_json::from_value(retrained["config"].clone())
+                    .map_err(Error::internal)?,
                 epochs: 0,
                 max_epochs: search.epochs,
                 clone_from: None,
@@ -63,16 +74,22 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
                 data: ctx.data_ref()?,
                 metric: search.metric.name.clone(),
             };
-            ctx.progress.line(&format!("  evaluating the retrained model on {n} sealed test rows"));
+            ctx.progress.line(&format!(
+                "  evaluating the retrained model on {n} sealed test rows"
+            ));
             let status = run_one(&req)?;
             if status.state != TrialState::Done {
-                return Err(Error::JobFailed(format!("evaluate: {}", status.reason.unwrap_or_default())));
+                return Err(Error::JobFailed(format!(
+                    "evaluate: {}",
+                    status.reason.unwrap_or_default()
+                )));
             }
             serde_json::to_value(status.metrics).map_err(Error::internal)?
         }
         TrainerSpec::Function { name } => {
             // A test function has no test split: its exact value at full fidelity stands in.
-            let config = serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            let config =
+                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
             let x = crate::train::function::coordinates(&config);
             let v = crate::train::function::evaluate(name, &x).map_err(Error::JobFailed)?;
             let regret = crate::train::function::optimum(name).map(|o| v - o);
@@ -82,7 +99,10 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
     };
     let results = json!({ "model_from": retrain_job.id, "metrics": metrics });
     for (k, v) in metrics.as_object().into_iter().flatten() {
-        ctx.progress.line(&format!("  {k:<16} {}", v.as_f64().map_or(v.to_string(), |x| format!("{x:.4}"))));
+        ctx.progress.line(&format!(
+            "  {k:<16} {}",
+            v.as_f64().map_or(v.to_string(), |x| format!("{x:.4}"))
+        ));
     }
     crate::store::atomic::write_json(&ctx.layout.results(&ctx.job.id), &results)?;
     Ok(results)

@@ -27,10 +27,9 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The job of the nearest upstream stage of a kind.
     pub fn upstream(&self, kind: &str) -> Result<&Job> {
-        let stage = self
-            .wf
-            .upstream(self.stage, kind)
-            .ok_or_else(|| Error::internal(format!("{} has no {kind} upstream", self.stage.name)))?;
+        let stage = self.wf.upstream(self.stage, kind).ok_or_else(|| {
+            Error::internal(format!("{} has no {kind} upstream", self.stage.name))
+        })?;
         self.plan
             .job(&stage.name)
             .ok_or_else(|| Error::internal(format!("no job for stage {}", stage.name)))
@@ -38,8 +37,12 @@ impl Ctx<'_> {
 
     /// Where trials find their data: the dataset and the split's manifest (never the test rows).
     pub fn data_ref(&self) -> Result<Option<DataRef>> {
-        let Some(spec) = &self.wf.data else { return Ok(None) };
-        let Ok(split) = self.upstream("split") else { return Ok(None) };
+        let Some(spec) = &self.wf.data else {
+            return Ok(None);
+        };
+        let Ok(split) = self.upstream("split") else {
+            return Ok(None);
+        };
         let group = match self.wf.stage(&split.stage).map(|s| &s.spec) {
             Some(StageSpec::Split(opts)) => opts.group.clone(),
             _ => None,

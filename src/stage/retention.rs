@@ -27,7 +27,11 @@ pub fn size(path: &Path) -> u64 {
 /// Keep a trial's newest checkpoint and the epochs pending clones need.
 pub fn prune_trial(trial_dir: &Path, clone_epochs: &[u32]) {
     let root = files::checkpoints(trial_dir);
-    let mut keep: Vec<u32> = checkpoint::epochs(&root).last().copied().into_iter().collect();
+    let mut keep: Vec<u32> = checkpoint::epochs(&root)
+        .last()
+        .copied()
+        .into_iter()
+        .collect();
     keep.extend_from_slice(clone_epochs);
     checkpoint::prune(&root, &keep);
 }
@@ -36,7 +40,11 @@ pub fn prune_trial(trial_dir: &Path, clone_epochs: &[u32]) {
 /// `limit_bytes`. `ranking` lists (trial folder, objective; `None` = failed) of the trials
 /// that may lose theirs (not running, not needed by a pending clone). Returns how many were
 /// cleared.
-pub fn enforce_limit(trials_dir: &Path, limit_bytes: u64, mut ranking: Vec<(std::path::PathBuf, Option<f64>)>) -> usize {
+pub fn enforce_limit(
+    trials_dir: &Path,
+    limit_bytes: u64,
+    mut ranking: Vec<(std::path::PathBuf, Option<f64>)>,
+) -> usize {
     let mut used = size(trials_dir);
     if used <= limit_bytes {
         return 0;

@@ -26,13 +26,17 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
     )
     .map_err(|e| Error::internal(format!("{}: {e}", best_path.display())))?;
     let config = serde_json::from_value(best["config"].clone()).map_err(Error::internal)?;
-    let epochs = spec.epochs.unwrap_or(best["epochs"].as_u64().unwrap_or(1) as u32);
+    let epochs = spec
+        .epochs
+        .unwrap_or(best["epochs"].as_u64().unwrap_or(1) as u32);
     let req = TrainRequest {
         id: 1,
         trial: 0,
         trial_dir: ctx.layout.trial(&ctx.job.id, 0),
         trainer: search.trainer.clone(),
-        mode: Mode::Retrain { on: spec.on.clone() },
+        mode: Mode::Retrain {
+            on: spec.on.clone(),
+        },
         config,
         epochs,
         max_epochs: search.epochs,

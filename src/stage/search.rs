@@ -37,18 +37,38 @@ struct Search<'c, 'a> {
 
 pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     let sampler = strategy::sampler(&spec.strategy, ctx.wf.seed);
-    let sched = scheduler::scheduler(&spec.strategy, ctx.wf.seed, sampler, spec.space.clone(), &spec.budget, spec.epochs)
-        .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
+    let sched = scheduler::scheduler(
+        &spec.strategy,
+        ctx.wf.seed,
+        sampler,
+        spec.space.clone(),
+        &spec.budget,
+        spec.epochs,
+    )
+    .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
     let rows = ctx.db.items(&ctx.job.id)?;
-    let mut s = Search { ctx, spec, issued: Vec::new(), results: Vec::new(), waiting: Vec::new() };
+    let mut s = Search {
+        ctx,
+        spec,
+        issued: Vec::new(),
+        results: Vec::new(),
+        waiting: Vec::new(),
+    };
     for row in &rows {
         s.issued.push(row.item.clone());
         let done = row.state == "done" || row.state == "failed";
-        s.results.push(if done { Some(s.stored_result(row.index, row.value)?) } else { None });
+        s.results.push(if done {
+            Some(s.stored_result(row.index, row.value)?)
+        } else {
+            None
+        });
     }
     if !rows.is_empty() {
         let left = s.results.iter().filter(|r| r.is_none()).count();
-        s.ctx.progress.line(&format!("  resuming: {} items recorded, {left} to finish", rows.len()));
+        s.ctx.progress.line(&format!(
+            "  resuming: {} items recorded, {left} to finish",
+            rows.len()
+        ));
     }
     s.run_loop(sched.as_ref())?;
     s.finish()
@@ -66,9 +86,19 @@ impl Search<'_, '_> {
         let curve = epochs
             .iter()
             .filter(|(e, _)| *e <= item.epochs)
-            .map(|(_, m)| m.get(&self.spec.metric.name).and_then(|v| v.as_f64()).map(|v| self.spec.metric.objective(v)))
+            .map(|(_, m)| {
+                m.get(&self.spec.metric.name)
+                    .and_then(|v| v.as_f64())
+                    .map(|v| self.spec.metric.objective(v))
+            })
             .collect();
-        Ok(ItemResult { item: index, trial: item.trial, epochs: item.epochs, value, curve })
+        Ok(ItemResult {
+            item: index,
+            trial: item.trial,
+            epochs: item.epochs,
+            value,
+            curve,
+        })
     }
 
     fn request(&self, index: usize, attempt: u32) -> Result<TrainRequest> {
@@ -85,7 +115,9 @@ impl Search<'_, '_> {
             config,
             epochs: item.epochs,
             max_epochs: self.spec.epochs,
-            clone_from: item.clone_from.map(|(t, e)| layout.checkpoint(self.job(), t, e)),
+            clone_from: item
+                .clone_from
+                .map(|(t, e)| layout.checkpoint(self.job(), t, e)),
             seed: trial_seed(self.ctx.wf.seed, "trial", item.trial),
             device: self.ctx.wf.device.clone(),
             threads: self.spec.threads,
@@ -105,11 +137,18 @@ impl Search<'_, '_> {
         };
         let mut pool = Pool::new(size, program, args, Some(&trials_dir));
         let deadline = match &self.spec.budget.time {
-            Some(t) => Some(Instant::now() + Duration::from_secs(crate::workflow::validate::parse_duration(t).map_err(Error::Usage)?)),
+            Some(t) => Some(
+                Instant::now()
+                    + Duration::from_secs(
+                        crate::workflow::validate::parse_duration(t).map_err(Error::Usage)?,
+                    ),
+            ),
             None => None,
         };
         let mut queue = VecDeque::new();
-        let pending: Vec<usize> = (0..self.issued.len()).filter(|&i| self.results[i].is_none()).collect();
+        let pending: Vec<usize> = (0..self.issued.len())
+            .filter(|&i| self.results[i].is_none())
+            .collect();
         for k in pending {
             self.enqueue(k, &mut queue)?;
         }
@@ -125,7 +164,9 @@ impl Search<'_, '_> {
         let mut in_flight: HashMap<u64, (usize, usize)> = HashMap::new();
         let mut finished = false;
         let mut stopping = false;
-        self.ctx.progress.start(&self.ctx.stage.name, self.issued.len() as u64);
+        self.ctx
+            .progress
+            .start(&self.ctx.stage.name, self.issued.len() as u64);
         loop {
             if signals::count() >= 2 {
                 pool.kill();
@@ -133,7 +174,9 @@ impl Search<'_, '_> {
             }
             if signals::stop_requested() && !stopping {
                 stopping = true;
-                self.ctx.progress.line("  stopping: trials checkpoint and stop (Ctrl-C again to stop at once)");
+                self.ctx
+                    .progress
+                    .line("  stopping: trials checkpoint and stop (Ctrl-C again to stop at once)");
                 pool.interrupt();
             }
             if stopping && in_flight.is_empty() {
@@ -141,7 +184,9 @@ impl Search<'_, '_> {
             }
             let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
             if out_of_time && !finished {
-                self.ctx.progress.line("  time budget reached: no new work is started");
+                self.ctx
+                    .progress
+                    .line("  time budget reached: no new work is started");
                 finished = true;
                 queue.clear();
             }
@@ -172,13 +217,17 @@ impl Search<'_, '_> {
                 queue.pop_front();
                 let attempt = self.ctx.db.bump_attempts(self.job(), k)?;
                 let req = self.request(k, attempt)?;
-                if self.spec.restart_promotions && self.issued[..k].iter().any(|i| i.trial == req.trial) {
+                if self.spec.restart_promotions
+                    && self.issued[..k].iter().any(|i| i.trial == req.trial)
+                {
                     // Measuring what continuation saves: forget the trial's progress.
                     let _ = std::fs::remove_dir_all(files::checkpoints(&req.trial_dir));
                     let _ = std::fs::remove_file(files::metrics(&req.trial_dir));
                 }
                 crate::store::atomic::write_json(&req.trial_dir.join("request.json"), &req)?;
-                self.ctx.db.set_trial_state(self.job(), req.trial, "running")?;
+                self.ctx
+                    .db
+                    .set_trial_state(self.job(), req.trial, "running")?;
                 pool.send(w, &req)?;
                 in_flight.insert(req.id, (k, w));
             }
@@ -187,7 +236,9 @@ impl Search<'_, '_> {
                 break;
             }
             if queue.is_empty() && in_flight.is_empty() && !finished && self.waiting.is_empty() {
-                return Err(Error::internal("the scheduler waits for results that will never come"));
+                return Err(Error::internal(
+                    "the scheduler waits for results that will never come",
+                ));
             }
             let event = pool.next_event(Duration::from_millis(500));
             let requests: Vec<u64> = match &event {
@@ -195,7 +246,9 @@ impl Search<'_, '_> {
                 _ => in_flight.keys().copied().collect(),
             };
             for request in requests {
-                let Some(&(k, w)) = in_flight.get(&request) else { continue };
+                let Some(&(k, w)) = in_flight.get(&request) else {
+                    continue;
+                };
                 match self.read_status(k) {
                     Some(st) if st.request == request && st.state == TrialState::Running => {
                         // Stopped by a signal after a checkpoint: resumes on the next run.
@@ -211,12 +264,21 @@ impl Search<'_, '_> {
                 }
             }
             if let Some(Event::Exited { worker }) = event {
-                let Some(request) = pool.exited(worker) else { continue };
-                let Some((k, _)) = in_flight.remove(&request) else { continue };
+                let Some(request) = pool.exited(worker) else {
+                    continue;
+                };
+                let Some((k, _)) = in_flight.remove(&request) else {
+                    continue;
+                };
                 if stopping {
                     continue;
                 }
-                let attempts = self.ctx.db.items(self.job())?.get(k).map_or(0, |r| r.attempts);
+                let attempts = self
+                    .ctx
+                    .db
+                    .items(self.job())?
+                    .get(k)
+                    .map_or(0, |r| r.attempts);
                 if attempts > self.spec.retries {
                     let status = TrialStatus {
                         request,
@@ -228,7 +290,9 @@ impl Search<'_, '_> {
                     };
                     self.ingest(k, status)?;
                 } else {
-                    self.ctx.progress.line(&format!("  worker {worker} died; retrying item {k} from its last checkpoint"));
+                    self.ctx.progress.line(&format!(
+                        "  worker {worker} died; retrying item {k} from its last checkpoint"
+                    ));
                     queue.push_front(k);
                 }
             }
@@ -241,25 +305,43 @@ impl Search<'_, '_> {
     /// `k` (plain strategies only, where each item is a whole trial).
     fn twin_of(&self, k: usize) -> Option<usize> {
         let item = &self.issued[k];
-        if self.spec.strategy.kind.is_multi_fidelity() || self.issued[..k].iter().any(|i| i.trial == item.trial) {
+        if self.spec.strategy.kind.is_multi_fidelity()
+            || self.issued[..k].iter().any(|i| i.trial == item.trial)
+        {
             return None;
         }
         let hash = crate::search::space::config_hash(&item.config);
-        self.issued[..k]
-            .iter()
-            .position(|i| i.epochs == item.epochs && crate::search::space::config_hash(&i.config) == hash)
+        self.issued[..k].iter().position(|i| {
+            i.epochs == item.epochs && crate::search::space::config_hash(&i.config) == hash
+        })
     }
 
     /// Copy the twin's result to a duplicate trial instead of training it again.
     fn copy_result(&mut self, k: usize, twin: usize) -> Result<()> {
-        let Some(r) = self.results[twin].clone() else { return Ok(()) };
+        let Some(r) = self.results[twin].clone() else {
+            return Ok(());
+        };
         let trial = self.issued[k].trial;
         let twin_trial = self.issued[twin].trial;
-        let result = ItemResult { item: k, trial, ..r };
+        let result = ItemResult {
+            item: k,
+            trial,
+            ..r
+        };
         let reason = format!("same configuration as trial {twin_trial}: not trained again");
         let epochs = self.ctx.db.epochs(self.job(), twin_trial)?;
-        self.ctx.db.finish_item(self.job(), &result, "duplicate", &serde_json::Value::Null, Some(&reason), 0.0, &epochs)?;
-        self.ctx.progress.line(&format!("  trial {trial:>4}  {reason}"));
+        self.ctx.db.finish_item(
+            self.job(),
+            &result,
+            "duplicate",
+            &serde_json::Value::Null,
+            Some(&reason),
+            0.0,
+            &epochs,
+        )?;
+        self.ctx
+            .progress
+            .line(&format!("  trial {trial:>4}  {reason}"));
         self.results[k] = Some(result);
         Ok(())
     }
@@ -291,7 +373,9 @@ impl Search<'_, '_> {
     }
 
     fn over_epoch_budget(&self) -> bool {
-        let Some(limit) = self.spec.budget.epochs else { return false };
+        let Some(limit) = self.spec.budget.epochs else {
+            return false;
+        };
         let mut per_trial: HashMap<usize, u32> = HashMap::new();
         for it in &self.issued {
             let e = per_trial.entry(it.trial).or_default();
@@ -329,17 +413,33 @@ impl Search<'_, '_> {
                 None => {
                     state = TrialState::Failed;
                     let have: Vec<&String> = status.metrics.keys().collect();
-                    reason = Some(format!("metric {} was not reported (reported: {have:?})", metric.name));
+                    reason = Some(format!(
+                        "metric {} was not reported (reported: {have:?})",
+                        metric.name
+                    ));
                 }
             }
         }
         let curve = lines
             .iter()
-            .map(|l| l.values.get(&metric.name).filter(|v| v.is_finite()).map(|v| metric.objective(*v)))
+            .map(|l| {
+                l.values
+                    .get(&metric.name)
+                    .filter(|v| v.is_finite())
+                    .map(|v| metric.objective(*v))
+            })
             .collect();
-        let result = ItemResult { item: k, trial: item.trial, epochs: status.epoch, value, curve };
-        let epochs: Vec<(u32, serde_json::Value)> =
-            lines.iter().map(|l| (l.epoch, serde_json::to_value(&l.values).unwrap_or_default())).collect();
+        let result = ItemResult {
+            item: k,
+            trial: item.trial,
+            epochs: status.epoch,
+            value,
+            curve,
+        };
+        let epochs: Vec<(u32, serde_json::Value)> = lines
+            .iter()
+            .map(|l| (l.epoch, serde_json::to_value(&l.values).unwrap_or_default()))
+            .collect();
         self.ctx.db.finish_item(
             self.job(),
             &result,
@@ -350,17 +450,29 @@ impl Search<'_, '_> {
             &epochs,
         )?;
         retention::prune_trial(&dir, &self.pending_clones(item.trial));
-        let shown = status.metrics.get(&metric.name).map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+        let shown = status
+            .metrics
+            .get(&metric.name)
+            .map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
         let extra = match state {
             TrialState::Done => String::new(),
-            other => format!("  {} {}", other.as_str(), reason.clone().unwrap_or_default()),
+            other => format!(
+                "  {} {}",
+                other.as_str(),
+                reason.clone().unwrap_or_default()
+            ),
         };
         self.ctx.progress.line(&format!(
             "  trial {:>4}  epoch {:>3}  {} {shown}{extra}",
             item.trial, status.epoch, metric.name
         ));
         self.results[k] = Some(result);
-        let ready: Vec<(usize, usize)> = self.waiting.iter().copied().filter(|(_, twin)| *twin == k).collect();
+        let ready: Vec<(usize, usize)> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|(_, twin)| *twin == k)
+            .collect();
         self.waiting.retain(|(_, twin)| *twin != k);
         for (dup, twin) in ready {
             self.copy_result(dup, twin)?;
@@ -372,7 +484,9 @@ impl Search<'_, '_> {
     /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
     /// or pending needs.
     fn enforce_disk_limit(&mut self) {
-        let Some(mb) = self.spec.disk_limit_mb else { return };
+        let Some(mb) = self.spec.disk_limit_mb else {
+            return;
+        };
         let mut best: HashMap<usize, Option<f64>> = HashMap::new();
         let mut busy = std::collections::HashSet::new();
         for (it, r) in self.issued.iter().zip(&self.results) {
@@ -393,9 +507,12 @@ impl Search<'_, '_> {
             .filter(|(t, _)| !busy.contains(t))
             .map(|(t, v)| (self.ctx.layout.trial(self.job(), t), v))
             .collect();
-        let cleared = retention::enforce_limit(&self.ctx.layout.trials(self.job()), mb * 1_000_000, ranking);
+        let cleared =
+            retention::enforce_limit(&self.ctx.layout.trials(self.job()), mb * 1_000_000, ranking);
         if cleared > 0 {
-            self.ctx.progress.line(&format!("  disk limit {mb} MB: cleared the checkpoints of {cleared} trials"));
+            self.ctx.progress.line(&format!(
+                "  disk limit {mb} MB: cleared the checkpoints of {cleared} trials"
+            ));
         }
     }
 
@@ -407,8 +524,18 @@ impl Search<'_, '_> {
             .flatten()
             .filter_map(|r| r.value)
             .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
-        let best = best.map(|v| format!("best {} {:.4}", self.spec.metric.name, self.spec.metric.objective(v)));
-        self.ctx.progress.set(done, self.issued.len() as u64, &format!("{running} running {}", best.unwrap_or_default()));
+        let best = best.map(|v| {
+            format!(
+                "best {} {:.4}",
+                self.spec.metric.name,
+                self.spec.metric.objective(v)
+            )
+        });
+        self.ctx.progress.set(
+            done,
+            self.issued.len() as u64,
+            &format!("{running} running {}", best.unwrap_or_default()),
+        );
     }
 
     /// Epochs paid for: with continuation each trial's epochs once; restarting pays every
@@ -434,10 +561,19 @@ impl Search<'_, '_> {
                 self.ctx.stage.name
             )));
         };
-        let item = self.issued.iter().find(|i| i.trial == trial).ok_or_else(|| Error::internal("best trial unknown"))?;
+        let item = self
+            .issued
+            .iter()
+            .find(|i| i.trial == trial)
+            .ok_or_else(|| Error::internal("best trial unknown"))?;
         let mut config = self.spec.params.clone();
         // The newest configuration of the trial (PBT changes it along the way).
-        let latest = self.issued.iter().rev().find(|i| i.trial == trial).unwrap_or(item);
+        let latest = self
+            .issued
+            .iter()
+            .rev()
+            .find(|i| i.trial == trial)
+            .unwrap_or(item);
         config.extend(latest.config.clone());
         let trained = self.epochs_trained(&known);
         let best = json!({

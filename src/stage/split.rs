@@ -9,13 +9,20 @@ use crate::stage::Ctx;
 use crate::store::atomic;
 
 pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
-    let spec = ctx.wf.data.as_ref().ok_or_else(|| Error::internal("split without data"))?;
+    let spec = ctx
+        .wf
+        .data
+        .as_ref()
+        .ok_or_else(|| Error::internal("split without data"))?;
     let started = std::time::Instant::now();
     let ds = crate::data::load(spec, &ctx.wf.base_dir, opts.group.as_deref())?;
     let loaded = started.elapsed().as_secs_f64();
     let out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
     let id = &ctx.job.id;
-    atomic::write_json(&ctx.layout.sealed_test(id), &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }))?;
+    atomic::write_json(
+        &ctx.layout.sealed_test(id),
+        &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }),
+    )?;
     atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
     // The manifest last: it is what marks the split's outputs complete on disk.
     atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;

@@ -48,7 +48,9 @@ pub struct Db {
 }
 
 pub fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,26 +105,44 @@ impl AccessRow {
     pub fn expected_hash(&self) -> String {
         let text = format!(
             "{}|{}|{}|{}|{}|{}|{}|{}",
-            self.seq, self.job, self.kind, self.split_job, self.split, self.split_hash, self.at, self.prev
+            self.seq,
+            self.job,
+            self.kind,
+            self.split_job,
+            self.split,
+            self.split_hash,
+            self.at,
+            self.prev
         );
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 }
 
 fn json(text: Option<String>) -> serde_json::Value {
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(serde_json::Value::Null)
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 impl Db {
     /// Open for writing, creating and migrating as needed.
     pub fn open(path: &Path) -> Result<Db> {
         let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
-        let db = Db { conn, path: path.to_path_buf() };
+        let db = Db {
+            conn,
+            path: path.to_path_buf(),
+        };
         db.conn
-            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
             .map_err(|e| db.err(e))?;
-        db.conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| db.err(e))?;
-        let version: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db.err(e))?;
+        db.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| db.err(e))?;
+        let version: i64 = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db.err(e))?;
         if version > SCHEMA_VERSION {
             return Err(Error::Db {
                 path: path.to_path_buf(),
@@ -134,7 +154,8 @@ impl Db {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = db.conn.unchecked_transaction().map_err(|e| db.err(e))?;
             tx.execute_batch(sql).map_err(|e| db.err(e))?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(|e| db.err(e))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .map_err(|e| db.err(e))?;
             tx.commit().map_err(|e| db.err(e))?;
         }
         Ok(db)
@@ -147,10 +168,19 @@ impl Db {
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| db_err(path, e))?;
-        let db = Db { conn, path: path.to_path_buf() };
-        let version: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| db.err(e))?;
+        let db = Db {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version: i64 = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db.err(e))?;
         if version > SCHEMA_VERSION {
-            return Err(Error::Db { path: path.to_path_buf(), msg: format!("written by a newer hpflow (schema {version})") });
+            return Err(Error::Db {
+                path: path.to_path_buf(),
+                msg: format!("written by a newer hpflow (schema {version})"),
+            });
         }
         Ok(Some(db))
     }
@@ -160,12 +190,19 @@ impl Db {
     }
 
     pub fn integrity_check(&self) -> Result<String> {
-        self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     // ---- workflows and jobs ----
 
-    pub fn record_workflow(&self, name: &str, file: &Path, jobs: &[(String, String)]) -> Result<()> {
+    pub fn record_workflow(
+        &self,
+        name: &str,
+        file: &Path,
+        jobs: &[(String, String)],
+    ) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         tx.execute(
             "INSERT INTO workflows (name, file, updated_at) VALUES (?1, ?2, ?3)
@@ -173,7 +210,11 @@ impl Db {
             params![name, file.to_string_lossy(), now()],
         )
         .map_err(|e| self.err(e))?;
-        tx.execute("DELETE FROM workflow_jobs WHERE workflow = ?1", params![name]).map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM workflow_jobs WHERE workflow = ?1",
+            params![name],
+        )
+        .map_err(|e| self.err(e))?;
         for (i, (stage, job)) in jobs.iter().enumerate() {
             tx.execute(
                 "INSERT INTO workflow_jobs (workflow, stage, job, position) VALUES (?1, ?2, ?3, ?4)",
@@ -185,9 +226,15 @@ impl Db {
     }
 
     pub fn workflows(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self.conn.prepare("SELECT name, file FROM workflows ORDER BY updated_at DESC").map_err(|e| self.err(e))?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        let mut st = self
+            .conn
+            .prepare("SELECT name, file FROM workflows ORDER BY updated_at DESC")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// (stage, job id) of a workflow as last run or planned, in order.
@@ -196,8 +243,11 @@ impl Db {
             .conn
             .prepare("SELECT stage, job FROM workflow_jobs WHERE workflow = ?1 ORDER BY position")
             .map_err(|e| self.err(e))?;
-        let rows = st.query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        let rows = st
+            .query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn job(&self, id: &str) -> Result<Option<JobRow>> {
@@ -224,9 +274,15 @@ impl Db {
 
     /// Jobs whose id starts with `prefix` (for `hpflow show`).
     pub fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare("SELECT id FROM jobs WHERE id LIKE ?1 || '%'").map_err(|e| self.err(e))?;
-        let rows = st.query_map(params![prefix], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM jobs WHERE id LIKE ?1 || '%'")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![prefix], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn all_job_ids(&self) -> Result<Vec<String>> {
@@ -246,7 +302,13 @@ impl Db {
     }
 
     /// The commit point of a job: called only after its outputs are renamed into place.
-    pub fn finish_job(&self, id: &str, status: &str, outputs: &serde_json::Value, error: Option<&str>) -> Result<()> {
+    pub fn finish_job(
+        &self,
+        id: &str,
+        status: &str,
+        outputs: &serde_json::Value,
+        error: Option<&str>,
+    ) -> Result<()> {
         self.conn
             .execute(
                 "UPDATE jobs SET status = ?2, finished_at = ?3, outputs_json = ?4, error = ?5 WHERE id = ?1",
@@ -260,14 +322,18 @@ impl Db {
     pub fn reset_job(&self, id: &str) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         for table in ["items", "trials", "epochs"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE job = ?1"), params![id]).map_err(|e| self.err(e))?;
+            tx.execute(&format!("DELETE FROM {table} WHERE job = ?1"), params![id])
+                .map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
 
     pub fn delete_job(&self, id: &str) -> Result<()> {
         self.reset_job(id)?;
-        self.conn.execute("DELETE FROM jobs WHERE id = ?1", params![id]).map(|_| ()).map_err(|e| self.err(e))
+        self.conn
+            .execute("DELETE FROM jobs WHERE id = ?1", params![id])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     // ---- search: items and trials ----
@@ -323,7 +389,11 @@ impl Db {
         epochs: &[(u32, serde_json::Value)],
     ) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let item_state = if result.value.is_some() { "done" } else { "failed" };
+        let item_state = if result.value.is_some() {
+            "done"
+        } else {
+            "failed"
+        };
         tx.execute(
             "UPDATE items SET state = ?3, value = ?4 WHERE job = ?1 AND item = ?2",
             params![job, result.item as i64, item_state, result.value],
@@ -347,7 +417,10 @@ impl Db {
 
     pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
         self.conn
-            .execute("UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2", params![job, trial as i64, state])
+            .execute(
+                "UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2",
+                params![job, trial as i64, state],
+            )
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -380,7 +453,8 @@ impl Db {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn trials(&self, job: &str) -> Result<Vec<TrialRow>> {
@@ -406,7 +480,8 @@ impl Db {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Per-epoch metrics of one trial, by epoch.
@@ -416,21 +491,37 @@ impl Db {
             .prepare("SELECT epoch, metrics_json FROM epochs WHERE job = ?1 AND trial = ?2 ORDER BY epoch")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![job, trial as i64], |r| Ok((r.get(0)?, json(r.get(1)?))))
+            .query_map(params![job, trial as i64], |r| {
+                Ok((r.get(0)?, json(r.get(1)?)))
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     // ---- the sealed test set's access log ----
 
     /// Append an access to the hash-chained log and return it.
-    pub fn record_access(&self, job: &str, kind: &str, split_job: &str, split: &str, split_hash: &str) -> Result<AccessRow> {
+    pub fn record_access(
+        &self,
+        job: &str,
+        kind: &str,
+        split_job: &str,
+        split: &str,
+        split_hash: &str,
+    ) -> Result<AccessRow> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let (seq, prev): (i64, String) = tx
-            .query_row("SELECT seq, hash FROM data_access ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT seq, hash FROM data_access ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?
-            .map_or((1, "genesis".to_string()), |(s, h): (i64, String)| (s + 1, h));
+            .map_or((1, "genesis".to_string()), |(s, h): (i64, String)| {
+                (s + 1, h)
+            });
         let mut row = AccessRow {
             seq,
             job: job.into(),
@@ -446,7 +537,17 @@ impl Db {
         tx.execute(
             "INSERT INTO data_access (seq, job, kind, split_job, split, split_hash, at, prev, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![row.seq, row.job, row.kind, row.split_job, row.split, row.split_hash, row.at, row.prev, row.hash],
+            params![
+                row.seq,
+                row.job,
+                row.kind,
+                row.split_job,
+                row.split,
+                row.split_hash,
+                row.at,
+                row.prev,
+                row.hash
+            ],
         )
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
@@ -473,10 +574,14 @@ impl Db {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 }
 
 fn db_err(path: &Path, e: rusqlite::Error) -> Error {
-    Error::Db { path: path.to_path_buf(), msg: e.to_string() }
+    Error::Db {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
 }

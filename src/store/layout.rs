@@ -68,7 +68,8 @@ impl Layout {
         self.trials(job_id).join(format!("{trial:04}"))
     }
     pub fn checkpoint(&self, job_id: &str, trial: usize, epoch: u32) -> PathBuf {
-        crate::train::files::checkpoints(&self.trial(job_id, trial)).join(crate::train::checkpoint::folder_name(epoch))
+        crate::train::files::checkpoints(&self.trial(job_id, trial))
+            .join(crate::train::checkpoint::folder_name(epoch))
     }
     pub fn model(&self, retrain_job: &str) -> PathBuf {
         crate::train::files::model(&self.trial(retrain_job, 0))

@@ -42,7 +42,11 @@ pub fn save(
     extra: serde_json::Value,
     write_files: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<Checkpoint> {
-    let tmp = root.join(format!(".tmp-{}-{}", folder_name(epoch), std::process::id()));
+    let tmp = root.join(format!(
+        ".tmp-{}-{}",
+        folder_name(epoch),
+        std::process::id()
+    ));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }

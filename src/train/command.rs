@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::train::protocol::EpochMetrics;
-use crate::train::{Trainer, TrainRequest, TrainerSpec, TrialState, TrialStatus, files};
+use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, files};
 
 pub struct CommandTrainer;
 
@@ -47,7 +47,10 @@ impl Trainer for CommandTrainer {
             .env("HPFLOW_TRIAL_DIR", &req.trial_dir)
             .env("HPFLOW_EPOCHS", req.epochs.to_string())
             .env("HPFLOW_SEED", req.seed.to_string())
-            .env("HPFLOW_PARAMS", serde_json::to_string(&req.config).unwrap_or_default())
+            .env(
+                "HPFLOW_PARAMS",
+                serde_json::to_string(&req.config).unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -67,7 +70,8 @@ impl Trainer for CommandTrainer {
                 Ok(m) if m.epoch >= 1 => {
                     history.retain(|h| h.epoch < m.epoch);
                     history.push(m);
-                    crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
+                    crate::train::reset_metrics(&req.trial_dir, &history)
+                        .map_err(|e| e.to_string())?;
                 }
                 _ => {
                     garbage = Some(format!("unreadable output line: {}", truncate(&line, 200)));
@@ -82,19 +86,36 @@ impl Trainer for CommandTrainer {
         let (state, reason) = if let Some(g) = garbage {
             (TrialState::Failed, Some(g))
         } else if !exit.success() {
-            (TrialState::Failed, Some(format!("{exit}; stderr: {}", tail(&stderr_path, 5))))
+            (
+                TrialState::Failed,
+                Some(format!("{exit}; stderr: {}", tail(&stderr_path, 5))),
+            )
         } else if epoch < req.epochs {
-            (TrialState::Failed, Some(format!("program stopped after epoch {epoch} of {}", req.epochs)))
+            (
+                TrialState::Failed,
+                Some(format!(
+                    "program stopped after epoch {epoch} of {}",
+                    req.epochs
+                )),
+            )
         } else {
             (TrialState::Done, None)
         };
         let diverged = metrics.values().any(|v| !v.is_finite());
         Ok(TrialStatus {
             request: req.id,
-            state: if diverged && state == TrialState::Done { TrialState::Diverged } else { state },
+            state: if diverged && state == TrialState::Done {
+                TrialState::Diverged
+            } else {
+                state
+            },
             epoch,
             metrics,
-            reason: if diverged { Some("non-finite metric".into()) } else { reason },
+            reason: if diverged {
+                Some("non-finite metric".into())
+            } else {
+                reason
+            },
             seconds: 0.0,
         })
     }
@@ -134,4 +155,3 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
     }
     Ok(())
 }
-

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use crate::search::Config;
 use crate::train::protocol::EpochMetrics;
-use crate::train::{Trainer, TrainRequest, TrainerSpec, TrialState, TrialStatus, checkpoint, files};
+use crate::train::{
+    TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint, files,
+};
 
 pub struct FunctionTrainer;
 
@@ -46,15 +48,26 @@ pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
         if x.len() == d {
             Ok(())
         } else {
-            Err(format!("{name} takes {d} parameters x1..x{d}, got {}", x.len()))
+            Err(format!(
+                "{name} takes {d} parameters x1..x{d}, got {}",
+                x.len()
+            ))
         }
     };
     match name {
         "branin" => {
             need(2)?;
-            let (a, b, c) = (1.0, 5.1 / (4.0 * std::f64::consts::PI.powi(2)), 5.0 / std::f64::consts::PI);
+            let (a, b, c) = (
+                1.0,
+                5.1 / (4.0 * std::f64::consts::PI.powi(2)),
+                5.0 / std::f64::consts::PI,
+            );
             let (r, s, t) = (6.0, 10.0, 1.0 / (8.0 * std::f64::consts::PI));
-            Ok(a * (x[1] - b * x[0] * x[0] + c * x[0] - r).powi(2) + s * (1.0 - t) * x[0].cos() + s)
+            Ok(
+                a * (x[1] - b * x[0] * x[0] + c * x[0] - r).powi(2)
+                    + s * (1.0 - t) * x[0].cos()
+                    + s,
+            )
         }
         "hartmann6" => {
             need(6)?;
@@ -82,7 +95,9 @@ pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
             if x.len() < 2 {
                 return Err("rosenbrock takes at least 2 parameters x1, x2".into());
             }
-            Ok(x.windows(2).map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2)).sum())
+            Ok(x.windows(2)
+                .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
+                .sum())
         }
         "levy" => {
             if x.is_empty() {
@@ -98,7 +113,10 @@ pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
             sum += (w[d - 1] - 1.0).powi(2) * (1.0 + (2.0 * pi * w[d - 1]).sin().powi(2));
             Ok(sum)
         }
-        other => Err(format!("unknown function {other} (expected one of {})", NAMES.join(", "))),
+        other => Err(format!(
+            "unknown function {other} (expected one of {})",
+            NAMES.join(", ")
+        )),
     }
 }
 
@@ -117,13 +135,20 @@ impl Trainer for FunctionTrainer {
             return Err("not a function trial".into());
         };
         let x = coordinates(&req.config);
-        let sleep = req.config.get("sleep").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let sleep = req
+            .config
+            .get("sleep")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
         let root = files::checkpoints(&req.trial_dir);
         let start = match &req.clone_from {
             Some(dir) => Some(checkpoint::load(dir)?),
             None => checkpoint::latest(&root, req.epochs),
         };
-        let mut history = start.as_ref().map(|c| c.meta.history.clone()).unwrap_or_default();
+        let mut history = start
+            .as_ref()
+            .map(|c| c.meta.history.clone())
+            .unwrap_or_default();
         let mut epoch = start.as_ref().map_or(0, |c| c.meta.epoch);
         std::fs::create_dir_all(&req.trial_dir).map_err(|e| e.to_string())?;
         crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
@@ -136,15 +161,27 @@ impl Trainer for FunctionTrainer {
             seconds: 0.0,
         };
         if let Err(e) = evaluate(name, &x) {
-            return Ok(status(TrialState::Infeasible, epoch, BTreeMap::new(), Some(e)));
+            return Ok(status(
+                TrialState::Infeasible,
+                epoch,
+                BTreeMap::new(),
+                Some(e),
+            ));
         }
         let mut metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
         while epoch < req.epochs {
             if crate::train::worker::stop_requested() {
-                return Ok(status(TrialState::Running, epoch, metrics, Some("stopped by signal".into())));
+                return Ok(status(
+                    TrialState::Running,
+                    epoch,
+                    metrics,
+                    Some("stopped by signal".into()),
+                ));
             }
             epoch += 1;
-            if epoch == 2 && req.config.get("crash_trial").and_then(|v| v.as_u64()) == Some(req.trial as u64) {
+            if epoch == 2
+                && req.config.get("crash_trial").and_then(|v| v.as_u64()) == Some(req.trial as u64)
+            {
                 std::process::abort();
             }
             if sleep > 0.0 {
@@ -152,7 +189,10 @@ impl Trainer for FunctionTrainer {
             }
             let v = at_fidelity(name, &x, epoch, req.max_epochs)?;
             metrics = BTreeMap::from([("objective".to_string(), v), ("val_loss".to_string(), v)]);
-            let m = EpochMetrics { epoch, values: metrics.clone() };
+            let m = EpochMetrics {
+                epoch,
+                values: metrics.clone(),
+            };
             history.push(m.clone());
             crate::train::append_metrics(&req.trial_dir, &m).map_err(|e| e.to_string())?;
             checkpoint::save(&root, epoch, &history, serde_json::json!({}), |_| Ok(()))
@@ -171,7 +211,11 @@ mod tests {
         let pi = std::f64::consts::PI;
         let b = evaluate("branin", &[pi, 2.275]).unwrap();
         assert!((b - optimum("branin").unwrap()).abs() < 1e-5);
-        let h = evaluate("hartmann6", &[0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]).unwrap();
+        let h = evaluate(
+            "hartmann6",
+            &[0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573],
+        )
+        .unwrap();
         assert!((h - optimum("hartmann6").unwrap()).abs() < 1e-4);
         assert_eq!(evaluate("rosenbrock", &[1.0, 1.0, 1.0]).unwrap(), 0.0);
         assert!(evaluate("levy", &[1.0; 10]).unwrap().abs() < 1e-12);
@@ -180,7 +224,10 @@ mod tests {
     #[test]
     fn full_fidelity_is_the_function() {
         let x = [1.0, 2.0];
-        assert_eq!(at_fidelity("branin", &x, 27, 27).unwrap(), evaluate("branin", &x).unwrap());
+        assert_eq!(
+            at_fidelity("branin", &x, 27, 27).unwrap(),
+            evaluate("branin", &x).unwrap()
+        );
         assert!(at_fidelity("branin", &x, 1, 27).unwrap() > evaluate("branin", &x).unwrap());
     }
 }

@@ -49,7 +49,10 @@ pub mod files {
 
 /// Rewrite `metrics.jsonl` to hold exactly `history` (after resuming from a checkpoint, lines
 /// written after it are dropped so that the curve has each epoch once).
-pub fn reset_metrics(trial_dir: &std::path::Path, history: &[EpochMetrics]) -> crate::error::Result<()> {
+pub fn reset_metrics(
+    trial_dir: &std::path::Path,
+    history: &[EpochMetrics],
+) -> crate::error::Result<()> {
     let mut text = String::new();
     for h in history {
         text.push_str(&serde_json::to_string(h).expect("metrics serialize"));

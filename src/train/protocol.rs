@@ -40,7 +40,11 @@ pub enum Mode {
     /// Train on `train` or `train+val` (no validation rows then) and keep the final model.
     Retrain { on: String },
     /// Load `model_dir`'s final model and measure once on the given (test) rows.
-    Evaluate { model_dir: PathBuf, test_rows: Vec<u32>, metrics: Vec<String> },
+    Evaluate {
+        model_dir: PathBuf,
+        test_rows: Vec<u32>,
+        metrics: Vec<String>,
+    },
 }
 
 /// Where a trial's data comes from: the dataset and the split job's manifest of row indices.

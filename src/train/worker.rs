@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::store::atomic;
 use crate::train::command::CommandTrainer;
 use crate::train::function::FunctionTrainer;
-use crate::train::{Trainer, TrainerSpec, TrialState, TrialStatus, TrainRequest, files};
+use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, files};
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
 pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
@@ -34,8 +34,9 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
         if stop_requested() {
             break;
         }
-        let req: TrainRequest = serde_json::from_str(&line)
-            .map_err(|e| crate::error::Error::internal(format!("bad request from coordinator: {e}")))?;
+        let req: TrainRequest = serde_json::from_str(&line).map_err(|e| {
+            crate::error::Error::internal(format!("bad request from coordinator: {e}"))
+        })?;
         let started = Instant::now();
         let trainer: Option<&mut dyn Trainer> = match &req.trainer {
             TrainerSpec::Function { .. } => Some(&mut function),
@@ -43,7 +44,10 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
             TrainerSpec::Torch { .. } => torch.as_deref_mut(),
         };
         let status = match trainer {
-            None => failed(&req, "this worker has no libtorch trainer (run hpflow-worker)".into()),
+            None => failed(
+                &req,
+                "this worker has no libtorch trainer (run hpflow-worker)".into(),
+            ),
             Some(t) => match catch_unwind(AssertUnwindSafe(|| t.run(&req))) {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => failed(&req, e),

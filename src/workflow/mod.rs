@@ -133,6 +133,7 @@ impl Workflow {
 
 /// Read and validate a workflow file.
 pub fn load(path: &Path) -> Result<Workflow> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     validate::from_text(path, &text)
 }

@@ -10,13 +10,25 @@ use crate::search::{Budget, Config, Space, StrategyKind};
 use crate::train::TrainerSpec;
 use crate::workflow::raw::{RawData, RawSearch, RawStage, RawWorkflow};
 use crate::workflow::yaml;
-use crate::workflow::{EvaluateSpec, Goal, Metric, RetrainSpec, SearchSpec, Stage, StageSpec, Workflow};
+use crate::workflow::{
+    EvaluateSpec, Goal, Metric, RetrainSpec, SearchSpec, Stage, StageSpec, Workflow,
+};
 
 pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
 
 const COMMON: &[&str] = &[
-    "lr", "batch_size", "epochs", "optimizer", "momentum", "nesterov", "beta1", "beta2", "eps",
-    "weight_decay", "l1", "alpha",
+    "lr",
+    "batch_size",
+    "epochs",
+    "optimizer",
+    "momentum",
+    "nesterov",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "l1",
+    "alpha",
 ];
 
 /// Hyperparameters each libtorch model understands (beyond `COMMON`).
@@ -24,11 +36,32 @@ pub fn model_params(model: &str) -> &'static [&'static str] {
     match model {
         "mlp" => &["hidden_layers", "units", "activation", "dropout"],
         "cnn" => &[
-            "conv_layers", "filters", "kernel_size", "stride", "padding", "pool", "pool_size",
-            "dense_units", "activation", "dropout",
+            "conv_layers",
+            "filters",
+            "kernel_size",
+            "stride",
+            "padding",
+            "pool",
+            "pool_size",
+            "dense_units",
+            "activation",
+            "dropout",
         ],
-        "rnn" => &["cell", "rnn_units", "rnn_layers", "bidirectional", "dropout"],
-        "transformer" => &["heads", "d_model", "ff_dim", "encoder_layers", "dropout", "patch_size"],
+        "rnn" => &[
+            "cell",
+            "rnn_units",
+            "rnn_layers",
+            "bidirectional",
+            "dropout",
+        ],
+        "transformer" => &[
+            "heads",
+            "d_model",
+            "ff_dim",
+            "encoder_layers",
+            "dropout",
+            "patch_size",
+        ],
         _ => &[],
     }
 }
@@ -63,7 +96,13 @@ pub fn from_text(file: &Path, text: &str) -> Result<Workflow> {
     })?;
     let base_dir = file
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_path_buf();
     build(raw, base_dir, file).map_err(at)
@@ -71,14 +110,25 @@ pub fn from_text(file: &Path, text: &str) -> Result<Workflow> {
 
 fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, FieldError> {
     if raw.name.is_empty()
-        || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(FieldError::new("name", format!("use letters, digits, '-', '_' or '.', got {:?}", raw.name)));
+        return Err(FieldError::new(
+            "name",
+            format!("use letters, digits, '-', '_' or '.', got {:?}", raw.name),
+        ));
     }
     let device = raw.device.unwrap_or_else(|| "cpu".into());
-    let cuda_n = device.strip_prefix("cuda:").map(|n| n.parse::<u32>().is_ok());
+    let cuda_n = device
+        .strip_prefix("cuda:")
+        .map(|n| n.parse::<u32>().is_ok());
     if !(device == "cpu" || device == "cuda" || cuda_n == Some(true)) {
-        return Err(FieldError::new("device", format!("expected cpu, cuda or cuda:N, got {device:?}")));
+        return Err(FieldError::new(
+            "device",
+            format!("expected cpu, cuda or cuda:N, got {device:?}"),
+        ));
     }
     let data = raw.data.map(|d| data_spec(d, &base_dir)).transpose()?;
     if raw.stages.0.is_empty() {
@@ -101,39 +151,67 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                     yaml::from_value(serde_yaml::Value::Mapping(map.clone()), &field)?;
                 opts.check(&field)?;
                 if data.is_none() {
-                    return Err(FieldError::new("data", format!("is required by stage {name} (kind split)")));
+                    return Err(FieldError::new(
+                        "data",
+                        format!("is required by stage {name} (kind split)"),
+                    ));
                 }
                 (Vec::new(), StageSpec::Split(opts))
             }
-            RawStage::Search(s) => (s.needs.clone().unwrap_or_default(), StageSpec::Search(search(s, &field, data.as_ref(), &base_dir)?)),
+            RawStage::Search(s) => (
+                s.needs.clone().unwrap_or_default(),
+                StageSpec::Search(search(s, &field, data.as_ref(), &base_dir)?),
+            ),
             RawStage::Retrain(r) => {
                 let on = r.on.clone().unwrap_or_else(|| "train+val".into());
                 if on != "train" && on != "train+val" {
-                    return Err(FieldError::new(format!("{field}.on"), format!("expected train or train+val, got {on:?}")));
+                    return Err(FieldError::new(
+                        format!("{field}.on"),
+                        format!("expected train or train+val, got {on:?}"),
+                    ));
                 }
                 let epochs = match &r.epochs {
                     None => None,
                     Some(serde_json::Value::String(s)) if s == "best" => None,
                     Some(v) => match v.as_u64() {
                         Some(n) if n >= 1 => Some(n as u32),
-                        _ => return Err(FieldError::new(format!("{field}.epochs"), format!("expected best or a number >= 1, got {v}"))),
+                        _ => {
+                            return Err(FieldError::new(
+                                format!("{field}.epochs"),
+                                format!("expected best or a number >= 1, got {v}"),
+                            ));
+                        }
                     },
                 };
-                (r.needs.clone().unwrap_or_default(), StageSpec::Retrain(RetrainSpec { on, epochs }))
+                (
+                    r.needs.clone().unwrap_or_default(),
+                    StageSpec::Retrain(RetrainSpec { on, epochs }),
+                )
             }
             RawStage::Evaluate(e) => {
                 let metrics = e.metrics.clone().unwrap_or_else(|| vec!["loss".into()]);
                 let task = data.as_ref().map_or(Task::Classification, |d| d.task);
-                let known = if task == Task::Regression { METRICS_REGRESSION } else { METRICS_CLASSIFICATION };
+                let known = if task == Task::Regression {
+                    METRICS_REGRESSION
+                } else {
+                    METRICS_CLASSIFICATION
+                };
                 for (i, m) in metrics.iter().enumerate() {
                     if !known.contains(&m.as_str()) {
                         return Err(FieldError::new(
                             format!("{field}.metrics[{i}]"),
-                            format!("unknown metric {m:?} for {task:?} (expected one of {})", known.join(", ")).to_lowercase(),
+                            format!(
+                                "unknown metric {m:?} for {task:?} (expected one of {})",
+                                known.join(", ")
+                            )
+                            .to_lowercase(),
                         ));
                     }
                 }
-                (e.needs.clone().unwrap_or_default(), StageSpec::Evaluate(EvaluateSpec { metrics }))
+                (
+                    e.needs.clone().unwrap_or_default(),
+                    StageSpec::Evaluate(EvaluateSpec { metrics }),
+                )
             }
         };
         for (i, n) in needs.iter().enumerate() {
@@ -144,7 +222,11 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                 ));
             }
         }
-        stages.push(Stage { name: name.clone(), needs, spec });
+        stages.push(Stage {
+            name: name.clone(),
+            needs,
+            spec,
+        });
     }
     let stages = order(stages)?;
     let wf = Workflow {
@@ -166,21 +248,45 @@ fn data_spec(d: RawData, base_dir: &Path) -> Result<DataSpec, FieldError> {
         Source::Builtin => {
             let name = d.name.clone().unwrap_or_default();
             if name != "digits" {
-                return Err(FieldError::new("data.name", format!("unknown builtin dataset {name:?} (known: digits)")));
+                return Err(FieldError::new(
+                    "data.name",
+                    format!("unknown builtin dataset {name:?} (known: digits)"),
+                ));
             }
         }
         Source::Idx | Source::Csv => {
             let Some(p) = &path else {
-                return Err(FieldError::new("data.path", format!("is required for source {:?}", d.source).to_lowercase()));
+                return Err(FieldError::new(
+                    "data.path",
+                    format!("is required for source {:?}", d.source).to_lowercase(),
+                ));
             };
-            let full = if p.is_absolute() { p.clone() } else { base_dir.join(p) };
-            let ok = if d.source == Source::Idx { full.is_dir() } else { full.is_file() };
+            let full = if p.is_absolute() {
+                p.clone()
+            } else {
+                base_dir.join(p)
+            };
+            let ok = if d.source == Source::Idx {
+                full.is_dir()
+            } else {
+                full.is_file()
+            };
             if !ok {
-                let what = if d.source == Source::Idx { "folder" } else { "file" };
-                return Err(FieldError::new("data.path", format!("no such {what}: {}", full.display())));
+                let what = if d.source == Source::Idx {
+                    "folder"
+                } else {
+                    "file"
+                };
+                return Err(FieldError::new(
+                    "data.path",
+                    format!("no such {what}: {}", full.display()),
+                ));
             }
             if d.source == Source::Csv && d.label.is_none() {
-                return Err(FieldError::new("data.label", "is required for source csv (the label column)"));
+                return Err(FieldError::new(
+                    "data.label",
+                    "is required for source csv (the label column)",
+                ));
             }
         }
     }
@@ -194,23 +300,43 @@ fn data_spec(d: RawData, base_dir: &Path) -> Result<DataSpec, FieldError> {
     })
 }
 
-fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) -> Result<SearchSpec, FieldError> {
+fn search(
+    s: &RawSearch,
+    field: &str,
+    data: Option<&DataSpec>,
+    base_dir: &Path,
+) -> Result<SearchSpec, FieldError> {
     let f = |k: &str| format!("{field}.{k}");
     let trainer = match s.model.as_str() {
         "mlp" | "cnn" | "rnn" | "transformer" => {
             if data.is_none() {
-                return Err(FieldError::new("data", format!("is required by model {}", s.model)));
+                return Err(FieldError::new(
+                    "data",
+                    format!("is required by model {}", s.model),
+                ));
             }
-            TrainerSpec::Torch { model: s.model.clone() }
+            TrainerSpec::Torch {
+                model: s.model.clone(),
+            }
         }
         "function" => {
             let Some(name) = s.function.clone() else {
-                return Err(FieldError::new(f("function"), format!(
-                    "is required for model function (one of {})", crate::train::function::NAMES.join(", "))));
+                return Err(FieldError::new(
+                    f("function"),
+                    format!(
+                        "is required for model function (one of {})",
+                        crate::train::function::NAMES.join(", ")
+                    ),
+                ));
             };
             if !crate::train::function::NAMES.contains(&name.as_str()) {
-                return Err(FieldError::new(f("function"), format!(
-                    "expected one of {}, got {name:?}", crate::train::function::NAMES.join(", "))));
+                return Err(FieldError::new(
+                    f("function"),
+                    format!(
+                        "expected one of {}, got {name:?}",
+                        crate::train::function::NAMES.join(", ")
+                    ),
+                ));
             }
             TrainerSpec::Function { name }
         }
@@ -220,30 +346,60 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
                 let mut argv = argv.clone();
                 for a in argv.iter_mut() {
                     let p = base_dir.join(&*a);
-                    if !Path::new(a).is_absolute() && (a.contains('/') || a.ends_with(".py")) && p.exists() {
+                    if !Path::new(a).is_absolute()
+                        && (a.contains('/') || a.ends_with(".py"))
+                        && p.exists()
+                    {
                         *a = p.canonicalize().unwrap_or(p).to_string_lossy().into_owned();
                     }
                 }
                 TrainerSpec::Command { argv }
             }
-            _ => return Err(FieldError::new(f("command"), "model command needs command: [program, args...]")),
+            _ => {
+                return Err(FieldError::new(
+                    f("command"),
+                    "model command needs command: [program, args...]",
+                ));
+            }
         },
-        other => return Err(FieldError::new(f("model"), format!("unknown model {other:?} (expected one of {})", MODELS.join(", ")))),
+        other => {
+            return Err(FieldError::new(
+                f("model"),
+                format!(
+                    "unknown model {other:?} (expected one of {})",
+                    MODELS.join(", ")
+                ),
+            ));
+        }
     };
     if s.function.is_some() && s.model != "function" {
-        return Err(FieldError::new(f("function"), "only applies to model: function"));
+        return Err(FieldError::new(
+            f("function"),
+            "only applies to model: function",
+        ));
     }
     if s.command.is_some() && s.model != "command" {
-        return Err(FieldError::new(f("command"), "only applies to model: command"));
+        return Err(FieldError::new(
+            f("command"),
+            "only applies to model: command",
+        ));
     }
     let known: Option<Vec<&str>> = match &trainer {
-        TrainerSpec::Torch { model } => Some(COMMON.iter().chain(model_params(model)).copied().collect()),
+        TrainerSpec::Torch { model } => {
+            Some(COMMON.iter().chain(model_params(model)).copied().collect())
+        }
         _ => None,
     };
     let check_name = |name: &str, at: String| -> Result<(), FieldError> {
         match &known {
-            Some(k) if !k.contains(&name) => Err(FieldError::new(at, format!(
-                "not a hyperparameter of {} (known: {})", s.model, k.join(", ")))),
+            Some(k) if !k.contains(&name) => Err(FieldError::new(
+                at,
+                format!(
+                    "not a hyperparameter of {} (known: {})",
+                    s.model,
+                    k.join(", ")
+                ),
+            )),
             _ => Ok(()),
         }
     };
@@ -260,7 +416,10 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
         let at = format!("{field}.space.{}", p.name);
         check_name(&p.name, at.clone())?;
         if params.contains_key(&p.name) {
-            return Err(FieldError::new(at, "is both fixed in params and searched in space"));
+            return Err(FieldError::new(
+                at,
+                "is both fixed in params and searched in space",
+            ));
         }
         if let crate::search::space::Dist::Choice(options) = &p.dist {
             for (i, o) in options.iter().enumerate() {
@@ -270,44 +429,87 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
     }
     let strategy = s.strategy.clone();
     strategy.check(&f("strategy"))?;
-    let epochs_param = params.get("epochs").and_then(|v| v.as_u64()).map(|e| e as u32);
+    let epochs_param = params
+        .get("epochs")
+        .and_then(|v| v.as_u64())
+        .map(|e| e as u32);
     if strategy.kind.is_multi_fidelity() && space.get("epochs").is_some() {
-        return Err(FieldError::new(f("space.epochs"), format!(
-            "cannot be searched with {:?}: the scheduler decides the epochs", strategy.kind).to_lowercase()));
+        return Err(FieldError::new(
+            f("space.epochs"),
+            format!(
+                "cannot be searched with {:?}: the scheduler decides the epochs",
+                strategy.kind
+            )
+            .to_lowercase(),
+        ));
     }
     let epochs = strategy.max_epochs.or(epochs_param).unwrap_or(10);
     if let (Some(m), Some(e)) = (strategy.max_epochs, epochs_param) {
         if m != e {
-            return Err(FieldError::new(f("strategy.max_epochs"), format!("is {m} but params.epochs is {e}; give one")));
+            return Err(FieldError::new(
+                f("strategy.max_epochs"),
+                format!("is {m} but params.epochs is {e}; give one"),
+            ));
         }
     }
     if strategy.kind == StrategyKind::Grid && space.is_empty() {
-        return Err(FieldError::new(f("space"), "grid needs at least one searched parameter"));
+        return Err(FieldError::new(
+            f("space"),
+            "grid needs at least one searched parameter",
+        ));
     }
     let metric = match &s.metric {
-        Some(m) => Metric { name: m.name.clone(), goal: m.goal },
+        Some(m) => Metric {
+            name: m.name.clone(),
+            goal: m.goal,
+        },
         None => match &trainer {
-            TrainerSpec::Function { .. } => Metric { name: "objective".into(), goal: Goal::Minimize },
-            _ => Metric { name: "val_loss".into(), goal: Goal::Minimize },
+            TrainerSpec::Function { .. } => Metric {
+                name: "objective".into(),
+                goal: Goal::Minimize,
+            },
+            _ => Metric {
+                name: "val_loss".into(),
+                goal: Goal::Minimize,
+            },
         },
     };
     if let TrainerSpec::Torch { .. } = trainer {
         let task = data.map_or(Task::Classification, |d| d.task);
-        let known = if task == Task::Regression { METRICS_REGRESSION } else { METRICS_CLASSIFICATION };
-        let ok = metric.name.strip_prefix("val_").is_some_and(|m| known.contains(&m));
+        let known = if task == Task::Regression {
+            METRICS_REGRESSION
+        } else {
+            METRICS_CLASSIFICATION
+        };
+        let ok = metric
+            .name
+            .strip_prefix("val_")
+            .is_some_and(|m| known.contains(&m));
         if !ok {
             let list: Vec<String> = known.iter().map(|m| format!("val_{m}")).collect();
-            return Err(FieldError::new(f("metric.name"), format!("unknown metric {:?} (expected one of {})", metric.name, list.join(", "))));
+            return Err(FieldError::new(
+                f("metric.name"),
+                format!(
+                    "unknown metric {:?} (expected one of {})",
+                    metric.name,
+                    list.join(", ")
+                ),
+            ));
         }
     }
     let mut budget = s.budget.clone().unwrap_or_default();
     if strategy.kind == StrategyKind::Grid {
-        let size = crate::search::strategy::grid_size(&space, &strategy).map_err(|m| FieldError::new(f("strategy.steps"), m))?;
+        let size = crate::search::strategy::grid_size(&space, &strategy)
+            .map_err(|m| FieldError::new(f("strategy.steps"), m))?;
         match budget.trials {
             None => budget.trials = Some(size),
             Some(t) if t < size && strategy.allow_large != Some(true) => {
-                return Err(FieldError::new(f("budget.trials"), format!(
-                    "is {t} but the grid has {size} points; raise the budget or set strategy.allow_large: true to run the first {t}")));
+                return Err(FieldError::new(
+                    f("budget.trials"),
+                    format!(
+                        "is {t} but the grid has {size} points; raise the budget or set strategy.allow_large: true to run the first {t}"
+                    ),
+                ));
             }
             Some(_) => {}
         }
@@ -320,7 +522,10 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
     }
     let workers = s.workers.unwrap_or(1);
     if workers == 0 || workers > 256 {
-        return Err(FieldError::new(f("workers"), format!("must be between 1 and 256, got {workers}")));
+        return Err(FieldError::new(
+            f("workers"),
+            format!("must be between 1 and 256, got {workers}"),
+        ));
     }
     let threads = s.threads.unwrap_or(1);
     if threads == 0 {
@@ -329,7 +534,12 @@ fn search(s: &RawSearch, field: &str, data: Option<&DataSpec>, base_dir: &Path) 
     let restart_promotions = match s.promotion.as_deref() {
         None | Some("continue") => false,
         Some("restart") => true,
-        Some(other) => return Err(FieldError::new(f("promotion"), format!("expected continue or restart, got {other:?}"))),
+        Some(other) => {
+            return Err(FieldError::new(
+                f("promotion"),
+                format!("expected continue or restart, got {other:?}"),
+            ));
+        }
     };
     Ok(SearchSpec {
         restart_promotions,
@@ -353,28 +563,63 @@ fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldE
     if let Some(allowed) = categories(name) {
         return match v.as_str() {
             Some(s) if allowed.contains(&s) => Ok(()),
-            _ => Err(FieldError::new(at, format!("expected one of {}, got {v}", allowed.join(", ")))),
+            _ => Err(FieldError::new(
+                at,
+                format!("expected one of {}, got {v}", allowed.join(", ")),
+            )),
         };
     }
-    let positive_int = ["batch_size", "epochs", "units", "hidden_layers", "conv_layers", "filters", "kernel_size",
-        "stride", "pool_size", "dense_units", "rnn_units", "rnn_layers", "heads", "d_model", "ff_dim", "encoder_layers", "patch_size"];
+    let positive_int = [
+        "batch_size",
+        "epochs",
+        "units",
+        "hidden_layers",
+        "conv_layers",
+        "filters",
+        "kernel_size",
+        "stride",
+        "pool_size",
+        "dense_units",
+        "rnn_units",
+        "rnn_layers",
+        "heads",
+        "d_model",
+        "ff_dim",
+        "encoder_layers",
+        "patch_size",
+    ];
     if positive_int.contains(&name) && !v.as_u64().is_some_and(|n| n >= 1) {
-        return Err(FieldError::new(at, format!("expected a whole number >= 1, got {v}")));
+        return Err(FieldError::new(
+            at,
+            format!("expected a whole number >= 1, got {v}"),
+        ));
     }
     if name == "hidden_layers" || name == "conv_layers" {
         // 0 hidden layers is a linear model: allowed.
     }
     if name == "dropout" && !v.as_f64().is_some_and(|x| (0.0..1.0).contains(&x)) {
-        return Err(FieldError::new(at, format!("expected a number in [0, 1), got {v}")));
+        return Err(FieldError::new(
+            at,
+            format!("expected a number in [0, 1), got {v}"),
+        ));
     }
     if ["lr", "eps"].contains(&name) && !v.as_f64().is_some_and(|x| x > 0.0) {
-        return Err(FieldError::new(at, format!("expected a number > 0, got {v}")));
+        return Err(FieldError::new(
+            at,
+            format!("expected a number > 0, got {v}"),
+        ));
     }
     if ["weight_decay", "l1", "momentum"].contains(&name) && !v.as_f64().is_some_and(|x| x >= 0.0) {
-        return Err(FieldError::new(at, format!("expected a number >= 0, got {v}")));
+        return Err(FieldError::new(
+            at,
+            format!("expected a number >= 0, got {v}"),
+        ));
     }
     if ["nesterov", "bidirectional"].contains(&name) && !v.is_boolean() {
-        return Err(FieldError::new(at, format!("expected true or false, got {v}")));
+        return Err(FieldError::new(
+            at,
+            format!("expected true or false, got {v}"),
+        ));
     }
     Ok(())
 }
@@ -387,18 +632,26 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         if c.is_ascii_digit() {
             num.push(c);
         } else {
-            let n: u64 = num.parse().map_err(|_| format!("expected a duration like 90s, 30m or 2h, got {s:?}"))?;
+            let n: u64 = num
+                .parse()
+                .map_err(|_| format!("expected a duration like 90s, 30m or 2h, got {s:?}"))?;
             total += n * match c {
                 's' => 1,
                 'm' => 60,
                 'h' => 3600,
-                _ => return Err(format!("expected a duration like 90s, 30m or 2h, got {s:?}")),
+                _ => {
+                    return Err(format!(
+                        "expected a duration like 90s, 30m or 2h, got {s:?}"
+                    ));
+                }
             };
             num.clear();
         }
     }
     if !num.is_empty() || total == 0 {
-        return Err(format!("expected a duration like 90s, 30m or 2h, got {s:?}"));
+        return Err(format!(
+            "expected a duration like 90s, 30m or 2h, got {s:?}"
+        ));
     }
     Ok(total)
 }
@@ -409,7 +662,10 @@ fn order(stages: Vec<Stage>) -> Result<Vec<Stage>, FieldError> {
     let mut left = stages;
     let mut out = Vec::new();
     while !left.is_empty() {
-        let Some(i) = left.iter().position(|s| s.needs.iter().all(|n| done.contains(n))) else {
+        let Some(i) = left
+            .iter()
+            .position(|s| s.needs.iter().all(|n| done.contains(n)))
+        else {
             let cycle: Vec<&str> = left.iter().map(|s| s.name.as_str()).collect();
             return Err(FieldError::new(
                 format!("stages.{}.needs", left[0].name),
@@ -432,7 +688,11 @@ fn check_upstreams(wf: &Workflow) -> Result<(), FieldError> {
             if wf.upstream(s, kind).is_none() {
                 return Err(FieldError::new(
                     format!("stages.{}.needs", s.name),
-                    format!("the {} stage {} needs a {kind} stage upstream", s.spec.kind(), s.name),
+                    format!(
+                        "the {} stage {} needs a {kind} stage upstream",
+                        s.spec.kind(),
+                        s.name
+                    ),
                 ));
             }
             Ok(())
@@ -441,7 +701,10 @@ fn check_upstreams(wf: &Workflow) -> Result<(), FieldError> {
             StageSpec::Split(_) => {
                 *seen.entry("split").or_default() += 1;
                 if seen["split"] > 1 {
-                    return Err(FieldError::new(format!("stages.{}", s.name), "only one split stage per workflow"));
+                    return Err(FieldError::new(
+                        format!("stages.{}", s.name),
+                        "only one split stage per workflow",
+                    ));
                 }
             }
             StageSpec::Search(sp) => {

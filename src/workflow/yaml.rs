@@ -61,12 +61,21 @@ pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> 
             Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
             _ => ("(file)".to_string(), without_loc),
         };
-        let msg = msg.replace("unknown variant", "unknown value").replace("unknown field", "unknown key");
+        let msg = msg
+            .replace("unknown variant", "unknown value")
+            .replace("unknown field", "unknown key");
         // For an unknown key, point at the key's own line rather than its parent's.
         let mut field = field;
         let mut line = line;
-        if let Some(key) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
-            let path = if field == "(file)" { key.to_string() } else { format!("{field}.{key}") };
+        if let Some(key) = msg
+            .strip_prefix("unknown key `")
+            .and_then(|r| r.split('`').next())
+        {
+            let path = if field == "(file)" {
+                key.to_string()
+            } else {
+                format!("{field}.{key}")
+            };
             if let Some(l) = locate(text, &path) {
                 line = Some(l);
             }
@@ -78,7 +87,10 @@ pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> 
 
 /// Deserialize a part of the document that was kept as a `serde_yaml::Value` (a stage), with
 /// errors naming the field below `prefix`. The line is found afterwards with `locate`.
-pub fn from_value<T: for<'de> Deserialize<'de>>(v: serde_yaml::Value, prefix: &str) -> Result<T, crate::error::FieldError> {
+pub fn from_value<T: for<'de> Deserialize<'de>>(
+    v: serde_yaml::Value,
+    prefix: &str,
+) -> Result<T, crate::error::FieldError> {
     serde_yaml::from_value(v).map_err(|e| {
         let full = e.to_string();
         let text = full.split(" at line ").next().unwrap_or(&full).to_string();
@@ -86,11 +98,19 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(v: serde_yaml::Value, prefix: &s
             Some((f, m)) if !f.contains(' ') => (format!("{prefix}.{f}"), m.to_string()),
             _ => (prefix.to_string(), text),
         };
-        let msg = msg.replace("unknown variant", "unknown value").replace("unknown field", "unknown key");
-        if let Some(key) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
+        let msg = msg
+            .replace("unknown variant", "unknown value")
+            .replace("unknown field", "unknown key");
+        if let Some(key) = msg
+            .strip_prefix("unknown key `")
+            .and_then(|r| r.split('`').next())
+        {
             field = format!("{field}.{key}");
         }
-        if let Some(key) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        if let Some(key) = msg
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             return crate::error::FieldError::new(field, format!("`{key}` is required"));
         }
         crate::error::FieldError::new(field, msg)
@@ -101,7 +121,10 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(v: serde_yaml::Value, prefix: &s
 /// YAML (flow mappings such as `{loguniform: [..]}` sit on their key's line). `a[2]` indexes
 /// into a flow or block sequence only as far as its key's line.
 pub fn locate(text: &str, path: &str) -> Option<usize> {
-    let parts: Vec<&str> = path.split('.').map(|p| p.split('[').next().unwrap_or(p)).collect();
+    let parts: Vec<&str> = path
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .collect();
     let mut depth_indent: Option<usize> = None; // indent of the key matched at the previous level
     let mut found = 0;
     let mut last_line = None;
@@ -118,7 +141,12 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 return last_line;
             }
         }
-        let key = trimmed.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        let key = trimmed
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(['"', '\'']);
         if trimmed.contains(':') && key == parts[found] {
             found += 1;
             last_line = Some(i + 1);
@@ -126,7 +154,10 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 return last_line;
             }
             // A flow mapping on the same line holds the rest of the path.
-            if trimmed.split_once(':').is_some_and(|(_, rest)| rest.trim_start().starts_with('{')) {
+            if trimmed
+                .split_once(':')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('{'))
+            {
                 return last_line;
             }
             depth_indent = Some(indent);

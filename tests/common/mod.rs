@@ -12,7 +12,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Sandbox { dir: tempfile::tempdir().expect("temp dir") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -27,13 +29,22 @@ impl Sandbox {
     }
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
-        c.current_dir(self.path()).env_remove("HPFLOW_RUNS_DIR").arg("--runs-dir").arg(self.runs()).args(args);
+        c.current_dir(self.path())
+            .env_remove("HPFLOW_RUNS_DIR")
+            .arg("--runs-dir")
+            .arg(self.runs())
+            .args(args);
         c
     }
     /// Run and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cmd(args).output().expect("spawn hpflow");
-        assert!(out.status.success(), "hpflow {args:?} failed: {}\n{}", out.status, text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "hpflow {args:?} failed: {}\n{}",
+            out.status,
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
     pub fn output(&self, args: &[&str]) -> Output {
