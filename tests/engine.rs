@@ -480,3 +480,91 @@ fn watch_reruns_what_an_edit_changes() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert!(child.wait().unwrap().success());
 }
+
+fn command_workflow(program: &str, extra: &str) -> String {
+    format!(
+        "name: cmd
+seed: 1
+stages:
+  search:
+    kind: search
+    model: command
+    command: [python3, {program}, --lr, \"{{lr}}\", --width, \"{{width}}\"]
+    space:
+      lr: {{loguniform: [1.0e-3, 1.0]}}
+      width: {{int: [1, 64], log: true}}
+    strategy: {{kind: sha, eta: 2, min_epochs: 1, max_epochs: 8}}
+    metric: {{name: val_loss, goal: minimize}}
+    budget: {{trials: 8}}
+{extra}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
+"
+    )
+}
+
+#[test]
+fn command_trials_resume_from_their_own_checkpoints() {
+    let sb = Sandbox::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("templates/train.py"), sb.path().join("train.py")).unwrap();
+    sb.write("w.yaml", &command_workflow("train.py", "    workers: 2\n"));
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    let search = run["jobs"][0]["job"].as_str().unwrap();
+    assert_eq!(run["jobs"][0]["outputs"]["epochs"], 8);
+    let best = run["jobs"][0]["outputs"]["trial"].as_u64().unwrap();
+    // Promoted 1 → 2 → 4 → 8 epochs: the program printed each epoch once (8 lines, not 15).
+    let log = std::fs::read_to_string(
+        sb.runs()
+            .join(&search[..16])
+            .join(format!("trials/{best:04}/epochs.log")),
+    )
+    .unwrap();
+    let epochs: Vec<u64> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(epochs, (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_program_that_fails_or_prints_garbage_fails_its_trial_with_the_reason() {
+    for (script, want) in [
+        (
+            "import sys\nprint('starting', flush=True)\n",
+            "unreadable output line: starting",
+        ),
+        (
+            "import sys\nsys.stderr.write('CUDA error: out of memory\\n')\nsys.exit(3)\n",
+            "CUDA error: out of memory",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        sb.write("bad.py", script);
+        sb.write("w.yaml", &command_workflow("bad.py", ""));
+        let out = sb.output(&["run", "w.yaml"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "every trial failed, so the search job failed"
+        );
+        let reasons: Vec<String> = {
+            let db = sb.db();
+            let mut st = db.prepare("SELECT reason FROM trials").unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(reasons.len(), 8);
+        assert!(reasons.iter().all(|r| r.contains(want)), "{reasons:?}");
+    }
+}

@@ -72,6 +72,8 @@ impl Trainer for CommandTrainer {
                     history.push(m);
                     crate::train::reset_metrics(&req.trial_dir, &history)
                         .map_err(|e| e.to_string())?;
+                    crate::store::atomic::append_line(&files::epochs_log(&req.trial_dir), &line)
+                        .map_err(|e| e.to_string())?;
                 }
                 _ => {
                     garbage = Some(format!("unreadable output line: {}", truncate(&line, 200)));
