@@ -5,11 +5,10 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::exec::single::run_one;
-use crate::stage::Ctx;
+use crate::stage::{Ctx, read_json};
 use crate::train::TrainerSpec;
-use crate::train::protocol::{Mode, TrainRequest, TrialState};
-use crate::train::trial_seed;
-use crate::workflow::{EvaluateSpec, StageSpec};
+use crate::train::protocol::{Mode, TrialState};
+use crate::workflow::EvaluateSpec;
 
 /// The sealed test rows of a split job, with the opening recorded first.
 fn open_test(ctx: &Ctx, split_job: &str) -> Result<Vec<u32>> {
@@ -31,49 +30,23 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<Vec<u32>> {
     serde_json::from_value(sealed["rows"].clone()).map_err(Error::internal)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
-}
-
 pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
     let retrain_job = ctx.upstream("retrain")?.clone();
-    let search_job = ctx.upstream("search")?.clone();
-    let StageSpec::Search(search) = &ctx
-        .wf
-        .stage(&search_job.stage)
-        .ok_or_else(|| Error::internal("no search"))?
-        .spec
-    else {
-        return Err(Error::internal("upstream is not a search"));
-    };
+    let (_, search) = ctx.upstream_search()?;
     let retrained: serde_json::Value = read_json(&ctx.layout.results(&retrain_job.id))?;
     let metrics = match &search.trainer {
         TrainerSpec::Torch { .. } => {
             let split_job = ctx.upstream("split")?.clone();
             let test_rows = open_test(ctx, &split_job.id)?;
             let n = test_rows.len();
-            let req = TrainRequest {
-                id: 1,
-                trial: 0,
-                trial_dir: ctx.layout.trial(&ctx.job.id, 0),
-                trainer: search.trainer.clone(),
-                mode: Mode::Evaluate {
-                    model_dir: ctx.layout.model(&retrain_job.id),
-                    test_rows,
-                    metrics: spec.metrics.clone(),
-                },
-                config: serde_json::from_value(retrained["config"].clone())
-                    .map_err(Error::internal)?,
-                epochs: 0,
-                max_epochs: search.epochs,
-                clone_from: None,
-                seed: trial_seed(ctx.wf.seed, "evaluate", 0),
-                device: ctx.wf.device.clone(),
-                threads: search.threads,
-                data: ctx.data_ref()?,
-                metric: search.metric.name.clone(),
+            let mode = Mode::Evaluate {
+                model_dir: ctx.layout.model(&retrain_job.id),
+                test_rows,
+                metrics: spec.metrics.clone(),
             };
+            let config =
+                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            let req = ctx.single_request(&search, mode, config, 0)?;
             ctx.progress.line(&format!(
                 "  evaluating the retrained model on {n} sealed test rows"
             ));

@@ -10,9 +10,10 @@ pub mod split;
 use crate::error::{Error, Result};
 use crate::exec::progress::Progress;
 use crate::plan::{Job, Plan};
+use crate::search::Config;
 use crate::store::{Db, Layout};
-use crate::train::protocol::DataRef;
-use crate::workflow::{Stage, StageSpec, Workflow};
+use crate::train::protocol::{DataRef, Mode, TrainRequest};
+use crate::workflow::{SearchSpec, Stage, StageSpec, Workflow};
 
 pub struct Ctx<'a> {
     pub wf: &'a Workflow,
@@ -35,6 +36,42 @@ impl Ctx<'_> {
             .ok_or_else(|| Error::internal(format!("no job for stage {}", stage.name)))
     }
 
+    /// The nearest upstream search: its job and its spec (cloned: stages hold `&mut Ctx`).
+    pub fn upstream_search(&self) -> Result<(Job, SearchSpec)> {
+        let job = self.upstream("search")?.clone();
+        match self.wf.stage(&job.stage).map(|s| &s.spec) {
+            Some(StageSpec::Search(spec)) => Ok((job, spec.clone())),
+            _ => Err(Error::internal("upstream is not a search")),
+        }
+    }
+
+    /// The one request of a retrain or evaluate job: trial 0 in the job's own folder, the
+    /// search's trainer and settings, a seed of its own.
+    pub fn single_request(
+        &self,
+        search: &SearchSpec,
+        mode: Mode,
+        config: Config,
+        epochs: u32,
+    ) -> Result<TrainRequest> {
+        Ok(TrainRequest {
+            id: 1,
+            trial: 0,
+            trial_dir: self.layout.trial(&self.job.id, 0),
+            trainer: search.trainer.clone(),
+            mode,
+            config,
+            epochs,
+            max_epochs: search.epochs,
+            clone_from: None,
+            seed: crate::train::trial_seed(self.wf.seed, self.job.kind, 0),
+            device: self.wf.device.clone(),
+            threads: search.threads,
+            data: self.data_ref()?,
+            metric: search.metric.name.clone(),
+        })
+    }
+
     /// Where trials find their data: the dataset and the split's manifest (never the test rows).
     pub fn data_ref(&self) -> Result<Option<DataRef>> {
         let Some(spec) = &self.wf.data else {
@@ -54,6 +91,11 @@ impl Ctx<'_> {
             group,
         }))
     }
+}
+
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
 }
 
 pub fn run(ctx: &mut Ctx) -> Result<serde_json::Value> {

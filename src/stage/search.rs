@@ -140,7 +140,7 @@ impl Search<'_, '_> {
             Some(t) => Some(
                 Instant::now()
                     + Duration::from_secs(
-                        crate::workflow::validate::parse_duration(t).map_err(Error::Usage)?,
+                        crate::workflow::search::parse_duration(t).map_err(Error::Usage)?,
                     ),
             ),
             None => None,

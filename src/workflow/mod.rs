@@ -3,6 +3,7 @@
 //! the field, and is found before anything is written.
 
 pub mod raw;
+pub mod search;
 pub mod validate;
 pub mod yaml;
 

@@ -1,0 +1,434 @@
+//! The search stage's section of a workflow: the trainer, the hyperparameters each model
+//! understands and their ranges, the space, strategy, metric and budget.
+
+use std::path::Path;
+
+use crate::data::{DataSpec, Task};
+use crate::error::FieldError;
+use crate::search::{Config, Space, StrategyKind};
+use crate::train::TrainerSpec;
+use crate::workflow::raw::RawSearch;
+use crate::workflow::{Goal, Metric, SearchSpec};
+
+pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
+
+const COMMON: &[&str] = &[
+    "lr",
+    "batch_size",
+    "epochs",
+    "optimizer",
+    "momentum",
+    "nesterov",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "l1",
+    "alpha",
+];
+
+/// Hyperparameters each libtorch model understands (beyond `COMMON`).
+pub fn model_params(model: &str) -> &'static [&'static str] {
+    match model {
+        "mlp" => &["hidden_layers", "units", "activation", "dropout"],
+        "cnn" => &[
+            "conv_layers",
+            "filters",
+            "kernel_size",
+            "stride",
+            "padding",
+            "pool",
+            "pool_size",
+            "dense_units",
+            "activation",
+            "dropout",
+        ],
+        "rnn" => &[
+            "cell",
+            "rnn_units",
+            "rnn_layers",
+            "bidirectional",
+            "dropout",
+        ],
+        "transformer" => &[
+            "heads",
+            "d_model",
+            "ff_dim",
+            "encoder_layers",
+            "dropout",
+            "patch_size",
+        ],
+        _ => &[],
+    }
+}
+
+/// The values a categorical hyperparameter accepts.
+fn categories(param: &str) -> Option<&'static [&'static str]> {
+    Some(match param {
+        "activation" => &["relu", "leaky_relu", "elu", "tanh", "gelu"],
+        "optimizer" => &["sgd", "adam", "adamw", "rmsprop", "adagrad"],
+        "padding" => &["valid", "same"],
+        "pool" => &["max", "avg", "none"],
+        "cell" => &["lstm", "gru"],
+        _ => return None,
+    })
+}
+
+pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
+pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
+
+pub fn search(
+    s: &RawSearch,
+    field: &str,
+    data: Option<&DataSpec>,
+    base_dir: &Path,
+) -> Result<SearchSpec, FieldError> {
+    let f = |k: &str| format!("{field}.{k}");
+    let trainer = match s.model.as_str() {
+        "mlp" | "cnn" | "rnn" | "transformer" => {
+            if data.is_none() {
+                return Err(FieldError::new(
+                    "data",
+                    format!("is required by model {}", s.model),
+                ));
+            }
+            TrainerSpec::Torch {
+                model: s.model.clone(),
+            }
+        }
+        "function" => {
+            let Some(name) = s.function.clone() else {
+                return Err(FieldError::new(
+                    f("function"),
+                    format!(
+                        "is required for model function (one of {})",
+                        crate::train::function::NAMES.join(", ")
+                    ),
+                ));
+            };
+            if !crate::train::function::NAMES.contains(&name.as_str()) {
+                return Err(FieldError::new(
+                    f("function"),
+                    format!(
+                        "expected one of {}, got {name:?}",
+                        crate::train::function::NAMES.join(", ")
+                    ),
+                ));
+            }
+            TrainerSpec::Function { name }
+        }
+        "command" => match &s.command {
+            Some(argv) if !argv.is_empty() => {
+                // A program given relative to the workflow resolves against its folder.
+                let mut argv = argv.clone();
+                for a in argv.iter_mut() {
+                    let p = base_dir.join(&*a);
+                    if !Path::new(a).is_absolute()
+                        && (a.contains('/') || a.ends_with(".py"))
+                        && p.exists()
+                    {
+                        *a = p.canonicalize().unwrap_or(p).to_string_lossy().into_owned();
+                    }
+                }
+                TrainerSpec::Command { argv }
+            }
+            _ => {
+                return Err(FieldError::new(
+                    f("command"),
+                    "model command needs command: [program, args...]",
+                ));
+            }
+        },
+        other => {
+            return Err(FieldError::new(
+                f("model"),
+                format!(
+                    "unknown model {other:?} (expected one of {})",
+                    MODELS.join(", ")
+                ),
+            ));
+        }
+    };
+    if s.function.is_some() && s.model != "function" {
+        return Err(FieldError::new(
+            f("function"),
+            "only applies to model: function",
+        ));
+    }
+    if s.command.is_some() && s.model != "command" {
+        return Err(FieldError::new(
+            f("command"),
+            "only applies to model: command",
+        ));
+    }
+    let known: Option<Vec<&str>> = match &trainer {
+        TrainerSpec::Torch { model } => {
+            Some(COMMON.iter().chain(model_params(model)).copied().collect())
+        }
+        _ => None,
+    };
+    let check_name = |name: &str, at: String| -> Result<(), FieldError> {
+        match &known {
+            Some(k) if !k.contains(&name) => Err(FieldError::new(
+                at,
+                format!(
+                    "not a hyperparameter of {} (known: {})",
+                    s.model,
+                    k.join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    };
+    let mut params = Config::new();
+    for (name, v) in s.params.iter().flat_map(|p| &p.0) {
+        let at = format!("{field}.params.{name}");
+        check_name(name, at.clone())?;
+        check_value(name, v, &at)?;
+        params.insert(name.clone(), v.clone());
+    }
+    let entries = s.space.as_ref().map(|o| o.0.clone()).unwrap_or_default();
+    let space = Space::from_raw(&entries, &f("space"))?;
+    for p in &space.params {
+        let at = format!("{field}.space.{}", p.name);
+        check_name(&p.name, at.clone())?;
+        if params.contains_key(&p.name) {
+            return Err(FieldError::new(
+                at,
+                "is both fixed in params and searched in space",
+            ));
+        }
+        if let crate::search::space::Dist::Choice(options) = &p.dist {
+            for (i, o) in options.iter().enumerate() {
+                check_value(&p.name, o, &format!("{at}.choice[{i}]"))?;
+            }
+        }
+    }
+    let strategy = s.strategy.clone();
+    strategy.check(&f("strategy"))?;
+    let epochs_param = params
+        .get("epochs")
+        .and_then(|v| v.as_u64())
+        .map(|e| e as u32);
+    if strategy.kind.is_multi_fidelity() && space.get("epochs").is_some() {
+        return Err(FieldError::new(
+            f("space.epochs"),
+            format!(
+                "cannot be searched with {:?}: the scheduler decides the epochs",
+                strategy.kind
+            )
+            .to_lowercase(),
+        ));
+    }
+    let epochs = strategy.max_epochs.or(epochs_param).unwrap_or(10);
+    if let (Some(m), Some(e)) = (strategy.max_epochs, epochs_param) {
+        if m != e {
+            return Err(FieldError::new(
+                f("strategy.max_epochs"),
+                format!("is {m} but params.epochs is {e}; give one"),
+            ));
+        }
+    }
+    if strategy.kind == StrategyKind::Grid && space.is_empty() {
+        return Err(FieldError::new(
+            f("space"),
+            "grid needs at least one searched parameter",
+        ));
+    }
+    let metric = match &s.metric {
+        Some(m) => Metric {
+            name: m.name.clone(),
+            goal: m.goal,
+        },
+        None => match &trainer {
+            TrainerSpec::Function { .. } => Metric {
+                name: "objective".into(),
+                goal: Goal::Minimize,
+            },
+            _ => Metric {
+                name: "val_loss".into(),
+                goal: Goal::Minimize,
+            },
+        },
+    };
+    if let TrainerSpec::Torch { .. } = trainer {
+        let task = data.map_or(Task::Classification, |d| d.task);
+        let known = if task == Task::Regression {
+            METRICS_REGRESSION
+        } else {
+            METRICS_CLASSIFICATION
+        };
+        let ok = metric
+            .name
+            .strip_prefix("val_")
+            .is_some_and(|m| known.contains(&m));
+        if !ok {
+            let list: Vec<String> = known.iter().map(|m| format!("val_{m}")).collect();
+            return Err(FieldError::new(
+                f("metric.name"),
+                format!(
+                    "unknown metric {:?} (expected one of {})",
+                    metric.name,
+                    list.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut budget = s.budget.clone().unwrap_or_default();
+    if strategy.kind == StrategyKind::Grid {
+        let size = crate::search::strategy::grid_size(&space, &strategy)
+            .map_err(|m| FieldError::new(f("strategy.steps"), m))?;
+        match budget.trials {
+            None => budget.trials = Some(size),
+            Some(t) if t < size && strategy.allow_large != Some(true) => {
+                return Err(FieldError::new(
+                    f("budget.trials"),
+                    format!(
+                        "is {t} but the grid has {size} points; raise the budget or set strategy.allow_large: true to run the first {t}"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if budget.trials == Some(0) {
+        return Err(FieldError::new(f("budget.trials"), "must be at least 1"));
+    }
+    if let Some(t) = &budget.time {
+        parse_duration(t).map_err(|m| FieldError::new(f("budget.time"), m))?;
+    }
+    let workers = s.workers.unwrap_or(1);
+    if workers == 0 || workers > 256 {
+        return Err(FieldError::new(
+            f("workers"),
+            format!("must be between 1 and 256, got {workers}"),
+        ));
+    }
+    let threads = s.threads.unwrap_or(1);
+    if threads == 0 {
+        return Err(FieldError::new(f("threads"), "must be at least 1"));
+    }
+    let restart_promotions = match s.promotion.as_deref() {
+        None | Some("continue") => false,
+        Some("restart") => true,
+        Some(other) => {
+            return Err(FieldError::new(
+                f("promotion"),
+                format!("expected continue or restart, got {other:?}"),
+            ));
+        }
+    };
+    Ok(SearchSpec {
+        restart_promotions,
+        trainer,
+        params,
+        space,
+        strategy,
+        metric,
+        budget,
+        epochs,
+        workers,
+        threads,
+        trials_per_device: s.trials_per_device.unwrap_or(4).max(1),
+        retries: s.retries.unwrap_or(2),
+        disk_limit_mb: s.disk_limit_mb,
+    })
+}
+
+/// Range checks of a hyperparameter value (fixed, or one option of a choice).
+fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldError> {
+    if let Some(allowed) = categories(name) {
+        return match v.as_str() {
+            Some(s) if allowed.contains(&s) => Ok(()),
+            _ => Err(FieldError::new(
+                at,
+                format!("expected one of {}, got {v}", allowed.join(", ")),
+            )),
+        };
+    }
+    let positive_int = [
+        "batch_size",
+        "epochs",
+        "units",
+        "hidden_layers",
+        "conv_layers",
+        "filters",
+        "kernel_size",
+        "stride",
+        "pool_size",
+        "dense_units",
+        "rnn_units",
+        "rnn_layers",
+        "heads",
+        "d_model",
+        "ff_dim",
+        "encoder_layers",
+        "patch_size",
+    ];
+    if positive_int.contains(&name) && !v.as_u64().is_some_and(|n| n >= 1) {
+        return Err(FieldError::new(
+            at,
+            format!("expected a whole number >= 1, got {v}"),
+        ));
+    }
+    if name == "hidden_layers" || name == "conv_layers" {
+        // 0 hidden layers is a linear model: allowed.
+    }
+    if name == "dropout" && !v.as_f64().is_some_and(|x| (0.0..1.0).contains(&x)) {
+        return Err(FieldError::new(
+            at,
+            format!("expected a number in [0, 1), got {v}"),
+        ));
+    }
+    if ["lr", "eps"].contains(&name) && !v.as_f64().is_some_and(|x| x > 0.0) {
+        return Err(FieldError::new(
+            at,
+            format!("expected a number > 0, got {v}"),
+        ));
+    }
+    if ["weight_decay", "l1", "momentum"].contains(&name) && !v.as_f64().is_some_and(|x| x >= 0.0) {
+        return Err(FieldError::new(
+            at,
+            format!("expected a number >= 0, got {v}"),
+        ));
+    }
+    if ["nesterov", "bidirectional"].contains(&name) && !v.is_boolean() {
+        return Err(FieldError::new(
+            at,
+            format!("expected true or false, got {v}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `90s`, `30m`, `2h`, `1h30m` → seconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            let n: u64 = num
+                .parse()
+                .map_err(|_| format!("expected a duration like 90s, 30m or 2h, got {s:?}"))?;
+            total += n * match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => {
+                    return Err(format!(
+                        "expected a duration like 90s, 30m or 2h, got {s:?}"
+                    ));
+                }
+            };
+            num.clear();
+        }
+    }
+    if !num.is_empty() || total == 0 {
+        return Err(format!(
+            "expected a duration like 90s, 30m or 2h, got {s:?}"
+        ));
+    }
+    Ok(total)
+}
