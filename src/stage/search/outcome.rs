@@ -1,0 +1,148 @@
+//! The search as a whole: its epoch budget, which checkpoints it keeps, what the bar
+//! shows, and the selected configuration it ends with.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::Search;
+use crate::error::{Error, Result};
+use crate::search::{ItemResult, scheduler};
+use crate::stage::retention;
+
+impl Search<'_, '_> {
+    /// Epochs of `trial` that unfinished items will clone from.
+    pub(super) fn pending_clones(&self, trial: usize) -> Vec<u32> {
+        self.issued
+            .iter()
+            .zip(&self.results)
+            .filter(|(_, r)| r.is_none())
+            .filter_map(|(i, _)| i.clone_from.filter(|(t, _)| *t == trial).map(|(_, e)| e))
+            .collect()
+    }
+
+    pub(super) fn over_epoch_budget(&self) -> bool {
+        let Some(limit) = self.spec.budget.epochs else {
+            return false;
+        };
+        let mut per_trial: HashMap<usize, u32> = HashMap::new();
+        for it in &self.issued {
+            let e = per_trial.entry(it.trial).or_default();
+            *e = (*e).max(it.epochs);
+        }
+        per_trial.values().map(|&e| u64::from(e)).sum::<u64>() >= limit
+    }
+
+    /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
+    /// or pending needs.
+    pub(super) fn enforce_disk_limit(&mut self) {
+        let Some(mb) = self.spec.disk_limit_mb else {
+            return;
+        };
+        let mut best: HashMap<usize, Option<f64>> = HashMap::new();
+        let mut busy = std::collections::HashSet::new();
+        for (it, r) in self.issued.iter().zip(&self.results) {
+            match r {
+                None => {
+                    busy.insert(it.trial);
+                    if let Some((t, _)) = it.clone_from {
+                        busy.insert(t);
+                    }
+                }
+                Some(r) => {
+                    best.insert(it.trial, r.value);
+                }
+            }
+        }
+        let ranking = best
+            .into_iter()
+            .filter(|(t, _)| !busy.contains(t))
+            .map(|(t, v)| (self.ctx.layout.trial(self.job(), t), v))
+            .collect();
+        let cleared =
+            retention::enforce_limit(&self.ctx.layout.trials(self.job()), mb * 1_000_000, ranking);
+        if cleared > 0 {
+            self.ctx.progress.line(&format!(
+                "  disk limit {mb} MB: cleared the checkpoints of {cleared} trials"
+            ));
+        }
+    }
+
+    pub(super) fn show_progress(&self, running: usize) {
+        let done = self.results.iter().filter(|r| r.is_some()).count() as u64;
+        let best = self
+            .results
+            .iter()
+            .flatten()
+            .filter_map(|r| r.value)
+            .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
+        let best = best.map(|v| {
+            format!(
+                "best {} {:.4}",
+                self.spec.metric.name,
+                self.spec.metric.objective(v)
+            )
+        });
+        self.ctx.progress.set(
+            done,
+            self.issued.len() as u64,
+            &format!("{running} running {}", best.unwrap_or_default()),
+        );
+    }
+
+    /// Epochs paid for: with continuation each trial's epochs once; restarting pays every
+    /// item's epochs from zero.
+    pub(super) fn epochs_trained(&self, known: &[ItemResult]) -> u64 {
+        if self.spec.restart_promotions {
+            return known.iter().map(|r| u64::from(r.epochs)).sum();
+        }
+        let mut per: HashMap<usize, u32> = HashMap::new();
+        for r in known {
+            let e = per.entry(r.trial).or_default();
+            *e = (*e).max(r.epochs);
+        }
+        per.values().map(|&e| u64::from(e)).sum()
+    }
+
+    /// Select the configuration and write `best.json`.
+    pub(super) fn finish(self) -> Result<serde_json::Value> {
+        let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
+        let Some((trial, epochs, objective)) = scheduler::best_trial(&self.issued, &known) else {
+            return Err(Error::JobFailed(format!(
+                "stage {}: every trial failed; see `hpflow status` for the reasons",
+                self.ctx.stage.name
+            )));
+        };
+        let item = self
+            .issued
+            .iter()
+            .find(|i| i.trial == trial)
+            .ok_or_else(|| Error::internal("best trial unknown"))?;
+        let mut config = self.spec.params.clone();
+        // The newest configuration of the trial (PBT changes it along the way).
+        let latest = self
+            .issued
+            .iter()
+            .rev()
+            .find(|i| i.trial == trial)
+            .unwrap_or(item);
+        config.extend(latest.config.clone());
+        let trained = self.epochs_trained(&known);
+        let best = json!({
+            "trial": trial,
+            "config": config,
+            "epochs": epochs,
+            "metric": self.spec.metric.name,
+            "value": self.spec.metric.objective(objective),
+            "trials": known.iter().map(|r| r.trial).collect::<std::collections::BTreeSet<_>>().len(),
+            "epochs_trained": trained,
+        });
+        crate::store::atomic::write_json(&self.ctx.layout.best(self.job()), &best)?;
+        self.ctx.progress.line(&format!(
+            "  best: trial {trial} with {} = {:.4} after {epochs} epochs ({trained} epochs trained in all)",
+            self.spec.metric.name,
+            self.spec.metric.objective(objective)
+        ));
+        Ok(best)
+    }
+}

@@ -1,0 +1,171 @@
+//! Recording what workers report: reading a trial's status, ingesting it into SQLite, and
+//! duplicate configurations that take their twin's result instead of training.
+
+use std::collections::VecDeque;
+
+use super::Search;
+use crate::error::Result;
+use crate::search::ItemResult;
+use crate::stage::retention;
+use crate::train::files;
+use crate::train::protocol::{EpochMetrics, TrialState, TrialStatus};
+
+impl Search<'_, '_> {
+    pub(super) fn read_status(&self, k: usize) -> Option<TrialStatus> {
+        let dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
+        let text = std::fs::read_to_string(files::status(&dir)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Record a finished item: its value, the trial's state and every epoch's metrics.
+    pub(super) fn ingest(&mut self, k: usize, status: TrialStatus) -> Result<()> {
+        let item = self.issued[k].clone();
+        let dir = self.ctx.layout.trial(self.job(), item.trial);
+        let lines: Vec<EpochMetrics> = std::fs::read_to_string(files::metrics(&dir))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let metric = &self.spec.metric;
+        let mut state = status.state;
+        let mut reason = status.reason.clone();
+        let mut value = None;
+        if state == TrialState::Done {
+            match status.metrics.get(&metric.name) {
+                Some(v) if v.is_finite() => value = Some(metric.objective(*v)),
+                Some(v) => {
+                    state = TrialState::Diverged;
+                    reason = Some(format!("{} is {v}", metric.name));
+                }
+                None => {
+                    state = TrialState::Failed;
+                    let have: Vec<&String> = status.metrics.keys().collect();
+                    reason = Some(format!(
+                        "metric {} was not reported (reported: {have:?})",
+                        metric.name
+                    ));
+                }
+            }
+        }
+        let curve = lines
+            .iter()
+            .map(|l| {
+                l.values
+                    .get(&metric.name)
+                    .filter(|v| v.is_finite())
+                    .map(|v| metric.objective(*v))
+            })
+            .collect();
+        let result = ItemResult {
+            item: k,
+            trial: item.trial,
+            epochs: status.epoch,
+            value,
+            curve,
+        };
+        let epochs: Vec<(u32, serde_json::Value)> = lines
+            .iter()
+            .map(|l| (l.epoch, serde_json::to_value(&l.values).unwrap_or_default()))
+            .collect();
+        self.ctx.db.finish_item(
+            self.job(),
+            &result,
+            state.as_str(),
+            &serde_json::to_value(&status.metrics).unwrap_or_default(),
+            reason.as_deref(),
+            status.seconds,
+            &epochs,
+        )?;
+        retention::prune_trial(&dir, &self.pending_clones(item.trial));
+        let shown = status
+            .metrics
+            .get(&metric.name)
+            .map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+        let extra = match state {
+            TrialState::Done => String::new(),
+            other => format!(
+                "  {} {}",
+                other.as_str(),
+                reason.clone().unwrap_or_default()
+            ),
+        };
+        self.ctx.progress.line(&format!(
+            "  trial {:>4}  epoch {:>3}  {} {shown}{extra}",
+            item.trial, status.epoch, metric.name
+        ));
+        self.results[k] = Some(result);
+        let ready: Vec<(usize, usize)> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|(_, twin)| *twin == k)
+            .collect();
+        self.waiting.retain(|(_, twin)| *twin != k);
+        for (dup, twin) in ready {
+            self.copy_result(dup, twin)?;
+        }
+        self.enforce_disk_limit();
+        Ok(())
+    }
+
+    /// The earlier item that trains the same configuration to the same epochs as new trial
+    /// `k` (plain strategies only, where each item is a whole trial).
+    pub(super) fn twin_of(&self, k: usize) -> Option<usize> {
+        let item = &self.issued[k];
+        if self.spec.strategy.kind.is_multi_fidelity()
+            || self.issued[..k].iter().any(|i| i.trial == item.trial)
+        {
+            return None;
+        }
+        let hash = crate::search::space::config_hash(&item.config);
+        self.issued[..k].iter().position(|i| {
+            i.epochs == item.epochs && crate::search::space::config_hash(&i.config) == hash
+        })
+    }
+
+    /// Copy the twin's result to a duplicate trial instead of training it again.
+    pub(super) fn copy_result(&mut self, k: usize, twin: usize) -> Result<()> {
+        let Some(r) = self.results[twin].clone() else {
+            return Ok(());
+        };
+        let trial = self.issued[k].trial;
+        let twin_trial = self.issued[twin].trial;
+        let result = ItemResult {
+            item: k,
+            trial,
+            ..r
+        };
+        let reason = format!("same configuration as trial {twin_trial}: not trained again");
+        let epochs = self.ctx.db.epochs(self.job(), twin_trial)?;
+        self.ctx.db.finish_item(
+            self.job(),
+            &result,
+            "duplicate",
+            &serde_json::Value::Null,
+            Some(&reason),
+            0.0,
+            &epochs,
+        )?;
+        self.ctx
+            .progress
+            .line(&format!("  trial {trial:>4}  {reason}"));
+        self.results[k] = Some(result);
+        Ok(())
+    }
+
+    /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
+    /// one's result, now or when it arrives.
+    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<usize>) -> Result<()> {
+        match self.twin_of(k) {
+            Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
+            Some(twin) => {
+                self.waiting.push((k, twin));
+                Ok(())
+            }
+            None => {
+                queue.push_back(k);
+                Ok(())
+            }
+        }
+    }
+}
