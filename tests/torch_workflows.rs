@@ -190,6 +190,7 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
     assert_eq!(trial_values(&sb), trial_values(&clean));
     // An interruption costs at most the epoch each worker was in.
     let repeated = epochs_trained(&sb, &search) - clean_epochs;
+    eprintln!("{kills} interruptions, {repeated} epochs trained twice, {clean_epochs} epochs in the clean run");
     assert!(
         repeated <= kills * 2,
         "{repeated} epochs repeated over {kills} interruptions"
