@@ -568,3 +568,23 @@ fn a_program_that_fails_or_prints_garbage_fails_its_trial_with_the_reason() {
         assert!(reasons.iter().all(|r| r.contains(want)), "{reasons:?}");
     }
 }
+
+#[test]
+fn a_failed_job_starts_over_once_its_cause_is_fixed() {
+    let sb = Sandbox::new();
+    // The program imports a module that is not there yet (not part of the job's key).
+    sb.write("prog.py", "import helper\n");
+    sb.write("w.yaml", &command_workflow("prog.py", ""));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let train = std::fs::read_to_string(root.join("templates/train.py")).unwrap();
+    sb.write("helper.py", &train);
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("failed last time: starting over"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -45,6 +45,18 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     assert_eq!(audit.status.code(), Some(4), "{}", text(&audit.stdout));
     std::fs::write(&req, original).unwrap();
 
+    // A second model selection looked at by the same test split is a finding.
+    let edited = quickstart().replace("on: train+val", "on: train+val\n    epochs: 3");
+    sb.write("quickstart.yaml", &edited);
+    sb.ok(&["-q", "run", "quickstart.yaml"]);
+    let audit = sb.output(&["audit", "quickstart"]);
+    assert_eq!(audit.status.code(), Some(4));
+    assert!(
+        text(&audit.stdout).contains("opened by 2 different evaluate jobs"),
+        "{}",
+        text(&audit.stdout)
+    );
+
     // An altered access log breaks the hash chain.
     sb.db()
         .execute("UPDATE data_access SET job = 'someone-else'", [])
@@ -190,7 +202,9 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
     assert_eq!(trial_values(&sb), trial_values(&clean));
     // An interruption costs at most the epoch each worker was in.
     let repeated = epochs_trained(&sb, &search) - clean_epochs;
-    eprintln!("{kills} interruptions, {repeated} epochs trained twice, {clean_epochs} epochs in the clean run");
+    eprintln!(
+        "{kills} interruptions, {repeated} epochs trained twice, {clean_epochs} epochs in the clean run"
+    );
     assert!(
         repeated <= kills * 2,
         "{repeated} epochs repeated over {kills} interruptions"

@@ -36,23 +36,45 @@ pub fn findings(
         prev = a.hash.clone();
     }
     check("access log hash chain intact", problems);
-    // 2. Who opened the test rows.
+    // 2. Who opened the test rows: the log records the kind of job itself, so the check
+    // holds even after `gc` forgot the job.
     let mut problems = Vec::new();
-    for a in accesses
+    let scoped: Vec<_> = accesses
         .iter()
         .filter(|a| in_scope(&a.job) || in_scope(&a.split_job))
-    {
+        .collect();
+    for a in &scoped {
         let kind = db.job(&a.job)?.map(|j| j.kind);
-        if a.kind != "evaluate" || kind.as_deref() != Some("evaluate") {
+        if a.kind != "evaluate" || kind.as_deref().is_some_and(|k| k != "evaluate") {
             problems.push(format!(
                 "job {} ({}) opened the test rows of split {}",
                 a.job,
-                kind.unwrap_or_default(),
+                kind.unwrap_or_else(|| a.kind.clone()),
                 a.split_job
             ));
         }
     }
     check("only evaluate jobs opened the test split", problems);
+    // 2b. One look: a test split opened by several evaluate jobs was used to compare models.
+    let mut per_split: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+    for a in &scoped {
+        per_split
+            .entry(a.split_job.as_str())
+            .or_default()
+            .insert(a.job.as_str());
+    }
+    let problems = per_split
+        .iter()
+        .filter(|(_, jobs)| jobs.len() > 1)
+        .map(|(split, jobs)| {
+            format!(
+                "the test rows of split {} were opened by {} different evaluate jobs: results were compared on the test set",
+                crate::store::layout::short(split),
+                jobs.len()
+            )
+        })
+        .collect();
+    check("each test split was looked at by one evaluation", problems);
     // 3. No search or retrain request carried test rows.
     let mut problems = Vec::new();
     let mut requests = 0;

@@ -46,6 +46,19 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
             .ok_or_else(|| Error::internal("plan names an unknown stage"))?;
         let short = crate::store::layout::short(&job.id);
         if let Some(row) = db.job(&job.id)? {
+            if row.status == "failed" {
+                // Whatever made it fail (a missing module, a full disk) may be fixed now;
+                // its partial records would only steer a retry wrongly. Start it over.
+                progress.line(&format!(
+                    "{:<10} {short}  failed last time: starting over",
+                    job.stage
+                ));
+                db.reset_job(&job.id)?;
+                let dir = layout.job(&job.id);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                }
+            }
             if row.status == "done" {
                 if stage::outputs_present(layout, job) {
                     progress.line(&format!("{:<10} {short}  cached", job.stage));

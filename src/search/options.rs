@@ -231,6 +231,9 @@ impl StrategyOptions {
                 ));
             }
         }
+        if self.interval == Some(0) {
+            return Err(FieldError::new(f("interval"), "must be at least 1"));
+        }
         if self.max_epochs == Some(0) {
             return Err(FieldError::new(f("max_epochs"), "must be at least 1"));
         }

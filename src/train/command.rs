@@ -40,7 +40,8 @@ impl Trainer for CommandTrainer {
         let args: Vec<String> = argv.iter().map(|a| substitute(a, &req.config)).collect();
         let stderr_path = req.trial_dir.join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
-        let mut child = Command::new(&args[0])
+        let mut command = Command::new(&args[0]);
+        command
             .args(&args[1..])
             .current_dir(&req.trial_dir)
             .env("HPFLOW_CHECKPOINT_DIR", &ckpt)
@@ -53,7 +54,17 @@ impl Trainer for CommandTrainer {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr)
+            .stderr(stderr);
+        // The program must not outlive its worker (which dies with the coordinator): an
+        // orphan would race the restarted trial on the same checkpoint folder.
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", args[0]))?;
         // Epochs recorded before (by an earlier request of this trial) stay; the program
@@ -85,7 +96,10 @@ impl Trainer for CommandTrainer {
         let exit = child.wait().map_err(|e| e.to_string())?;
         let epoch = history.last().map_or(0, |h| h.epoch);
         let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
-        let (state, reason) = if let Some(g) = garbage {
+        let (state, reason) = if crate::train::worker::stop_requested() && !exit.success() {
+            // Ctrl-C reached the program too: it stopped, it did not fail.
+            (TrialState::Running, Some("stopped by signal".to_string()))
+        } else if let Some(g) = garbage {
             (TrialState::Failed, Some(g))
         } else if !exit.success() {
             (

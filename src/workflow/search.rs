@@ -123,10 +123,9 @@ pub fn search(
                 let mut argv = argv.clone();
                 for a in argv.iter_mut() {
                     let p = base_dir.join(&*a);
-                    if !Path::new(a).is_absolute()
-                        && (a.contains('/') || a.ends_with(".py"))
-                        && p.exists()
-                    {
+                    // Any argument naming a file beside the workflow (`train.py`, `run.sh`):
+                    // trials run in their own folder, and the file's content enters the key.
+                    if !Path::new(a).is_absolute() && !a.contains('{') && p.is_file() {
                         *a = p.canonicalize().unwrap_or(p).to_string_lossy().into_owned();
                     }
                 }
@@ -206,18 +205,29 @@ pub fn search(
     }
     let strategy = s.strategy.clone();
     strategy.check(&f("strategy"))?;
-    let epochs_param = params
-        .get("epochs")
-        .and_then(|v| v.as_u64())
-        .map(|e| e as u32);
-    if strategy.kind.is_multi_fidelity() && space.get("epochs").is_some() {
+    let epochs_param = match params.get("epochs") {
+        None => None,
+        Some(v) => match v.as_u64().and_then(|e| u32::try_from(e).ok()) {
+            Some(e) if e >= 1 => Some(e),
+            _ => {
+                return Err(FieldError::new(
+                    f("params.epochs"),
+                    format!("expected a whole number from 1 to {}, got {v}", u32::MAX),
+                ));
+            }
+        },
+    };
+    if space.get("epochs").is_some() {
         return Err(FieldError::new(
             f("space.epochs"),
-            format!(
-                "cannot be searched with {:?}: the scheduler decides the epochs",
-                strategy.kind
-            )
-            .to_lowercase(),
+            "cannot be searched: the epochs are params.epochs, or a multi-fidelity \
+             strategy (sha, hyperband, asha, bohb, pbt) decides them between min_epochs and max_epochs",
+        ));
+    }
+    if strategy.kind == StrategyKind::Pbt && matches!(trainer, TrainerSpec::Command { .. }) {
+        return Err(FieldError::new(
+            f("strategy.kind"),
+            "pbt copies a trial's checkpoint at a given epoch, which a command trainer does not keep; use sha, hyperband or asha",
         ));
     }
     let epochs = strategy.max_epochs.or(epochs_param).unwrap_or(10);
@@ -290,6 +300,9 @@ pub fn search(
             }
             Some(_) => {}
         }
+    }
+    if budget.epochs == Some(0) {
+        return Err(FieldError::new(f("budget.epochs"), "must be at least 1"));
     }
     if budget.trials == Some(0) {
         return Err(FieldError::new(f("budget.trials"), "must be at least 1"));
@@ -412,7 +425,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             let n: u64 = num
                 .parse()
                 .map_err(|_| format!("expected a duration like 90s, 30m or 2h, got {s:?}"))?;
-            total += n * match c {
+            let unit = match c {
                 's' => 1,
                 'm' => 60,
                 'h' => 3600,
@@ -422,6 +435,12 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
                     ));
                 }
             };
+            // At most ten years: anything longer is a typo, and would overflow a deadline.
+            total = n
+                .checked_mul(unit)
+                .and_then(|x| total.checked_add(x))
+                .filter(|t| *t <= 10 * 365 * 24 * 3600)
+                .ok_or_else(|| format!("{s:?} is longer than ten years"))?;
             num.clear();
         }
     }

@@ -68,13 +68,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
     let mut stages = Vec::new();
     for (name, value) in &raw.stages.0 {
         let field = format!("stages.{name}");
-        let stage: RawStage = yaml::from_value(value.clone(), &field).map_err(|mut e| {
-            // The stage kind is serde's enum tag: name the `kind` key in the error.
-            if e.field == field && e.msg.starts_with("unknown value") {
-                e.field = format!("{field}.kind");
-            }
-            e
-        })?;
+        let stage = parse_stage(value, &field)?;
         let (needs, spec) = match &stage {
             RawStage::Split(map) => {
                 let opts: crate::data::split::SplitOptions =
@@ -170,6 +164,33 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
     };
     check_upstreams(&wf)?;
     Ok(wf)
+}
+
+/// A stage by its `kind`, then its own fields: serde's tagged enums lose the path of an error
+/// inside the stage, so the kind is read first.
+fn parse_stage(value: &serde_yaml::Value, field: &str) -> Result<RawStage, FieldError> {
+    let Some(map) = value.as_mapping() else {
+        return Err(FieldError::new(field, "expected a mapping with a kind"));
+    };
+    let mut rest = map.clone();
+    let kind = rest.remove("kind");
+    let rest = serde_yaml::Value::Mapping(rest);
+    match kind.as_ref().and_then(|k| k.as_str()) {
+        Some("split") => yaml::from_value(rest, field).map(RawStage::Split),
+        Some("search") => yaml::from_value(rest, field).map(RawStage::Search),
+        Some("retrain") => yaml::from_value(rest, field).map(RawStage::Retrain),
+        Some("evaluate") => yaml::from_value(rest, field).map(RawStage::Evaluate),
+        None => Err(FieldError::new(
+            field,
+            "`kind` is required (split, search, retrain or evaluate)",
+        )),
+        Some(other) => Err(FieldError::new(
+            format!("{field}.kind"),
+            format!(
+                "unknown value `{other}`, expected one of `split`, `search`, `retrain`, `evaluate`"
+            ),
+        )),
+    }
 }
 
 fn data_spec(d: RawData, base_dir: &Path) -> Result<DataSpec, FieldError> {

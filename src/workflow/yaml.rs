@@ -91,30 +91,45 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(
     v: serde_yaml::Value,
     prefix: &str,
 ) -> Result<T, crate::error::FieldError> {
-    serde_yaml::from_value(v).map_err(|e| {
-        let full = e.to_string();
-        let text = full.split(" at line ").next().unwrap_or(&full).to_string();
-        let (mut field, msg) = match text.split_once(": ") {
-            Some((f, m)) if !f.contains(' ') => (format!("{prefix}.{f}"), m.to_string()),
-            _ => (prefix.to_string(), text),
-        };
-        let msg = msg
-            .replace("unknown variant", "unknown value")
-            .replace("unknown field", "unknown key");
-        if let Some(key) = msg
-            .strip_prefix("unknown key `")
-            .and_then(|r| r.split('`').next())
-        {
-            field = format!("{field}.{key}");
-        }
-        if let Some(key) = msg
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            return crate::error::FieldError::new(field, format!("`{key}` is required"));
-        }
-        crate::error::FieldError::new(field, msg)
-    })
+    serde_path_to_error::deserialize(v).map_err(
+        |e: serde_path_to_error::Error<serde_yaml::Error>| {
+            // The path inside the value (`metric.goal`), which serde_yaml's own errors lose here.
+            let path = e.path().to_string();
+            let full = e.inner().to_string();
+            let text = full.split(" at line ").next().unwrap_or(&full).to_string();
+            let mut field = if path == "." || path.is_empty() {
+                prefix.to_string()
+            } else {
+                format!("{prefix}.{path}")
+            };
+            let msg = text;
+            // An unknown key is reported at its parent: name the key itself.
+            if msg.starts_with("unknown field")
+                && field.ends_with(&format!(".{}", msg.split('`').nth(1).unwrap_or("")))
+            {
+                field = field
+                    .rsplit_once('.')
+                    .map(|(p, _)| p.to_string())
+                    .unwrap_or(field);
+            }
+            let msg = msg
+                .replace("unknown variant", "unknown value")
+                .replace("unknown field", "unknown key");
+            if let Some(key) = msg
+                .strip_prefix("unknown key `")
+                .and_then(|r| r.split('`').next())
+            {
+                field = format!("{field}.{key}");
+            }
+            if let Some(key) = msg
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                return crate::error::FieldError::new(field, format!("`{key}` is required"));
+            }
+            crate::error::FieldError::new(field, msg)
+        },
+    )
 }
 
 /// The 1-based line where a dotted path (`stages.search.space.lr`) is written, for block-style

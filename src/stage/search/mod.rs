@@ -163,6 +163,7 @@ impl Search<'_, '_> {
             }
         }
         let mut in_flight: HashMap<u64, (usize, usize)> = HashMap::new();
+        let mut crashes: HashMap<usize, u32> = HashMap::new();
         let mut finished = false;
         let mut stopping = false;
         self.ctx
@@ -225,6 +226,8 @@ impl Search<'_, '_> {
                     let _ = std::fs::remove_dir_all(files::checkpoints(&req.trial_dir));
                     let _ = std::fs::remove_file(files::metrics(&req.trial_dir));
                 }
+                // A status left by an earlier dispatch must not answer this one.
+                let _ = std::fs::remove_file(files::status(&req.trial_dir));
                 crate::store::atomic::write_json(&req.trial_dir.join("request.json"), &req)?;
                 self.ctx
                     .db
@@ -252,9 +255,13 @@ impl Search<'_, '_> {
                 };
                 match self.read_status(k) {
                     Some(st) if st.request == request && st.state == TrialState::Running => {
-                        // Stopped by a signal after a checkpoint: resumes on the next run.
+                        // Stopped by a signal after a checkpoint: resumes on the next run,
+                        // or now if only the worker was signalled.
                         in_flight.remove(&request);
                         pool.release(w);
+                        if !stopping {
+                            queue.push_front(k);
+                        }
                     }
                     Some(st) if st.request == request => {
                         in_flight.remove(&request);
@@ -274,12 +281,12 @@ impl Search<'_, '_> {
                 if stopping {
                     continue;
                 }
-                let attempts = self
-                    .ctx
-                    .db
-                    .items(self.job())?
-                    .get(k)
-                    .map_or(0, |r| r.attempts);
+                // Only crashes count against the retry limit, not restarts of the coordinator.
+                let attempts = {
+                    let c = crashes.entry(k).or_insert(0u32);
+                    *c += 1;
+                    *c
+                };
                 if attempts > self.spec.retries {
                     let status = TrialStatus {
                         request,

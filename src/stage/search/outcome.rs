@@ -39,6 +39,12 @@ impl Search<'_, '_> {
         let Some(mb) = self.spec.disk_limit_mb else {
             return;
         };
+        // PBT members continue and clone from each other at every interval: any member's
+        // checkpoint may be the next generation's start, and a member's history is not
+        // reproducible from scratch once it has cloned. Only per-trial pruning applies.
+        if self.spec.strategy.kind == crate::search::StrategyKind::Pbt {
+            return;
+        }
         let mut best: HashMap<usize, Option<f64>> = HashMap::new();
         let mut busy = std::collections::HashSet::new();
         for (it, r) in self.issued.iter().zip(&self.results) {
