@@ -162,7 +162,7 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let delay = 800 + state % 2500;
+        let delay = 300 + state % 1200;
         let mut child = sb.cmd(&["-q", "run", "f.yaml"]).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
