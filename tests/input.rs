@@ -102,3 +102,9 @@ fn plan_json_names_every_input_of_every_job() {
     }
     insta::assert_json_snapshot!("plan_json_function", filtered);
 }
+
+#[test]
+fn help_lists_every_command() {
+    let sb = Sandbox::new();
+    insta::assert_snapshot!("help", sb.ok(&["--help"]));
+}
