@@ -30,11 +30,10 @@ pub struct RawData {
     pub features: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+/// A stage, told apart by its `kind` key (read first, see `validate::parse_stage`).
+#[derive(Debug)]
 pub enum RawStage {
-    /// Split options are checked by `data::split::SplitOptions`; kept raw here.
-    Split(serde_yaml::Mapping),
+    Split(crate::data::split::SplitOptions),
     Search(RawSearch),
     Retrain(RawRetrain),
     Evaluate(RawEvaluate),

@@ -70,9 +70,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         let field = format!("stages.{name}");
         let stage = parse_stage(value, &field)?;
         let (needs, spec) = match &stage {
-            RawStage::Split(map) => {
-                let opts: crate::data::split::SplitOptions =
-                    yaml::from_value(serde_yaml::Value::Mapping(map.clone()), &field)?;
+            RawStage::Split(opts) => {
                 opts.check(&field)?;
                 if data.is_none() {
                     return Err(FieldError::new(
@@ -80,7 +78,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                         format!("is required by stage {name} (kind split)"),
                     ));
                 }
-                (Vec::new(), StageSpec::Split(opts))
+                (Vec::new(), StageSpec::Split(opts.clone()))
             }
             RawStage::Search(s) => (
                 s.needs.clone().unwrap_or_default(),
