@@ -588,3 +588,59 @@ fn a_failed_job_starts_over_once_its_cause_is_fixed() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_time_budget_counts_across_resumes() {
+    let sb = Sandbox::new();
+    sb.write(
+        "w.yaml",
+        &function_workflow(
+            "timed",
+            "{kind: random}",
+            100,
+            "    params: {epochs: 3, sleep: 0.1}\n    budget: {trials: 100, time: 2s}\n",
+        )
+        .replace("    budget: {trials: 100}\n", ""),
+    );
+    let mut child = sb.cmd(&["-q", "run", "w.yaml"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1600));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let spent: f64 = sb
+        .db()
+        .query_row("SELECT MAX(search_seconds) FROM jobs", [], |r| r.get(0))
+        .unwrap();
+    assert!(spent > 0.5, "the first run recorded {spent} s");
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let trials: i64 = sb
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM trials WHERE state = 'done'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 2 s at about 0.3 s a trial: a budget that restarted would allow some 12 or more.
+    assert!(
+        (3..=9).contains(&trials),
+        "{trials} trials within a 2 s budget"
+    );
+}
+
+#[test]
+fn a_database_of_schema_1_is_migrated() {
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &function_workflow("old", "{kind: random}", 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    sb.db()
+        .execute_batch("ALTER TABLE jobs DROP COLUMN search_seconds; PRAGMA user_version = 1;")
+        .unwrap();
+    let out = sb.json(&["run", "--json", "w.yaml"]);
+    assert_eq!(out["jobs"][0]["status"], "cached");
+    let version: i64 = sb
+        .db()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::search::{ItemResult, WorkItem};
 
 /// Each entry takes the schema from version i to i+1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE workflows (
     name TEXT PRIMARY KEY, file TEXT NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE workflow_jobs (
@@ -38,7 +39,11 @@ CREATE TABLE data_access (
     seq INTEGER PRIMARY KEY, job TEXT NOT NULL, kind TEXT NOT NULL, split_job TEXT NOT NULL,
     split TEXT NOT NULL, split_hash TEXT NOT NULL, at REAL NOT NULL, prev TEXT NOT NULL,
     hash TEXT NOT NULL);
-"#];
+"#,
+    // 2: the wall time a search has spent over all its runs, so `budget: {time}` counts
+    // across resumes.
+    "ALTER TABLE jobs ADD COLUMN search_seconds REAL NOT NULL DEFAULT 0;",
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -318,9 +323,37 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// Seconds a search spent in earlier runs.
+    pub fn search_seconds(&self, id: &str) -> Result<f64> {
+        self.conn
+            .query_row(
+                "SELECT search_seconds FROM jobs WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|v| v.unwrap_or(0.0))
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_search_seconds(&self, id: &str, seconds: f64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET search_seconds = ?2 WHERE id = ?1",
+                params![id, seconds],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Forget a job's search records (its outputs vanished; it is redone from scratch).
     pub fn reset_job(&self, id: &str) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE jobs SET search_seconds = 0 WHERE id = ?1",
+            params![id],
+        )
+        .map_err(|e| self.err(e))?;
         for table in ["items", "trials", "epochs"] {
             tx.execute(&format!("DELETE FROM {table} WHERE job = ?1"), params![id])
                 .map_err(|e| self.err(e))?;

@@ -137,13 +137,16 @@ impl Search<'_, '_> {
             self.spec.workers
         };
         let mut pool = Pool::new(size, program, args, Some(&trials_dir));
+        // The time budget counts every run of this search: earlier runs' time is recorded.
+        let started = Instant::now();
+        let spent_before = self.ctx.db.search_seconds(self.job())?;
+        let mut last_saved = started;
         let deadline = match &self.spec.budget.time {
-            Some(t) => Some(
-                Instant::now()
-                    + Duration::from_secs(
-                        crate::workflow::search::parse_duration(t).map_err(Error::Usage)?,
-                    ),
-            ),
+            Some(t) => {
+                let budget =
+                    crate::workflow::search::parse_duration(t).map_err(Error::Usage)? as f64;
+                Some(started + Duration::from_secs_f64((budget - spent_before).max(0.0)))
+            }
             None => None,
         };
         let mut queue = VecDeque::new();
@@ -244,6 +247,11 @@ impl Search<'_, '_> {
                     "the scheduler waits for results that will never come",
                 ));
             }
+            if last_saved.elapsed() >= Duration::from_secs(1) {
+                last_saved = Instant::now();
+                let spent = spent_before + started.elapsed().as_secs_f64();
+                self.ctx.db.set_search_seconds(self.job(), spent)?;
+            }
             let event = pool.next_event(Duration::from_millis(500));
             let requests: Vec<u64> = match &event {
                 Some(Event::Done { request, .. }) => vec![*request],
@@ -306,6 +314,8 @@ impl Search<'_, '_> {
             }
         }
         self.ctx.progress.finish();
+        let spent = spent_before + started.elapsed().as_secs_f64();
+        self.ctx.db.set_search_seconds(self.job(), spent)?;
         Ok(())
     }
 }
