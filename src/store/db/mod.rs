@@ -1,4 +1,4 @@
-//! `runs/hpflow.db`: the only module that speaks SQL. WAL mode; the schema version lives in
+//! `runs/hpflow.db`: the only module that speaks SQL (with `search` and `access` below it). WAL mode; the schema version lives in
 //! `PRAGMA user_version` with ordered migrations, and a database from a newer hpflow is refused
 //! for writing. Only the coordinator writes; commands that read open it read-only.
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::search::{ItemResult, WorkItem};
+use crate::search::WorkItem;
 
 /// Each entry takes the schema from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -44,6 +44,9 @@ CREATE TABLE data_access (
     // across resumes.
     "ALTER TABLE jobs ADD COLUMN search_seconds REAL NOT NULL DEFAULT 0;",
 ];
+
+mod access;
+mod search;
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -366,248 +369,6 @@ impl Db {
         self.conn
             .execute("DELETE FROM jobs WHERE id = ?1", params![id])
             .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
-    // ---- search: items and trials ----
-
-    pub fn insert_item(&self, job: &str, index: usize, item: &WorkItem) -> Result<()> {
-        let config = serde_json::to_string(&item.config).map_err(Error::internal)?;
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT OR IGNORE INTO items (job, item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'issued')",
-            params![
-                job,
-                index as i64,
-                item.trial as i64,
-                item.epochs,
-                item.clone_from.map(|c| c.0 as i64),
-                item.clone_from.map(|c| c.1),
-                config,
-                item.reason
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT INTO trials (job, trial, config_json, config_hash, state, epochs) VALUES (?1, ?2, ?3, ?4, 'queued', 0)
-             ON CONFLICT(job, trial) DO UPDATE SET config_json = excluded.config_json, config_hash = excluded.config_hash",
-            params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
-    }
-
-    pub fn bump_attempts(&self, job: &str, index: usize) -> Result<u32> {
-        self.conn
-            .query_row(
-                "UPDATE items SET attempts = attempts + 1 WHERE job = ?1 AND item = ?2 RETURNING attempts",
-                params![job, index as i64],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))
-    }
-
-    /// Record an item's outcome with the trial's state and its per-epoch metrics, in one
-    /// transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish_item(
-        &self,
-        job: &str,
-        result: &ItemResult,
-        state: &str,
-        metrics: &serde_json::Value,
-        reason: Option<&str>,
-        seconds: f64,
-        epochs: &[(u32, serde_json::Value)],
-    ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let item_state = if result.value.is_some() {
-            "done"
-        } else {
-            "failed"
-        };
-        tx.execute(
-            "UPDATE items SET state = ?3, value = ?4 WHERE job = ?1 AND item = ?2",
-            params![job, result.item as i64, item_state, result.value],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "UPDATE trials SET state = ?3, epochs = ?4, value = ?5, metrics_json = ?6, reason = ?7, seconds = seconds + ?8
-             WHERE job = ?1 AND trial = ?2",
-            params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds],
-        )
-        .map_err(|e| self.err(e))?;
-        for (epoch, m) in epochs {
-            tx.execute(
-                "INSERT OR REPLACE INTO epochs (job, trial, epoch, metrics_json) VALUES (?1, ?2, ?3, ?4)",
-                params![job, result.trial as i64, epoch, m.to_string()],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))
-    }
-
-    pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2",
-                params![job, trial as i64, state],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
-    pub fn items(&self, job: &str) -> Result<Vec<ItemRow>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state, value, attempts
-                 FROM items WHERE job = ?1 ORDER BY item",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![job], |r| {
-                let clone_trial: Option<i64> = r.get(3)?;
-                let clone_epoch: Option<u32> = r.get(4)?;
-                let config: String = r.get(5)?;
-                Ok(ItemRow {
-                    index: r.get::<_, i64>(0)? as usize,
-                    item: WorkItem {
-                        trial: r.get::<_, i64>(1)? as usize,
-                        epochs: r.get(2)?,
-                        clone_from: clone_trial.zip(clone_epoch).map(|(t, e)| (t as usize, e)),
-                        config: serde_json::from_str(&config).unwrap_or_default(),
-                        reason: r.get(6)?,
-                    },
-                    state: r.get(7)?,
-                    value: r.get(8)?,
-                    attempts: r.get(9)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub fn trials(&self, job: &str) -> Result<Vec<TrialRow>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds
-                 FROM trials WHERE job = ?1 ORDER BY trial",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![job], |r| {
-                Ok(TrialRow {
-                    trial: r.get::<_, i64>(0)? as usize,
-                    config: json(r.get(1)?),
-                    config_hash: r.get(2)?,
-                    state: r.get(3)?,
-                    epochs: r.get(4)?,
-                    value: r.get(5)?,
-                    metrics: json(r.get(6)?),
-                    reason: r.get(7)?,
-                    seconds: r.get(8)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    /// Per-epoch metrics of one trial, by epoch.
-    pub fn epochs(&self, job: &str, trial: usize) -> Result<Vec<(u32, serde_json::Value)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT epoch, metrics_json FROM epochs WHERE job = ?1 AND trial = ?2 ORDER BY epoch")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![job, trial as i64], |r| {
-                Ok((r.get(0)?, json(r.get(1)?)))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    // ---- the sealed test set's access log ----
-
-    /// Append an access to the hash-chained log and return it.
-    pub fn record_access(
-        &self,
-        job: &str,
-        kind: &str,
-        split_job: &str,
-        split: &str,
-        split_hash: &str,
-    ) -> Result<AccessRow> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let (seq, prev): (i64, String) = tx
-            .query_row(
-                "SELECT seq, hash FROM data_access ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .map_or((1, "genesis".to_string()), |(s, h): (i64, String)| {
-                (s + 1, h)
-            });
-        let mut row = AccessRow {
-            seq,
-            job: job.into(),
-            kind: kind.into(),
-            split_job: split_job.into(),
-            split: split.into(),
-            split_hash: split_hash.into(),
-            at: now(),
-            prev,
-            hash: String::new(),
-        };
-        row.hash = row.expected_hash();
-        tx.execute(
-            "INSERT INTO data_access (seq, job, kind, split_job, split, split_hash, at, prev, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                row.seq,
-                row.job,
-                row.kind,
-                row.split_job,
-                row.split,
-                row.split_hash,
-                row.at,
-                row.prev,
-                row.hash
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(row)
-    }
-
-    pub fn accesses(&self) -> Result<Vec<AccessRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, job, kind, split_job, split, split_hash, at, prev, hash FROM data_access ORDER BY seq")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(AccessRow {
-                    seq: r.get(0)?,
-                    job: r.get(1)?,
-                    kind: r.get(2)?,
-                    split_job: r.get(3)?,
-                    split: r.get(4)?,
-                    split_hash: r.get(5)?,
-                    at: r.get(6)?,
-                    prev: r.get(7)?,
-                    hash: r.get(8)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
     }
 }
