@@ -1,6 +1,7 @@
-//! `runs/hpflow.db`: the only module that speaks SQL (with `search` and `access` below it). WAL mode; the schema version lives in
-//! `PRAGMA user_version` with ordered migrations, and a database from a newer hpflow is refused
-//! for writing. Only the coordinator writes; commands that read open it read-only.
+//! `runs/hpflow.db`: the only module that speaks SQL (its children `search` and `access`
+//! hold the search's tables and the test-set access log). WAL mode; the schema version lives
+//! in `PRAGMA user_version` with ordered migrations, and a database from a newer hpflow is
+//! refused for writing. Only the coordinator writes; commands that read open it read-only.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
