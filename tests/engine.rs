@@ -133,14 +133,8 @@ fn sigkill_at_several_points_then_rerun_gives_the_uninterrupted_records() {
     sb.write("w.yaml", &wf);
     let mut kills = 0;
     for delay_ms in [300u64, 700, 1100, 500, 900] {
-        let mut child = sb.cmd(&["-q", "run", "w.yaml"]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-            kills += 1;
-        }
-        let _ = child.wait();
+        kills +=
+            usize::from(sb.kill_after(&["-q", "run", "w.yaml"], Duration::from_millis(delay_ms)));
     }
     sb.ok(&["-q", "run", "w.yaml"]);
     assert!(
@@ -602,11 +596,7 @@ fn the_time_budget_counts_across_resumes() {
         )
         .replace("    budget: {trials: 100}\n", ""),
     );
-    let mut child = sb.cmd(&["-q", "run", "w.yaml"]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1600));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    let _ = child.wait();
+    assert!(sb.kill_after(&["-q", "run", "w.yaml"], Duration::from_millis(1600)));
     let spent: f64 = sb
         .db()
         .query_row("SELECT MAX(search_seconds) FROM jobs", [], |r| r.get(0))

@@ -163,14 +163,7 @@ fn a_fashion_hyperband_search_survives_five_sigkills() {
         state ^= state >> 7;
         state ^= state << 17;
         let delay = 300 + state % 1200;
-        let mut child = sb.cmd(&["-q", "run", "f.yaml"]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().unwrap().is_none() {
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-            kills += 1;
-        }
-        let _ = child.wait();
+        kills += usize::from(sb.kill_after(&["-q", "run", "f.yaml"], Duration::from_millis(delay)));
     }
     let got = sb.json(&["run", "--json", "f.yaml"]);
     assert!(

@@ -53,6 +53,19 @@ impl Sandbox {
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).expect("json output")
     }
+    /// Start `hpflow ARGS`, wait `delay`, and SIGKILL it if it is still running. Returns
+    /// whether the kill landed (the run had not finished).
+    pub fn kill_after(&self, args: &[&str], delay: std::time::Duration) -> bool {
+        let mut child = self.cmd(args).spawn().expect("spawn hpflow");
+        std::thread::sleep(delay);
+        let running = child.try_wait().expect("try_wait").is_none();
+        if running {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        }
+        let _ = child.wait();
+        running
+    }
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.runs().join("hpflow.db")).expect("open db")
     }
