@@ -128,13 +128,19 @@ impl WavePlan for Brackets {
     }
 
     fn new_config(&self, hist: &History, earlier: &[WorkItem], trial: usize) -> Proposal {
-        let pending: Vec<_> = earlier.iter().map(|w| w.config.clone()).collect();
         if let Fill::Model(m) = &self.fill {
+            let pending: Vec<_> = earlier.iter().map(|w| w.config.clone()).collect();
             return m.propose(self, hist, &pending, trial);
         }
-        self.sampler
-            .propose(&self.space, &hist.observations(), &pending, trial)
-            .unwrap_or_else(|| self.random(trial, "the sampler had nothing left"))
+        let seed = (self.seed, "scheduler-random");
+        super::waves::propose_or_random(
+            self.sampler.as_ref(),
+            &self.space,
+            hist,
+            earlier,
+            trial,
+            seed,
+        )
     }
 }
 

@@ -138,15 +138,13 @@ impl WavePlan for MedianStopping {
     /// Not used by `next_wave` (which draws whole batches to know their length up front);
     /// answers like it for any other caller.
     fn new_config(&self, hist: &History, earlier: &[WorkItem], trial: usize) -> Proposal {
-        let pending: Vec<Config> = earlier.iter().map(|w| w.config.clone()).collect();
-        self.sampler
-            .propose(&self.space, &hist.observations(), &pending, trial)
-            .unwrap_or_else(|| Proposal {
-                config: super::random::random_config(
-                    &self.space,
-                    &mut crate::search::rng_for(0, "median", trial as u64),
-                ),
-                reason: "random (the sampler had nothing left)".into(),
-            })
+        super::waves::propose_or_random(
+            self.sampler.as_ref(),
+            &self.space,
+            hist,
+            earlier,
+            trial,
+            (0, "median"),
+        )
     }
 }

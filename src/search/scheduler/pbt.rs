@@ -16,7 +16,7 @@ use crate::search::space::Dist;
 use crate::search::{Config, Proposal, Sampler, Space, WorkItem, rng_for};
 
 use super::history::History;
-use super::random::{random_config, random_value};
+use super::random::random_value;
 use super::waves::{Slot, WavePlan};
 
 /// Chance that a categorical parameter is resampled when a member explores.
@@ -165,15 +165,14 @@ impl WavePlan for Pbt {
     }
 
     fn new_config(&self, hist: &History, earlier: &[WorkItem], trial: usize) -> Proposal {
-        let pending: Vec<Config> = earlier.iter().map(|w| w.config.clone()).collect();
-        self.sampler
-            .propose(&self.space, &hist.observations(), &pending, trial)
-            .unwrap_or_else(|| Proposal {
-                config: random_config(
-                    &self.space,
-                    &mut rng_for(self.seed, "scheduler-random", trial as u64),
-                ),
-                reason: "random (the sampler had nothing left)".into(),
-            })
+        let seed = (self.seed, "scheduler-random");
+        super::waves::propose_or_random(
+            self.sampler.as_ref(),
+            &self.space,
+            hist,
+            earlier,
+            trial,
+            seed,
+        )
     }
 }

@@ -32,6 +32,29 @@ pub(crate) trait WavePlan: Send + Sync {
 
 pub(crate) struct Synchronous<P>(pub P);
 
+/// A new trial's configuration: the sampler's proposal given what is known and what is
+/// already planned, or, when it has nothing left, a random one seeded by (seed, purpose,
+/// trial).
+pub(crate) fn propose_or_random(
+    sampler: &dyn crate::search::Sampler,
+    space: &crate::search::Space,
+    hist: &History,
+    earlier: &[WorkItem],
+    trial: usize,
+    (seed, purpose): (u64, &str),
+) -> Proposal {
+    let pending: Vec<crate::search::Config> = earlier.iter().map(|w| w.config.clone()).collect();
+    sampler
+        .propose(space, &hist.observations(), &pending, trial)
+        .unwrap_or_else(|| Proposal {
+            config: super::random::random_config(
+                space,
+                &mut crate::search::rng_for(seed, purpose, trial as u64),
+            ),
+            reason: "random (the sampler had nothing left)".into(),
+        })
+}
+
 /// Parse the trailing `[c/L]` of a reason.
 fn tag(reason: &str) -> Option<(usize, usize)> {
     let inner = reason.strip_suffix(']')?.rsplit_once('[')?.1;
