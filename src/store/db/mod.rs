@@ -148,18 +148,7 @@ impl Db {
         db.conn
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| db.err(e))?;
-        let version: i64 = db
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| db.err(e))?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::Db {
-                path: path.to_path_buf(),
-                msg: format!(
-                    "written by a newer hpflow (schema {version}, this one knows {SCHEMA_VERSION}); refusing to write"
-                ),
-            });
-        }
+        let version = db.schema_version("refusing to write")?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = db.conn.unchecked_transaction().map_err(|e| db.err(e))?;
             tx.execute_batch(sql).map_err(|e| db.err(e))?;
@@ -181,17 +170,25 @@ impl Db {
             conn,
             path: path.to_path_buf(),
         };
-        let version: i64 = db
+        db.schema_version("refusing to read")?;
+        Ok(Some(db))
+    }
+
+    /// The database's schema version; one newer than this hpflow knows is an error.
+    fn schema_version(&self, refusal: &str) -> Result<i64> {
+        let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| db.err(e))?;
+            .map_err(|e| self.err(e))?;
         if version > SCHEMA_VERSION {
             return Err(Error::Db {
-                path: path.to_path_buf(),
-                msg: format!("written by a newer hpflow (schema {version})"),
+                path: self.path.clone(),
+                msg: format!(
+                    "written by a newer hpflow (schema {version}, this one knows {SCHEMA_VERSION}); {refusal}"
+                ),
             });
         }
-        Ok(Some(db))
+        Ok(version)
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
