@@ -124,15 +124,15 @@ impl StrategyOptions {
     }
 
     /// The options given, by name.
-    fn given(&self) -> Vec<&'static str> {
+    fn given(&self) -> Vec<String> {
+        // The serialized struct names every option that was set; `kind` is not an option.
         let v = serde_json::to_value(self).expect("options serialize");
-        let mut out = Vec::new();
-        for name in ALL_OPTIONS {
-            if v.get(name).is_some_and(|x| !x.is_null()) {
-                out.push(*name);
-            }
-        }
-        out
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, x)| k.as_str() != "kind" && !x.is_null())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Which options a kind accepts.
@@ -185,7 +185,7 @@ impl StrategyOptions {
     pub fn check(&self, field: &str) -> Result<(), FieldError> {
         let accepted = Self::accepted(self.kind);
         for name in self.given() {
-            if !accepted.contains(&name) {
+            if !accepted.contains(&name.as_str()) {
                 return Err(FieldError::new(
                     format!("{field}.{name}"),
                     format!(
@@ -287,30 +287,3 @@ impl StrategyOptions {
         Ok(())
     }
 }
-
-const ALL_OPTIONS: &[&str] = &[
-    "batch",
-    "steps",
-    "allow_large",
-    "sobol",
-    "surrogate",
-    "acquisition",
-    "initial",
-    "kappa",
-    "xi",
-    "gamma",
-    "candidates",
-    "population",
-    "generations",
-    "mutation_rate",
-    "crossover_rate",
-    "tournament",
-    "elitism",
-    "eta",
-    "min_epochs",
-    "max_epochs",
-    "interval",
-    "quantile",
-    "perturb",
-    "median_stopping",
-];
