@@ -145,28 +145,25 @@ pub fn to_csv(data: &Value) -> String {
             t["state"].as_str().unwrap_or(""),
             scalar(&t["epochs_trained"]),
         );
-        if epochs.is_empty() {
+        // A trial that trained no epoch still gets one row.
+        let rows: Vec<(String, &Value)> = if epochs.is_empty() {
+            vec![(String::new(), &Value::Null)]
+        } else {
+            epochs
+                .iter()
+                .map(|e| (scalar(&e["epoch"]), &e["metrics"]))
+                .collect()
+        };
+        for (epoch, metrics) in rows {
             push(
                 "trial",
                 stage,
                 scalar(&t["trial"]),
                 state,
                 trained.clone(),
-                String::new(),
+                epoch,
                 &t["params"],
-                &Value::Null,
-            );
-        }
-        for e in &epochs {
-            push(
-                "trial",
-                stage,
-                scalar(&t["trial"]),
-                state,
-                trained.clone(),
-                scalar(&e["epoch"]),
-                &t["params"],
-                &e["metrics"],
+                metrics,
             );
         }
     }
