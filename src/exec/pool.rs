@@ -33,6 +33,8 @@ pub struct Pool {
     workers: Vec<Option<Worker>>,
     tx: Sender<Event>,
     rx: Receiver<Event>,
+    /// A stop signal arrived and workers were asked to stop.
+    stopping: bool,
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -76,6 +78,7 @@ impl Pool {
             workers: (0..size).map(|_| None).collect(),
             tx,
             rx,
+            stopping: false,
             _watcher: watcher,
         }
     }
@@ -170,6 +173,25 @@ impl Pool {
 
     pub fn next_event(&self, timeout: Duration) -> Option<Event> {
         self.rx.recv_timeout(timeout).ok()
+    }
+
+    /// Act on stop signals: the first asks the workers to stop after their current epoch's
+    /// checkpoint (returns `Ok(true)` that once), a second kills them and ends the run.
+    pub fn follow_signals(&mut self) -> Result<bool> {
+        if crate::exec::signals::count() >= 2 {
+            self.kill();
+            return Err(Error::Interrupted);
+        }
+        if crate::exec::signals::stop_requested() && !self.stopping {
+            self.stopping = true;
+            self.interrupt();
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping
     }
 
     /// Ask every worker to stop after its current epoch's checkpoint (SIGINT), then close.

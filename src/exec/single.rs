@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::exec::pool::{Event, Pool, worker_program};
-use crate::exec::signals;
-use crate::train::files;
 use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
 
 pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
@@ -15,21 +13,10 @@ pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
     let _ = std::fs::remove_file(crate::train::files::status(&req.trial_dir));
     crate::store::atomic::write_json(&req.trial_dir.join("request.json"), req)?;
     pool.send(0, req)?;
-    let mut interrupted = false;
     loop {
-        if signals::count() >= 2 {
-            pool.kill();
-            return Err(Error::Interrupted);
-        }
-        if signals::stop_requested() && !interrupted {
-            interrupted = true;
-            pool.interrupt();
-        }
+        pool.follow_signals()?;
         let event = pool.next_event(Duration::from_millis(500));
-        let status: Option<TrialStatus> = std::fs::read_to_string(files::status(&req.trial_dir))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .filter(|s: &TrialStatus| s.request == req.id);
+        let status = crate::train::read_status(&req.trial_dir).filter(|s| s.request == req.id);
         if let Some(s) = status {
             if s.state == TrialState::Running {
                 return Err(Error::Interrupted);
@@ -37,7 +24,7 @@ pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
             return Ok(s);
         }
         if let Some(Event::Exited { .. }) = event {
-            if interrupted {
+            if pool.stopping() {
                 return Err(Error::Interrupted);
             }
             return Err(Error::JobFailed(format!(

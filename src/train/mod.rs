@@ -47,6 +47,12 @@ pub mod files {
     }
 }
 
+/// A trial folder's `status.json`, if there is a readable one.
+pub fn read_status(trial_dir: &std::path::Path) -> Option<TrialStatus> {
+    let text = std::fs::read_to_string(files::status(trial_dir)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
 /// Rewrite `metrics.jsonl` to hold exactly `history` (after resuming from a checkpoint, lines
 /// written after it are dropped so that the curve has each epoch once).
 pub fn reset_metrics(

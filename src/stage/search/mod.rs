@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::exec::pool::{Event, Pool, worker_program};
-use crate::exec::signals;
 use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
@@ -168,22 +167,16 @@ impl Search<'_, '_> {
         let mut in_flight: HashMap<u64, (usize, usize)> = HashMap::new();
         let mut crashes: HashMap<usize, u32> = HashMap::new();
         let mut finished = false;
-        let mut stopping = false;
         self.ctx
             .progress
             .start(&self.ctx.stage.name, self.issued.len() as u64);
         loop {
-            if signals::count() >= 2 {
-                pool.kill();
-                return Err(Error::Interrupted);
-            }
-            if signals::stop_requested() && !stopping {
-                stopping = true;
+            if pool.follow_signals()? {
                 self.ctx
                     .progress
                     .line("  stopping: trials checkpoint and stop (Ctrl-C again to stop at once)");
-                pool.interrupt();
             }
+            let stopping = pool.stopping();
             if stopping && in_flight.is_empty() {
                 return Err(Error::Interrupted);
             }

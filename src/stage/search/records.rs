@@ -12,9 +12,7 @@ use crate::train::protocol::{EpochMetrics, TrialState, TrialStatus};
 
 impl Search<'_, '_> {
     pub(super) fn read_status(&self, k: usize) -> Option<TrialStatus> {
-        let dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
-        let text = std::fs::read_to_string(files::status(&dir)).ok()?;
-        serde_json::from_str(&text).ok()
+        crate::train::read_status(&self.ctx.layout.trial(self.job(), self.issued[k].trial))
     }
 
     /// Record a finished item: its value, the trial's state and every epoch's metrics.
