@@ -62,6 +62,19 @@ pub fn cond_space() -> Space {
 /// Run `sampler` sequentially for `n` evaluations of the named function (failures are
 /// recorded as failed trials) and return the observations.
 pub fn run(sampler: &dyn Sampler, space: &Space, name: &str, n: usize) -> Vec<Observation> {
+    run_with(sampler, space, n, |_, config| {
+        function::evaluate(name, &function::coordinates(config)).ok()
+    })
+}
+
+/// Run `sampler` sequentially for `n` evaluations of `objective(trial, config)` (`None` = a
+/// failed trial), checking that every proposal is valid.
+pub fn run_with(
+    sampler: &dyn Sampler,
+    space: &Space,
+    n: usize,
+    objective: impl Fn(usize, &crate::search::Config) -> Option<f64>,
+) -> Vec<Observation> {
     let mut observed: Vec<Observation> = Vec::new();
     for i in 0..n {
         let Some(p) = sampler.propose(space, &observed, &[], i) else {
@@ -73,7 +86,7 @@ pub fn run(sampler: &dyn Sampler, space: &Space, name: &str, n: usize) -> Vec<Ob
             "proposal {i}: {:?}",
             p.config
         );
-        let value = function::evaluate(name, &function::coordinates(&p.config)).ok();
+        let value = objective(i, &p.config);
         observed.push(Observation {
             trial: i,
             config: p.config,

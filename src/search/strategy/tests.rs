@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::encode::Encoder;
-use super::testing::{best, branin_space, cond_space, mixed_space, run, space_of};
+use super::testing::{best, branin_space, cond_space, mixed_space, run, run_with, space_of};
 use super::{history, sampler};
 use crate::search::space::{Config, config_hash};
 use crate::search::{Observation, Space, StrategyKind, StrategyOptions};
@@ -41,27 +41,9 @@ fn toy(space: &Space, config: &Config) -> f64 {
 /// Sequential run with the toy objective; every third trial fails.
 fn run_toy(kind: &StrategyOptions, seed: u64, space: &Space, n: usize) -> Vec<Observation> {
     let s = sampler(kind, seed);
-    let mut observed = Vec::new();
-    for i in 0..n {
-        let Some(p) = s.propose(space, &observed, &[], i) else {
-            break;
-        };
-        assert_eq!(
-            space.validate(&p.config),
-            Ok(()),
-            "{:?} proposal {i}: {:?}",
-            kind.kind,
-            p.config
-        );
-        let value = (i % 3 != 2).then(|| toy(space, &p.config));
-        observed.push(Observation {
-            trial: i,
-            config: p.config,
-            epochs: 1,
-            value,
-        });
-    }
-    observed
+    run_with(s.as_ref(), space, n, |i, config| {
+        (i % 3 != 2).then(|| toy(space, config))
+    })
 }
 
 #[test]
