@@ -135,8 +135,12 @@ impl Pool {
         Ok(())
     }
 
-    /// Hand a request to worker `index` (starting it if it is not running).
+    /// Hand a request to worker `index` (starting it if it is not running). The trial folder
+    /// gets the request (what `audit` reads) and loses any status an earlier request left, so
+    /// that only this request's answer can be taken for it.
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
+        let _ = std::fs::remove_file(crate::train::files::status(&req.trial_dir));
+        crate::store::atomic::write_json(&req.trial_dir.join("request.json"), req)?;
         if self.workers[index].is_none() {
             self.spawn(index)?;
         }

@@ -9,9 +9,6 @@ use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
 pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
     let (program, args) = worker_program(req.trainer.needs_torch())?;
     let mut pool = Pool::new(1, program, args, None);
-    // A status left by an earlier run (interrupted, or failed before a fix) must not answer.
-    let _ = std::fs::remove_file(crate::train::files::status(&req.trial_dir));
-    crate::store::atomic::write_json(&req.trial_dir.join("request.json"), req)?;
     pool.send(0, req)?;
     loop {
         pool.follow_signals()?;

@@ -222,9 +222,6 @@ impl Search<'_, '_> {
                     let _ = std::fs::remove_dir_all(files::checkpoints(&req.trial_dir));
                     let _ = std::fs::remove_file(files::metrics(&req.trial_dir));
                 }
-                // A status left by an earlier dispatch must not answer this one.
-                let _ = std::fs::remove_file(files::status(&req.trial_dir));
-                crate::store::atomic::write_json(&req.trial_dir.join("request.json"), &req)?;
                 self.ctx
                     .db
                     .set_trial_state(self.job(), req.trial, "running")?;
