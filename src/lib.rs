@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod search;
 pub mod store;
+pub mod text;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -157,7 +157,15 @@ pub fn render(data: &Value, status: &Value, audit: &[Value]) -> String {
             .copied()
             .filter(|t| t["stage"] == stage.as_str())
             .collect();
-        let metric = sel["metric"].as_str().unwrap_or("val_loss");
+        // The stage's own metric (from its job), also when no trial succeeded.
+        let metric = data["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|j| j["stage"] == stage.as_str())
+            .and_then(|j| j["metric"]["name"].as_str())
+            .or(sel["metric"].as_str())
+            .unwrap_or("val_loss");
         body.push_str(&search_section(
             &stage,
             &of_stage,
@@ -221,7 +229,7 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
     let data = super::export::collect(&db, layout, &name, &jobs)?;
-    let status = super::status::collect(&db, &name, &jobs)?;
+    let status = super::status::collect(&db, layout, &name, &jobs)?;
     let scope = jobs.iter().map(|(_, id)| id.clone()).collect();
     let (checks, _) = super::audit::findings(&db, layout, Some(&scope))?;
     let html = render(&data, &status, &checks);
@@ -229,7 +237,8 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
         || std::path::PathBuf::from(format!("{name}-report.html")),
         Path::to_path_buf,
     );
-    crate::store::atomic::write(&path, html.as_bytes())?;
-    println!("wrote {}", path.display());
+    if super::write_output(Some(&path), &html)? {
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

@@ -19,15 +19,19 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+/// Tick positions; `whole`: the values are whole numbers (epochs, units), so are the ticks.
+fn ticks(lo: f64, hi: f64, whole: bool) -> Vec<f64> {
     let span = (hi - lo).max(1e-12);
     let raw = span / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let mut step = [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
         .find(|s| span / s <= 6.0)
         .unwrap_or(mag * 10.0);
+    if whole {
+        step = step.max(1.0).round();
+    }
     let mut t = (lo / step).ceil() * step;
     let mut out = Vec::new();
     while t <= hi + step * 1e-9 {
@@ -68,10 +72,13 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> St
         W / 2.0,
         esc(title)
     );
-    for t in ticks(x0, x1) {
+    let whole = |v: &[f64]| v.iter().all(|x| x.fract() == 0.0);
+    let xs: Vec<f64> = all.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = all.iter().map(|p| p.1).collect();
+    for t in ticks(x0, x1, whole(&xs)) {
         svg.push_str(&format!(r##"<line x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}" stroke="#eee"/><text x="{0:.1}" y="{3}" text-anchor="middle">{4}</text>"##, sx(t), PAD, H - PAD, H - PAD + 14.0, fmt(t)));
     }
-    for t in ticks(y0, y1) {
+    for t in ticks(y0, y1, whole(&ys)) {
         svg.push_str(&format!(r##"<line x1="{1}" x2="{2}" y1="{0:.1}" y2="{0:.1}" stroke="#eee"/><text x="{3}" y="{0:.1}" text-anchor="end" dy="4">{4}</text>"##, sy(t), PAD, W - PAD, PAD - 4.0, fmt(t)));
     }
     svg.push_str(&format!(
@@ -120,5 +127,15 @@ fn fmt(v: f64) -> String {
         format!("{v:.1e}")
     } else {
         format!("{}", (v * 1e4).round() / 1e4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_numbers_get_whole_ticks() {
+        // Two integer values, 3 and 5: no tick at 3.5 or 4.5.
+        assert_eq!(super::ticks(3.0, 5.0, true), vec![3.0, 4.0, 5.0]);
+        assert!(super::ticks(3.0, 5.0, false).contains(&3.5));
     }
 }

@@ -92,6 +92,32 @@ pub struct Budget {
     pub time: Option<String>,
 }
 
+impl Budget {
+    /// Only time or epochs bound the search: it starts trials until they are spent (at
+    /// most `OPEN_ENDED_TRIALS`), rather than stopping at the default trial count.
+    pub fn open_ended(&self) -> bool {
+        self.trials.is_none() && (self.time.is_some() || self.epochs.is_some())
+    }
+
+    /// What bounds an open-ended search, for people.
+    pub fn open_ended_by(&self) -> Option<String> {
+        if !self.open_ended() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(t) = &self.time {
+            parts.push(format!("{t} of time"));
+        }
+        if let Some(e) = self.epochs {
+            parts.push(format!("{e} epochs"));
+        }
+        Some(parts.join(" or "))
+    }
+}
+
+/// The most trials an open-ended search (a time or epoch budget alone) starts.
+pub const OPEN_ENDED_TRIALS: usize = 10_000;
+
 impl StrategyOptions {
     pub fn new(kind: StrategyKind) -> Self {
         StrategyOptions {

@@ -118,19 +118,9 @@ pub fn search(
             TrainerSpec::Function { name }
         }
         "command" => match &s.command {
-            Some(argv) if !argv.is_empty() => {
-                // A program given relative to the workflow resolves against its folder.
-                let mut argv = argv.clone();
-                for a in argv.iter_mut() {
-                    let p = base_dir.join(&*a);
-                    // Any argument naming a file beside the workflow (`train.py`, `run.sh`):
-                    // trials run in their own folder, and the file's content enters the key.
-                    if !Path::new(a).is_absolute() && !a.contains('{') && p.is_file() {
-                        *a = p.canonicalize().unwrap_or(p).to_string_lossy().into_owned();
-                    }
-                }
-                TrainerSpec::Command { argv }
-            }
+            Some(argv) if !argv.is_empty() => TrainerSpec::Command {
+                argv: super::command::resolve(argv, base_dir, &f("command"))?,
+            },
             _ => {
                 return Err(FieldError::new(
                     f("command"),
@@ -202,6 +192,14 @@ pub fn search(
                 check_value(&p.name, o, &format!("{at}.choice[{i}]"))?;
             }
         }
+    }
+    if let TrainerSpec::Command { argv } = &trainer {
+        let names: Vec<&str> = params
+            .keys()
+            .map(String::as_str)
+            .chain(space.params.iter().map(|p| p.name.as_str()))
+            .collect();
+        super::command::check_placeholders(argv, &names, &f("command"))?;
     }
     let strategy = s.strategy.clone();
     strategy.check(&f("strategy"))?;
@@ -321,6 +319,13 @@ pub fn search(
     if threads == 0 {
         return Err(FieldError::new(f("threads"), "must be at least 1"));
     }
+    let max_failed = s.max_failed.unwrap_or(DEFAULT_MAX_FAILED);
+    if !(0.0..=1.0).contains(&max_failed) {
+        return Err(FieldError::new(
+            f("max_failed"),
+            format!("a fraction of the trials, 0 to 1, got {max_failed}"),
+        ));
+    }
     let restart_promotions = match s.promotion.as_deref() {
         None | Some("continue") => false,
         Some("restart") => true,
@@ -345,8 +350,12 @@ pub fn search(
         trials_per_device: s.trials_per_device.unwrap_or(4).max(1),
         retries: s.retries.unwrap_or(2),
         disk_limit_mb: s.disk_limit_mb,
+        max_failed,
     })
 }
+
+/// A search whose failed trials exceed this fraction does not hand its result on.
+pub const DEFAULT_MAX_FAILED: f64 = 0.5;
 
 /// Range checks of a hyperparameter value (fixed, or one option of a choice).
 fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldError> {

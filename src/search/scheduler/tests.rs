@@ -322,7 +322,16 @@ fn epoch_budget_caps_the_planned_epochs() {
         epochs: Some(50),
         ..Budget::default()
     };
-    let s = scheduler(&o, 1, Box::new(TestSampler(0)), branin_space(), &budget, 27).unwrap();
+    let s = scheduler(
+        &o,
+        1,
+        Box::new(TestSampler(0)),
+        branin_space(),
+        &budget,
+        27,
+        super::ValueLabel::objective(),
+    )
+    .unwrap();
     let out = simulate(s.as_ref(), 2, 0, 27, 0.0);
     assert!(out.trained <= 50 && out.trained > 40, "{}", out.trained);
 }

@@ -44,6 +44,10 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         spec.space.clone(),
         &spec.budget,
         spec.epochs,
+        scheduler::ValueLabel {
+            name: spec.metric.name.clone(),
+            sign: spec.metric.value(1.0),
+        },
     )
     .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
     let rows = ctx.db.items(&ctx.job.id)?;
@@ -123,6 +127,7 @@ impl Search<'_, '_> {
             threads: self.spec.threads,
             data: self.ctx.data_ref()?,
             metric: self.spec.metric.name.clone(),
+            workdir: Some(self.ctx.wf.base_dir.clone()),
         })
     }
 
