@@ -10,7 +10,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `command` search whose trials print one metrics line per epoch; `script` is the body.
-fn command_search(name: &str, script_name: &str, space: &str, strategy: &str, extra: &str) -> String {
+fn command_search(
+    name: &str,
+    script_name: &str,
+    space: &str,
+    strategy: &str,
+    extra: &str,
+) -> String {
     format!(
         "name: {name}
 seed: 1
@@ -94,14 +100,20 @@ fn show_prints_a_maximised_metric_with_its_own_sign() {
         .iter()
         .filter_map(|i| i["item"]["reason"].as_str())
         .collect();
-    assert!(reasons.iter().any(|r| r.contains("promoted")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("promoted")),
+        "{reasons:?}"
+    );
     assert!(
         reasons.iter().all(|r| !r.contains("objective -")),
         "{reasons:?}"
     );
     let table = sb.ok(&["show", &job]);
     assert!(table.contains("objective"), "{table}");
-    assert!(!table.contains(" -"), "no negated value in the table:\n{table}");
+    assert!(
+        !table.contains(" -"),
+        "no negated value in the table:\n{table}"
+    );
 }
 
 #[test]
@@ -119,10 +131,7 @@ fn a_running_trial_is_visible_and_a_killed_run_is_not_called_running() {
     let mut run = sb.cmd(&["-q", "run", "w.yaml"]);
     run.env("HPFLOW_TEST_SLEEP", "0.3");
     let mut child = run.spawn().unwrap();
-    let metrics = sb
-        .runs()
-        .join(&job[..16])
-        .join("trials/0000/metrics.jsonl");
+    let metrics = sb.runs().join(&job[..16]).join("trials/0000/metrics.jsonl");
     let started = Instant::now();
     while std::fs::read_to_string(&metrics).map_or(0, |t| t.lines().count()) < 3 {
         assert!(started.elapsed() < Duration::from_secs(60), "no epochs");
@@ -130,14 +139,17 @@ fn a_running_trial_is_visible_and_a_killed_run_is_not_called_running() {
     }
     let trial = sb.ok(&["show", &format!("{job}/0")]);
     assert!(trial.contains("so far (from the trial folder"), "{trial}");
-    assert!(trial.contains("\n1  "), "the epoch table has rows:\n{trial}");
+    assert!(
+        trial.contains("\n1  "),
+        "the epoch table has rows:\n{trial}"
+    );
     let status = sb.ok(&["status", "live"]);
     assert!(status.contains("trial 0 running, epoch"), "{status}");
     // SIGKILL: nothing is running any more, whatever the database last said.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
     let status = sb.json(&["status", "--json", "live"]);
-    let search = &status["jobs"][1];
+    let search = &status["jobs"][0];
     assert_eq!(search["status"], "interrupted", "{status}");
     assert!(search["trials"].get("running").is_none(), "{status}");
     assert_eq!(search["trials"]["interrupted"], 1, "{status}");
@@ -157,7 +169,10 @@ fn gc_names_what_it_removes_and_keeps_what_a_workflow_file_describes() {
     assert!(out.contains("nothing to collect"), "{out}");
     assert!(!sb.runs().exists());
     // Two files, one name: the second run replaces the name's jobs, not the first file.
-    sb.write("a.yaml", &function_workflow("same", "{kind: random}", 3, ""));
+    sb.write(
+        "a.yaml",
+        &function_workflow("same", "{kind: random}", 3, ""),
+    );
     sb.write(
         "b.yaml",
         &function_workflow("same", "{kind: random}", 3, "").replace("seed: 3", "seed: 4"),
@@ -166,7 +181,10 @@ fn gc_names_what_it_removes_and_keeps_what_a_workflow_file_describes() {
     sb.ok(&["-q", "run", "b.yaml"]);
     let a_search = job_of(&sb, "a.yaml", "search");
     let dry = sb.ok(&["gc", "--dry-run"]);
-    assert!(!dry.contains("would remove job"), "a.yaml still plans its jobs:\n{dry}");
+    assert!(
+        !dry.contains("would remove job"),
+        "a.yaml still plans its jobs:\n{dry}"
+    );
     assert!(sb.runs().join(&a_search[..16]).exists());
     std::fs::remove_file(sb.path().join("a.yaml")).unwrap();
     let dry = sb.ok(&["gc", "--dry-run"]);
@@ -174,9 +192,15 @@ fn gc_names_what_it_removes_and_keeps_what_a_workflow_file_describes() {
         .lines()
         .find(|l| l.contains(&a_search[..16]))
         .unwrap_or_else(|| panic!("a.yaml's search is named:\n{dry}"));
-    assert!(line.starts_with("would remove job") && line.contains("search"), "{line}");
+    assert!(
+        line.starts_with("would remove job") && line.contains("search"),
+        "{line}"
+    );
     assert!(line.contains(&sb.runs().join(&a_search[..16]).display().to_string()));
-    assert!(sb.runs().join(&a_search[..16]).exists(), "a dry run removes nothing");
+    assert!(
+        sb.runs().join(&a_search[..16]).exists(),
+        "a dry run removes nothing"
+    );
     sb.ok(&["gc"]);
     assert!(!sb.runs().join(&a_search[..16]).exists());
     let b_search = job_of(&sb, "b.yaml", "search");
@@ -186,7 +210,10 @@ fn gc_names_what_it_removes_and_keeps_what_a_workflow_file_describes() {
 #[test]
 fn a_closed_pipe_ends_commands_quietly() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("pipe", "{kind: random}", 30, ""));
+    sb.write(
+        "w.yaml",
+        &function_workflow("pipe", "{kind: random}", 30, ""),
+    );
     let job = job_of(&sb, "w.yaml", "search");
     // `run` with nobody reading: it does its work and ends without a panic.
     for args in [
@@ -204,10 +231,16 @@ fn a_closed_pipe_ends_commands_quietly() {
         drop(child.stdout.take()); // the reader goes away at once, as `| head -0` would
         let out = child.wait_with_output().unwrap();
         let err = text(&out.stderr);
-        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
         assert_ne!(out.status.code(), Some(101), "{args:?}");
     }
-    assert!(sb.ok(&["status", "pipe"]).contains("done"), "the run finished");
+    assert!(
+        sb.ok(&["status", "pipe"]).contains("done"),
+        "the run finished"
+    );
 }
 
 #[test]
@@ -234,14 +267,24 @@ fn a_partly_failed_search_says_so_and_too_many_failures_stop_before_the_test_set
     );
     let status = sb.json(&["status", "--json", "partial"]);
     assert_eq!(status["jobs"][1]["status"], "not run", "{status}");
-    assert_eq!(sb.json(&["audit", "--json"])["accesses"], serde_json::json!([]));
+    assert_eq!(
+        sb.json(&["audit", "--json"])["accesses"],
+        serde_json::json!([])
+    );
     let human = sb.ok(&["status", "partial"]);
-    assert!(human.contains("search: 3 failed (exit status: 3; stderr: bad configuration)"), "{human}");
+    assert!(
+        human.contains("search: 3 failed (exit status: 3; stderr: bad configuration)"),
+        "{human}"
+    );
     // Half may fail by default: the search is cached, the rest runs, the summary counts them.
     sb.write("w.yaml", &wf(""));
     let out = sb.ok(&["run", "w.yaml"]);
     assert!(out.contains("3 of 6 trials failed"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("search") && l.contains("cached")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("search") && l.contains("cached")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -270,7 +313,10 @@ fn a_time_budget_alone_keeps_proposing_until_the_time_is_spent() {
         .replace("budget: {trials: 1}", "budget: {time: 2s}");
     sb.write("w.yaml", &wf);
     let plan = sb.ok(&["plan", "w.yaml"]);
-    assert!(plan.contains("new trials until 2s of time are spent"), "{plan}");
+    assert!(
+        plan.contains("new trials until 2s of time are spent"),
+        "{plan}"
+    );
     let started = Instant::now();
     sb.ok(&["-q", "run", "w.yaml"]);
     assert!(started.elapsed() >= Duration::from_secs(2));
@@ -284,18 +330,47 @@ fn evaluation_defaults_to_the_selected_metric_and_the_tasks_usual_ones() {
     let sb = Sandbox::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let quick = std::fs::read_to_string(root.join("workflows/quickstart.yaml")).unwrap();
-    assert!(!quick.contains("metrics:"), "the quickstart relies on the default");
-    sb.write("q.yaml", &quick);
-    let plan = sb.json(&["plan", "--json", "q.yaml"]);
-    let eval = plan["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["kind"] == "evaluate")
-        .unwrap();
+    let eval = |text: &str| {
+        sb.write("q.yaml", text);
+        let plan = sb.json(&["plan", "--json", "q.yaml"]);
+        plan["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["kind"] == "evaluate")
+            .unwrap()
+            .clone()
+    };
+    let explicit = eval(&quick);
+    assert!(quick.contains("    metrics: [accuracy, f1_macro, loss]\n"));
+    let default = eval(&quick.replace("    metrics: [accuracy, f1_macro, loss]\n", ""));
+    // Selected on val_accuracy: accuracy first, then the usual classification metrics.
     assert_eq!(
-        eval["key"]["config"]["metrics"],
+        default["key"]["config"]["metrics"],
         serde_json::json!(["accuracy", "f1_macro", "loss"])
+    );
+    assert_eq!(
+        default["id"], explicit["id"],
+        "the same evaluation, the same job"
+    );
+    // Regression, selected on val_mae.
+    let mut rows = String::from("a,b,y\n");
+    for i in 0..40 {
+        rows.push_str(&format!("{i},{},{}\n", i % 7, i as f64 * 0.5));
+    }
+    sb.write("r.csv", &rows);
+    let regression = quick
+        .replace("    metrics: [accuracy, f1_macro, loss]\n", "")
+        .replace("source: builtin", "source: csv\n  path: r.csv\n  label: y")
+        .replace(
+            "  name: digits\n  task: classification",
+            "  task: regression",
+        )
+        .replace("stratify: true", "stratify: false")
+        .replace("val_accuracy, goal: maximize", "val_mae, goal: minimize");
+    assert_eq!(
+        eval(&regression)["key"]["config"]["metrics"],
+        serde_json::json!(["mae", "mse", "r2", "loss"])
     );
 }
 
@@ -315,9 +390,15 @@ fn one_project_has_one_runs_folder_whichever_folder_hpflow_starts_in() {
     bare(sb.path(), &["init", "--template", "function", "proj"]);
     bare(sb.path(), &["-q", "run", "proj/workflow.yaml"]);
     assert!(sb.path().join("proj/runs/hpflow.db").exists());
-    assert!(!sb.path().join("runs").exists(), "nothing beside the project");
+    assert!(
+        !sb.path().join("runs").exists(),
+        "nothing beside the project"
+    );
     let inside = bare(&sb.path().join("proj"), &["run", "workflow.yaml"]);
-    assert!(inside.lines().filter(|l| l.contains("cached")).count() >= 1, "{inside}");
+    assert!(
+        inside.lines().filter(|l| l.contains("cached")).count() >= 1,
+        "{inside}"
+    );
     assert!(!sb.path().join("proj/proj").exists());
 }
 
@@ -331,15 +412,22 @@ fn wording_one_epoch_stage_names_quiet_audit_fixed_params_and_stdout_report() {
     let out = sb.output(&["run", "w.yaml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("after 1 epoch (") && !err.contains("1 epochs"), "{err}");
+    assert!(
+        err.contains("after 1 epoch (") && !err.contains("1 epochs"),
+        "{err}"
+    );
     let summary = text(&out.stdout);
     assert!(
-        summary.contains("test metrics (evaluate):") && summary.contains("test metrics (evaluate2):"),
+        summary.contains("test metrics (evaluate):")
+            && summary.contains("test metrics (evaluate2):"),
         "{summary}"
     );
     assert_eq!(sb.ok(&["-q", "audit"]), "");
     let csv = sb.ok(&["export", "words", "--format", "csv"]);
-    assert!(csv.lines().next().unwrap().contains("param_epochs"), "{csv}");
+    assert!(
+        csv.lines().next().unwrap().contains("param_epochs"),
+        "{csv}"
+    );
     let html = sb.ok(&["report", "words", "-o", "-"]);
     assert!(html.starts_with("<!doctype html>"));
     assert!(!sb.path().join("-").exists());
