@@ -152,9 +152,14 @@ fn finished_checkpoints(db: &Db, layout: &Layout, id: &str) -> Result<Vec<Remova
             .collect();
         out.push(Removal {
             what: format!(
-                "checkpoints of job {} trial {} (epochs {first}..{end})",
+                "checkpoints of job {} trial {} ({})",
                 short(id),
-                t.trial
+                t.trial,
+                if first == end {
+                    format!("epoch {first}")
+                } else {
+                    format!("epochs {first}..{end}")
+                }
             ),
             why: if Some(t.trial) == best {
                 "the search is done; its final checkpoint stays".into()
