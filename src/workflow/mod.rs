@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod data_check;
+pub mod hparams;
 pub mod raw;
 pub mod search;
 pub mod validate;

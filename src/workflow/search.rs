@@ -12,68 +12,6 @@ use crate::workflow::{Goal, Metric, SearchSpec};
 
 pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
 
-const COMMON: &[&str] = &[
-    "lr",
-    "batch_size",
-    "epochs",
-    "optimizer",
-    "momentum",
-    "nesterov",
-    "beta1",
-    "beta2",
-    "eps",
-    "weight_decay",
-    "l1",
-    "alpha",
-];
-
-/// Hyperparameters each libtorch model understands (beyond `COMMON`).
-pub fn model_params(model: &str) -> &'static [&'static str] {
-    match model {
-        "mlp" => &["hidden_layers", "units", "activation", "dropout"],
-        "cnn" => &[
-            "conv_layers",
-            "filters",
-            "kernel_size",
-            "stride",
-            "padding",
-            "pool",
-            "pool_size",
-            "dense_units",
-            "activation",
-            "dropout",
-        ],
-        "rnn" => &[
-            "cell",
-            "rnn_units",
-            "rnn_layers",
-            "bidirectional",
-            "dropout",
-        ],
-        "transformer" => &[
-            "heads",
-            "d_model",
-            "ff_dim",
-            "encoder_layers",
-            "dropout",
-            "patch_size",
-        ],
-        _ => &[],
-    }
-}
-
-/// The values a categorical hyperparameter accepts.
-fn categories(param: &str) -> Option<&'static [&'static str]> {
-    Some(match param {
-        "activation" => &["relu", "leaky_relu", "elu", "tanh", "gelu"],
-        "optimizer" => &["sgd", "adam", "adamw", "rmsprop", "adagrad"],
-        "padding" => &["valid", "same"],
-        "pool" => &["max", "avg", "none"],
-        "cell" => &["lstm", "gru"],
-        _ => return None,
-    })
-}
-
 pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
 
@@ -150,48 +88,25 @@ pub fn search(
             "only applies to model: command",
         ));
     }
-    let known: Option<Vec<&str>> = match &trainer {
-        TrainerSpec::Torch { model } => {
-            Some(COMMON.iter().chain(model_params(model)).copied().collect())
-        }
-        _ => None,
-    };
-    let check_name = |name: &str, at: String| -> Result<(), FieldError> {
-        match &known {
-            Some(k) if !k.contains(&name) => Err(FieldError::new(
-                at,
-                format!(
-                    "not a hyperparameter of {} (known: {})",
-                    s.model,
-                    k.join(", ")
-                ),
-            )),
-            _ => Ok(()),
-        }
-    };
     let mut params = Config::new();
     for (name, v) in s.params.iter().flat_map(|p| &p.0) {
         let at = format!("{field}.params.{name}");
-        check_name(name, at.clone())?;
-        check_value(name, v, &at)?;
+        let schema = super::hparams::entry(&trainer, name, &at)?;
+        super::hparams::check_value(schema, v, &at)?;
         params.insert(name.clone(), v.clone());
     }
     let entries = s.space.as_ref().map(|o| o.0.clone()).unwrap_or_default();
     let space = Space::from_raw(&entries, &f("space"))?;
     for p in &space.params {
         let at = format!("{field}.space.{}", p.name);
-        check_name(&p.name, at.clone())?;
+        let schema = super::hparams::entry(&trainer, &p.name, &at)?;
         if params.contains_key(&p.name) {
             return Err(FieldError::new(
                 at,
                 "is both fixed in params and searched in space",
             ));
         }
-        if let crate::search::space::Dist::Choice(options) = &p.dist {
-            for (i, o) in options.iter().enumerate() {
-                check_value(&p.name, o, &format!("{at}.choice[{i}]"))?;
-            }
-        }
+        super::hparams::check_range(schema, p, &at)?;
     }
     if let TrainerSpec::Command { argv } = &trainer {
         let names: Vec<&str> = params
@@ -356,72 +271,6 @@ pub fn search(
 
 /// A search whose failed trials exceed this fraction does not hand its result on.
 pub const DEFAULT_MAX_FAILED: f64 = 0.5;
-
-/// Range checks of a hyperparameter value (fixed, or one option of a choice).
-fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldError> {
-    if let Some(allowed) = categories(name) {
-        return match v.as_str() {
-            Some(s) if allowed.contains(&s) => Ok(()),
-            _ => Err(FieldError::new(
-                at,
-                format!("expected one of {}, got {v}", allowed.join(", ")),
-            )),
-        };
-    }
-    let positive_int = [
-        "batch_size",
-        "epochs",
-        "units",
-        "hidden_layers",
-        "conv_layers",
-        "filters",
-        "kernel_size",
-        "stride",
-        "pool_size",
-        "dense_units",
-        "rnn_units",
-        "rnn_layers",
-        "heads",
-        "d_model",
-        "ff_dim",
-        "encoder_layers",
-        "patch_size",
-    ];
-    if positive_int.contains(&name) && !v.as_u64().is_some_and(|n| n >= 1) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a whole number >= 1, got {v}"),
-        ));
-    }
-    if name == "hidden_layers" || name == "conv_layers" {
-        // 0 hidden layers is a linear model: allowed.
-    }
-    if name == "dropout" && !v.as_f64().is_some_and(|x| (0.0..1.0).contains(&x)) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number in [0, 1), got {v}"),
-        ));
-    }
-    if ["lr", "eps"].contains(&name) && !v.as_f64().is_some_and(|x| x > 0.0) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number > 0, got {v}"),
-        ));
-    }
-    if ["weight_decay", "l1", "momentum"].contains(&name) && !v.as_f64().is_some_and(|x| x >= 0.0) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number >= 0, got {v}"),
-        ));
-    }
-    if ["nesterov", "bidirectional"].contains(&name) && !v.is_boolean() {
-        return Err(FieldError::new(
-            at,
-            format!("expected true or false, got {v}"),
-        ));
-    }
-    Ok(())
-}
 
 /// `90s`, `30m`, `2h`, `1h30m` → seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
