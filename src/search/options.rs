@@ -115,6 +115,9 @@ impl Budget {
     }
 }
 
+/// The most epochs a trial may train (the schema's limit for `epochs`).
+pub const MAX_EPOCHS: usize = 100_000;
+
 /// The most trials an open-ended search (a time or epoch budget alone) starts.
 pub const OPEN_ENDED_TRIALS: usize = 10_000;
 
@@ -228,6 +231,25 @@ impl StrategyOptions {
             Some(0) => Err(FieldError::new(f(name), "must be at least 1")),
             _ => Ok(()),
         };
+        // Sizes no one means: each would build or run that many slots, trials or epochs.
+        for (name, v, limit) in [
+            ("batch", self.batch, 10_000),
+            ("population", self.population, 10_000),
+            ("generations", self.generations, 100_000),
+            ("tournament", self.tournament, 10_000),
+            ("candidates", self.candidates, 1_000_000),
+            ("steps", self.steps, 100_000),
+            ("min_epochs", self.min_epochs.map(|e| e as usize), MAX_EPOCHS),
+            ("max_epochs", self.max_epochs.map(|e| e as usize), MAX_EPOCHS),
+            ("interval", self.interval.map(|e| e as usize), MAX_EPOCHS),
+        ] {
+            if let Some(x) = v.filter(|&x| x > limit) {
+                return Err(FieldError::new(
+                    f(name),
+                    format!("must be at most {limit}, got {x}"),
+                ));
+            }
+        }
         positive("batch", self.batch)?;
         positive("population", self.population)?;
         positive("generations", self.generations)?;

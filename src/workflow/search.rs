@@ -214,6 +214,24 @@ pub fn search(
             Some(_) => {}
         }
     }
+    if let TrainerSpec::Function { .. } = trainer
+        && !crate::train::function::REPORTS.contains(&metric.name.as_str())
+    {
+        return Err(FieldError::new(
+            f("metric.name"),
+            format!(
+                "model function reports {}, not {:?}",
+                crate::train::function::REPORTS.join(" and "),
+                metric.name
+            ),
+        ));
+    }
+    if let Some(t) = budget.trials.filter(|&t| t > MAX_TRIALS) {
+        return Err(FieldError::new(
+            f("budget.trials"),
+            format!("must be at most {MAX_TRIALS}, got {t}"),
+        ));
+    }
     if budget.epochs == Some(0) {
         return Err(FieldError::new(f("budget.epochs"), "must be at least 1"));
     }
@@ -223,6 +241,18 @@ pub fn search(
     if let Some(t) = &budget.time {
         parse_duration(t).map_err(|m| FieldError::new(f("budget.time"), m))?;
     }
+    // The schedule with every default applied (rungs, brackets, population): what would
+    // otherwise fail when the search starts, after the split.
+    crate::search::scheduler::scheduler(
+        &strategy,
+        0,
+        crate::search::strategy::sampler(&strategy, 0),
+        space.clone(),
+        &budget,
+        epochs,
+        crate::search::scheduler::ValueLabel::objective(),
+    )
+    .map_err(|m| FieldError::new(f("strategy"), m))?;
     let workers = s.workers.unwrap_or(1);
     if workers == 0 || workers > 256 {
         return Err(FieldError::new(
@@ -268,6 +298,9 @@ pub fn search(
         max_failed,
     })
 }
+
+/// More trials than this in one search is a typo (each is a folder and rows in the database).
+pub const MAX_TRIALS: usize = 10_000_000;
 
 /// A search whose failed trials exceed this fraction does not hand its result on.
 pub const DEFAULT_MAX_FAILED: f64 = 0.5;

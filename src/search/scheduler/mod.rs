@@ -92,8 +92,13 @@ impl Fidelity {
             return Err(format!("eta must be at least 2, got {eta}"));
         }
         if min == 0 || min > max {
+            let defaulted = if opts.max_epochs.is_none() {
+                " (max_epochs not given: it is params.epochs, else 10)"
+            } else {
+                ""
+            };
             return Err(format!(
-                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}"
+                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}{defaulted}"
             ));
         }
         Ok(Fidelity { eta, min, max })
