@@ -120,6 +120,13 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
                 db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None)?;
                 return Err(Error::Interrupted);
             }
+            Err(e @ Error::DiskFull { .. }) => {
+                // Not the job's fault: it resumes where it stopped once there is room (a
+                // failed job would start over). The record may not fit either; then it
+                // stays `running`, which a later run resumes just the same.
+                let _ = db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None);
+                return Err(e);
+            }
             Err(e) => {
                 db.finish_job(
                     &job.id,

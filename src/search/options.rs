@@ -239,8 +239,16 @@ impl StrategyOptions {
             ("tournament", self.tournament, 10_000),
             ("candidates", self.candidates, 1_000_000),
             ("steps", self.steps, 100_000),
-            ("min_epochs", self.min_epochs.map(|e| e as usize), MAX_EPOCHS),
-            ("max_epochs", self.max_epochs.map(|e| e as usize), MAX_EPOCHS),
+            (
+                "min_epochs",
+                self.min_epochs.map(|e| e as usize),
+                MAX_EPOCHS,
+            ),
+            (
+                "max_epochs",
+                self.max_epochs.map(|e| e as usize),
+                MAX_EPOCHS,
+            ),
             ("interval", self.interval.map(|e| e as usize), MAX_EPOCHS),
         ] {
             if let Some(x) = v.filter(|&x| x > limit) {

@@ -432,6 +432,11 @@ impl Db {
 }
 
 fn db_err(path: &Path, e: rusqlite::Error) -> Error {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::DiskFull {
+            path: path.to_path_buf(),
+        };
+    }
     Error::Db {
         path: path.to_path_buf(),
         msg: e.to_string(),
