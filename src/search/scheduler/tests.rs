@@ -300,7 +300,9 @@ fn plain_respects_the_budget_and_an_exhausted_sampler() {
 #[test]
 fn bohb_uses_the_model_once_a_budget_has_enough_points() {
     let o = opts(StrategyKind::Bohb, 3, 1, 9);
-    let out = simulate(make(&o, None, 9).as_ref(), 2, 0, 9, 0.0);
+    // BOHB's own sampler (TPE), so the test sees whether its model is really fitted.
+    let real = crate::search::strategy::sampler(&o, 42);
+    let out = simulate(make_with(&o, None, 9, real).as_ref(), 2, 0, 9, 0.0);
     let reasons: Vec<&str> = out.issued.iter().map(|w| w.reason.as_str()).collect();
     assert!(
         reasons[..9]
@@ -308,10 +310,10 @@ fn bohb_uses_the_model_once_a_budget_has_enough_points() {
             .all(|r| r.contains("no budget has 4 observations")),
         "{reasons:?}"
     );
-    assert!(
-        reasons.iter().any(|r| r.contains("bohb: model on")),
-        "{reasons:?}"
-    );
+    let model: Vec<&&str> = reasons.iter().filter(|r| r.contains("bohb: model on")).collect();
+    assert!(!model.is_empty(), "{reasons:?}");
+    // Fitted from the 4 observations the budget has, not waiting for TPE's own 10.
+    assert!(model.iter().all(|r| r.contains("tpe: log l/g")), "{model:?}");
     check_brackets(&out, &ladder::hyperband(1, 9, 3), 3);
 }
 
