@@ -310,10 +310,16 @@ fn bohb_uses_the_model_once_a_budget_has_enough_points() {
             .all(|r| r.contains("no budget has 4 observations")),
         "{reasons:?}"
     );
-    let model: Vec<&&str> = reasons.iter().filter(|r| r.contains("bohb: model on")).collect();
+    let model: Vec<&&str> = reasons
+        .iter()
+        .filter(|r| r.contains("bohb: model on"))
+        .collect();
     assert!(!model.is_empty(), "{reasons:?}");
     // Fitted from the 4 observations the budget has, not waiting for TPE's own 10.
-    assert!(model.iter().all(|r| r.contains("tpe: log l/g")), "{model:?}");
+    assert!(
+        model.iter().all(|r| r.contains("tpe: log l/g")),
+        "{model:?}"
+    );
     check_brackets(&out, &ladder::hyperband(1, 9, 3), 3);
 }
 
