@@ -62,6 +62,23 @@ pub struct WorkItem {
     pub reason: String,
 }
 
+/// The epochs `items` train in total, each trial's epochs paid once: an item continues from
+/// where its trial (or, for a clone, its donor's checkpoint) stood. The one count of epochs
+/// that `budget.epochs`, the search's progress and its outputs all use.
+pub fn epochs_paid<'a>(items: impl IntoIterator<Item = &'a WorkItem>) -> u64 {
+    let mut at: std::collections::BTreeMap<usize, u32> = Default::default();
+    let mut total = 0u64;
+    for w in items {
+        let start = match w.clone_from {
+            Some((_, e)) => e,
+            None => at.get(&w.trial).copied().unwrap_or(0),
+        };
+        total += u64::from(w.epochs.saturating_sub(start));
+        at.insert(w.trial, w.epochs.max(start));
+    }
+    total
+}
+
 /// The outcome of one work item, as the coordinator recorded it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemResult {

@@ -10,7 +10,8 @@ use crate::train::TrainerSpec;
 use crate::workflow::raw::RawSearch;
 use crate::workflow::{Goal, Metric, SearchSpec};
 
-pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
+/// The trainers beside the schema's model families.
+const OTHER_TRAINERS: &[&str] = &["function", "command"];
 
 pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
@@ -23,7 +24,7 @@ pub fn search(
 ) -> Result<SearchSpec, FieldError> {
     let f = |k: &str| format!("{field}.{k}");
     let trainer = match s.model.as_str() {
-        "mlp" | "cnn" | "rnn" | "transformer" => {
+        m if crate::train::schema::FAMILIES.contains(&m) => {
             if data.is_none() {
                 return Err(FieldError::new(
                     "data",
@@ -70,8 +71,9 @@ pub fn search(
             return Err(FieldError::new(
                 f("model"),
                 format!(
-                    "unknown model {other:?} (expected one of {})",
-                    MODELS.join(", ")
+                    "unknown model {other:?} (expected one of {}, {})",
+                    crate::train::schema::FAMILIES.join(", "),
+                    OTHER_TRAINERS.join(", ")
                 ),
             ));
         }

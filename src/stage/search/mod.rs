@@ -7,11 +7,11 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::exec::pool::{Event, Pool, worker_program};
 use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{files, trial_seed};
+use crate::workers::pool::{Event, Pool, worker_program};
 use crate::workflow::SearchSpec;
 
 /// Request ids carry the item and the attempt, so a status file answers one exact request.
