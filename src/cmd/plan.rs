@@ -27,6 +27,17 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     let mut jobs = Vec::new();
     for job in &plan.jobs {
         let stage = wf.stage(&job.stage).expect("planned stages exist");
+        let hyperparameters = match &stage.spec {
+            StageSpec::Search(s) => match &s.trainer {
+                crate::train::TrainerSpec::Torch { model } => {
+                    let searched: Vec<&str> =
+                        s.space.params.iter().map(|p| p.name.as_str()).collect();
+                    Some(crate::train::schema::resolved(model, &s.params, &searched))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         let schedule = match &stage.spec {
             StageSpec::Search(s) => Some(crate::search::scheduler::describe(
                 &s.strategy,
@@ -43,6 +54,7 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
             "state": state(&job.id)?,
             "key": job.key,
             "schedule": schedule,
+            "hyperparameters": hyperparameters,
         }));
     }
     if as_json {
@@ -75,6 +87,26 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     println!("workflow {}", wf.name);
     print!("{}", super::table(&rows));
     for j in &jobs {
+        let defaults: Vec<String> = j["hyperparameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|h| h["source"] == "default")
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h["name"].as_str().unwrap_or_default(),
+                    h["value"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        if !defaults.is_empty() {
+            print!(
+                "\n{}: at their defaults: {}\n",
+                j["stage"].as_str().unwrap_or_default(),
+                defaults.join("; ")
+            );
+        }
         if !j["schedule"].is_null() {
             print!(
                 "\n{}",
