@@ -4,6 +4,7 @@
 //!
 //! Objectives are always minimised here; the search stage negates maximised metrics.
 
+pub mod narrow;
 pub mod options;
 pub mod scheduler;
 pub mod space;
