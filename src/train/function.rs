@@ -1,5 +1,5 @@
 //! The `function` trainer: test functions with a known optimum (Branin, Hartmann6,
-//! Rosenbrock, Levy, and Six-Hump Camel, Goldstein–Price, Hartmann3, Styblinski–Tang 4-d, the
+//! Rosenbrock, Levy, Beale, and Six-Hump Camel, Goldstein–Price, Hartmann3, Styblinski–Tang 4-d, the
 //! strategies' held-out benchmark set) where the epoch budget is a fidelity. It makes scheduler, resume and crash
 //! tests run in seconds while going through the same folders, checkpoints and statuses as
 //! real training.
@@ -23,6 +23,7 @@ pub const NAMES: &[&str] = &[
     "hartmann6",
     "rosenbrock",
     "levy",
+    "beale",
     "camel6",
     "goldstein",
     "hartmann3",
@@ -35,6 +36,7 @@ pub fn optimum(name: &str) -> Option<f64> {
         "branin" => Some(0.397_887_357_729_738),
         "hartmann6" => Some(-3.322_368_011_415_51),
         "rosenbrock" | "levy" => Some(0.0),
+        "beale" => Some(0.0),
         "camel6" => Some(-1.031_628_453_489_877),
         "goldstein" => Some(3.0),
         "hartmann3" => Some(-3.862_782_147_820_76),
@@ -126,6 +128,13 @@ pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
             }
             sum += (w[d - 1] - 1.0).powi(2) * (1.0 + (2.0 * pi * w[d - 1]).sin().powi(2));
             Ok(sum)
+        }
+        "beale" => {
+            need(2)?;
+            let (a, b) = (x[0], x[1]);
+            Ok((1.5 - a + a * b).powi(2)
+                + (2.25 - a + a * b * b).powi(2)
+                + (2.625 - a + a * b.powi(3)).powi(2))
         }
         "camel6" => {
             need(2)?;
@@ -283,6 +292,7 @@ mod tests {
         assert_eq!(evaluate("rosenbrock", &[1.0, 1.0, 1.0]).unwrap(), 0.0);
         assert!(evaluate("levy", &[1.0; 10]).unwrap().abs() < 1e-12);
         for (name, x) in [
+            ("beale", vec![3.0, 0.5]),
             ("camel6", vec![0.089_842_01, -0.712_656_4]),
             ("goldstein", vec![0.0, -1.0]),
             ("hartmann3", vec![0.114_614, 0.555_649, 0.852_547]),
