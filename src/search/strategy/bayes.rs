@@ -23,6 +23,7 @@ use crate::search::space::Config;
 use crate::search::strategy::acquire::{self, Score};
 use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::gpcache::{FitInput, GpCache, Row};
+use crate::search::strategy::warp::Warp;
 use crate::search::strategy::{Seen, history, initial_point, random};
 use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
 
@@ -100,23 +101,11 @@ fn training(rows: &[Row], window: usize) -> (Vec<usize>, Vec<f64>) {
     (idx, values)
 }
 
-/// Values standardised to mean 0 and standard deviation 1 (1 when they are all equal), with
-/// the mean and scale used.
-fn standardise(raw: &[f64]) -> (Vec<f64>, f64, f64) {
-    let mean = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
-    let var = raw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / raw.len().max(1) as f64;
-    let scale = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
-    (
-        raw.iter().map(|v| (v - mean) / scale).collect(),
-        mean,
-        scale,
-    )
-}
-
 /// The hyperparameters' training set for a prefix of rows.
 fn fit_training(rows: &[Row]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let (idx, raw) = training(rows, FIT_POINTS);
-    let (y, _, _) = standardise(&raw);
+    let warp = Warp::fit(&raw);
+    let y = raw.iter().map(|&v| warp.apply(v)).collect();
     (idx.iter().map(|&i| rows[i].x.clone()).collect(), y)
 }
 
@@ -159,7 +148,8 @@ impl Sampler for Bayes {
             &rows,
         );
         let (idx, raw) = training(&rows, MAX_POINTS);
-        let (y, mean, scale) = standardise(&raw);
+        let warp = Warp::fit(&raw);
+        let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
         // Constant liar: pending points at the observed mean (0 once standardised).
         let mut x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
         let n_obs = x.len();
@@ -230,18 +220,20 @@ impl Sampler for Bayes {
             return Some(fallback("every candidate was tried already"));
         };
         let (m, s) = post.predict(&enc.features(point));
+        // In the objective's units (to first order near the best value when log-warped).
         let shown = match self.acquisition {
-            Acquisition::Ei => format!("ei {:.4e}", value.exp() * scale),
+            Acquisition::Ei => format!("ei {:.4e}", value.exp() * warp.raw_per_target(best)),
             Acquisition::Pi => format!("pi {:.4e}", value.exp()),
-            Acquisition::Ucb => format!("ucb {:.4e}", -(value * scale - mean)),
+            Acquisition::Ucb => format!("ucb {:.4e}", warp.invert(-value)),
         };
         Some(Proposal {
             config: enc.decode(point),
             reason: format!(
-                "bayes {shown}; predicted mean {:.6e} sd {:.4e}; gp on {} trials, {} pending",
-                m * scale + mean,
-                s * scale,
+                "bayes {shown}; predicted mean {:.6e} sd {:.4e}; gp on {} trials{}, {} pending",
+                warp.invert(m),
+                s * warp.raw_per_target(m),
                 n_obs,
+                if warp.is_log() { " (log-warped)" } else { "" },
                 pending.len()
             ),
         })

@@ -21,6 +21,7 @@ pub mod posterior;
 pub mod random;
 pub mod sobol;
 pub mod tpe;
+pub mod warp;
 
 #[cfg(test)]
 mod testing;
