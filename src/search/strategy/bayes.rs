@@ -9,13 +9,20 @@
 //! 1000`. `xi` is in standardised units (a fraction of the observed values' standard
 //! deviation), so it means the same on any objective's scale.
 //!
-//! Each proposal: fit the hyperparameters on the observations (failed trials imputed with the
-//! worst observed value; at most `MAX_POINTS`, the best half and the most recent); condition
-//! the fitted GP on the pending configurations too, with the observed mean as their value
-//! (constant liar), so a batch spreads out; score `candidates` points (half uniform, half
-//! perturbations of the best observed ones) and maximise the acquisition from the incumbent
-//! and the best few candidates (`acquire.rs`: L-BFGS-B on the gradient of log EI for
-//! continuous coordinates, pattern search for discrete ones).
+//! Each proposal: the observations in trial order (failed trials imputed with the worst
+//! observed value), their values log-warped when heavy-tailed and standardised (`warp.rs`);
+//! the hyperparameters as of the last refit size (`gpcache.rs`: refitted on a schedule fixed
+//! by the observation count, on at most `FIT_POINTS`); the GP conditioned on at most
+//! `MAX_POINTS` observations (past it, the best half and the most recent) and on the pending
+//! configurations with the observed mean as their value (constant liar), so a batch spreads
+//! out; `candidates` points (half uniform, half perturbations of the best observed ones)
+//! scored in blocks, and the acquisition maximised from the incumbent and the best few
+//! candidates (`acquire.rs`: L-BFGS-B on the gradient of log EI for continuous coordinates,
+//! pattern search for discrete ones).
+//!
+//! A proposal is a function of the seed and the observations alone: what `gpcache.rs` keeps
+//! between proposals saves time and never changes a result, so a search resumed after a crash
+//! proposes exactly what an uninterrupted one does.
 
 use std::cmp::Ordering;
 
