@@ -62,19 +62,28 @@ pub struct Row {
     pub value: Option<f64>,
 }
 
+/// A training set made from a prefix of rows: (features, standardised values).
+pub type Training = dyn Fn(&[Row]) -> (Vec<Vec<f64>>, Vec<f64>);
+
+/// A factor with the hyperparameters and rows it was built for.
+struct Kept {
+    theta: Theta,
+    rows: Vec<Vec<f64>>,
+    factor: Factor,
+}
+
 /// What a fit needs to know besides the rows: the seed, the feature groups, and how the
 /// training set is made from rows (failures imputed, at most so many points, standardised).
 pub struct FitInput<'a> {
     pub seed: u64,
     pub groups: &'a [usize],
-    /// Training set of a prefix of rows: (features, standardised values).
-    pub training: &'a dyn Fn(&[Row]) -> (Vec<Vec<f64>>, Vec<f64>),
+    pub training: &'a Training,
 }
 
 #[derive(Default)]
 pub struct GpCache {
     fits: Mutex<Vec<(Vec<u64>, Theta)>>,
-    factor: Mutex<Option<(Theta, Vec<Vec<f64>>, Factor)>>,
+    factor: Mutex<Option<Kept>>,
 }
 
 impl GpCache {
@@ -94,7 +103,7 @@ impl GpCache {
         let (x, y) = (input.training)(prefix);
         let g = input.groups.iter().map(|q| q + 1).max().unwrap_or(0);
         let data = Data::new(x, input.groups.to_vec());
-        let theta = if k % COLD_EVERY == 0 {
+        let theta = if k.is_multiple_of(COLD_EVERY) {
             let mut rng = rng_for(input.seed, "bayes-fit", s as u64);
             gp::fit(
                 &data,
@@ -126,8 +135,8 @@ impl GpCache {
     ) -> Option<Posterior> {
         let start = lock(&self.factor)
             .take()
-            .filter(|(t, rows, _)| same(t, theta) && rows.len() <= n_obs && prefix(rows, &x))
-            .map(|(_, _, f)| f)
+            .filter(|k| same(&k.theta, theta) && k.rows.len() <= n_obs && prefix(&k.rows, &x))
+            .map(|k| k.factor)
             .unwrap_or_default();
         let post = Posterior::new(x, groups, y, theta, start)?;
         Some(post)
@@ -137,7 +146,11 @@ impl GpCache {
     pub fn keep(&self, post: &Posterior, x: &[Vec<f64>], n_obs: usize, theta: &Theta) {
         let mut f = post.factor().clone();
         f.truncate(n_obs);
-        *lock(&self.factor) = Some((theta.clone(), x[..n_obs].to_vec(), f));
+        *lock(&self.factor) = Some(Kept {
+            theta: theta.clone(),
+            rows: x[..n_obs].to_vec(),
+            factor: f,
+        });
     }
 }
 
