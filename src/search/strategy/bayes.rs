@@ -109,11 +109,16 @@ fn training(rows: &[Row], window: usize) -> (Vec<usize>, Vec<f64>) {
 }
 
 /// The hyperparameters' training set for a prefix of rows.
-fn fit_training(rows: &[Row]) -> (Vec<Vec<f64>>, Vec<f64>) {
+fn fit_training(rows: &[Row], log: bool) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
     let (idx, raw) = training(rows, FIT_POINTS);
-    let warp = Warp::fit(&raw);
+    let warp = Warp::new(&raw, log);
     let y = raw.iter().map(|&v| warp.apply(v)).collect();
-    (idx.iter().map(|&i| rows[i].x.clone()).collect(), y)
+    let log_jacobian = warp.log_jacobian(&raw);
+    (
+        idx.iter().map(|&i| rows[i].x.clone()).collect(),
+        y,
+        log_jacobian,
+    )
 }
 
 impl Sampler for Bayes {
@@ -146,7 +151,7 @@ impl Sampler for Bayes {
                 value: o.value.filter(|v| v.is_finite()),
             })
             .collect();
-        let theta = self.cache.theta(
+        let model = self.cache.model(
             &FitInput {
                 seed: self.seed,
                 groups: &groups,
@@ -155,7 +160,8 @@ impl Sampler for Bayes {
             &rows,
         );
         let (idx, raw) = training(&rows, MAX_POINTS);
-        let warp = Warp::fit(&raw);
+        let warp = Warp::new(&raw, model.log);
+        let theta = model.theta;
         let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
         // Constant liar: pending points at the observed mean (0 once standardised).
         let mut x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();

@@ -173,8 +173,9 @@ pub fn cold_starts(n_groups: usize, restarts: usize, rng: &mut impl Rng) -> Vec<
 }
 
 /// Fit the hyperparameters: L-BFGS (at most `iters` iterations) from each of `starts`; the
-/// best optimum wins (the prior means when nothing could be evaluated).
-pub fn fit(data: &Data, y: &[f64], starts: &[Theta], iters: usize) -> Theta {
+/// best optimum wins (the prior means when nothing could be evaluated), with its objective
+/// (negative log marginal likelihood and log prior; infinite when never evaluated).
+pub fn fit(data: &Data, y: &[f64], starts: &[Theta], iters: usize) -> (Theta, f64) {
     let g = data.n_groups;
     let (lo, hi) = bounds(g);
     let f = |t: &[f64]| objective(data, y, t);
@@ -185,7 +186,7 @@ pub fn fit(data: &Data, y: &[f64], starts: &[Theta], iters: usize) -> Theta {
             best = Some((t, v));
         }
     }
-    best.map_or_else(|| priors(g).iter().map(|(m, _)| *m).collect(), |(t, _)| t)
+    best.unwrap_or_else(|| (priors(g).iter().map(|(m, _)| *m).collect(), f64::INFINITY))
 }
 
 #[cfg(test)]

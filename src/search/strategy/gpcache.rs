@@ -4,7 +4,8 @@
 //! after a crash, with a fresh sampler and nothing cached, proposes exactly what the
 //! uninterrupted one would have. So everything here is memoisation of pure functions:
 //!
-//! - **When hyperparameters are refitted** depends only on how many observations there are:
+//! - **When the model is refitted** (hyperparameters, and whether values are log-warped:
+//!   `warp.rs`) depends only on how many observations there are:
 //!   at every size up to 16, then each time the training set is about 1/8 larger (the
 //!   [`schedule`]). Between refits the last fit's values are reused.
 //! - **How a refit starts**: every [`COLD_EVERY`]-th refit starts from scratch (prior means
@@ -34,8 +35,8 @@ const RESTARTS: usize = 2;
 /// L-BFGS iterations of a fit from scratch and of a warm-started one.
 const COLD_ITERS: usize = 60;
 const WARM_ITERS: usize = 30;
-/// Fits kept (the current chain and a little more).
-const KEEP: usize = 8;
+/// Fits kept (the current chains, raw and log-warped, and a little more).
+const KEEP: usize = 12;
 
 /// The refit sizes: 1, 2, …, 16, 18, 20, 22, 24, 27, 30, … (each 1/8 more than the last).
 /// Returns (k, s_k) for the largest s_k ≤ m (m ≥ 1).
@@ -62,8 +63,16 @@ pub struct Row {
     pub value: Option<f64>,
 }
 
-/// A training set made from a prefix of rows: (features, standardised values).
-pub type Training = dyn Fn(&[Row]) -> (Vec<Vec<f64>>, Vec<f64>);
+/// A training set made from a prefix of rows, the values log-warped or not: (features,
+/// targets, Σ ln d target/d value).
+pub type Training = dyn Fn(&[Row], bool) -> (Vec<Vec<f64>>, Vec<f64>, f64);
+
+/// A fitted model: whether the values are log-warped (`warp.rs`), and the hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub log: bool,
+    pub theta: Theta,
+}
 
 /// A factor with the hyperparameters and rows it was built for.
 struct Kept {
@@ -82,28 +91,45 @@ pub struct FitInput<'a> {
 
 #[derive(Default)]
 pub struct GpCache {
-    fits: Mutex<Vec<(Vec<u64>, Theta)>>,
+    fits: Mutex<Vec<(Vec<u64>, (Theta, f64))>>,
     factor: Mutex<Option<Kept>>,
 }
 
 impl GpCache {
-    /// The hyperparameters for a search whose observations so far are `rows` (trial order).
-    pub fn theta(&self, input: &FitInput, rows: &[Row]) -> Theta {
+    /// The model for a search whose observations so far are `rows` (trial order): at the
+    /// last refit size, the GP fitted to the raw and to the log-warped values, whichever
+    /// explains the values better (raw on a tie).
+    pub fn model(&self, input: &FitInput, rows: &[Row]) -> Model {
         let (k, _) = schedule(rows.len());
-        self.theta_at(input, rows, k)
+        let (raw, raw_score) = self.fit_at(input, rows, k, false);
+        let (logged, log_score) = self.fit_at(input, rows, k, true);
+        if log_score < raw_score {
+            Model {
+                log: true,
+                theta: logged,
+            }
+        } else {
+            Model {
+                log: false,
+                theta: raw,
+            }
+        }
     }
 
-    fn theta_at(&self, input: &FitInput, rows: &[Row], k: usize) -> Theta {
+    /// The hyperparameters at refit k for raw or log-warped values, and the negative log
+    /// marginal likelihood of the values (prior included) that decides between the two.
+    fn fit_at(&self, input: &FitInput, rows: &[Row], k: usize, log: bool) -> (Theta, f64) {
         let s = size_at(k);
         let prefix = &rows[..s];
-        let key = key_of(input, prefix);
-        if let Some((_, t)) = lock(&self.fits).iter().find(|(kk, _)| *kk == key) {
-            return t.clone();
+        let mut key = key_of(input, prefix);
+        key.push(u64::from(log));
+        if let Some((_, fit)) = lock(&self.fits).iter().find(|(kk, _)| *kk == key) {
+            return fit.clone();
         }
-        let (x, y) = (input.training)(prefix);
+        let (x, y, log_jacobian) = (input.training)(prefix, log);
         let g = input.groups.iter().map(|q| q + 1).max().unwrap_or(0);
         let data = Data::new(x, input.groups.to_vec());
-        let theta = if k.is_multiple_of(COLD_EVERY) {
+        let (theta, nll) = if k.is_multiple_of(COLD_EVERY) {
             let mut rng = rng_for(input.seed, "bayes-fit", s as u64);
             gp::fit(
                 &data,
@@ -112,15 +138,16 @@ impl GpCache {
                 COLD_ITERS,
             )
         } else {
-            let start = self.theta_at(input, rows, k - 1);
+            let (start, _) = self.fit_at(input, rows, k - 1, log);
             gp::fit(&data, &y, &[start], WARM_ITERS)
         };
+        let fit = (theta, nll - log_jacobian);
         let mut fits = lock(&self.fits);
-        fits.push((key, theta.clone()));
+        fits.push((key, fit.clone()));
         if fits.len() > KEEP {
             fits.remove(0);
         }
-        theta
+        fit
     }
 
     /// The posterior on `x` (the first `n_obs` rows observations, the rest pending) with
