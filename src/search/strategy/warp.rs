@@ -6,8 +6,8 @@
 //! the region near the best point as flat: it grows long length scales and a large signal
 //! variance, predicts the best point's neighbourhood to within a hair, and spends its
 //! proposals where its variance is largest: on the boundary of the space. Beale's median
-//! regret was 0.37 after 100 evaluations, worse than random search (0.33, 20 seeds). On the log of the
-//! distance from the best value the same GP resolves the valley (regret below 1e-5).
+//! regret was 0.37 after 100 evaluations, worse than random search (0.33; 20 seeds). On the
+//! log of the distance from the best value the same GP resolves the valley (below 1e-5).
 //!
 //! The warp is chosen, not imposed: at each refit the GP is fitted to both, and the one whose
 //! marginal likelihood of the values (the targets' likelihood times the warp's Jacobian) is
