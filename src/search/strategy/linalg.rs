@@ -110,7 +110,20 @@ impl Factor {
             let r = self.row(i);
             let (done, rest) = b.split_at_mut(i * m);
             let bi = &mut rest[..m];
-            for (k, &lik) in r[..i].iter().enumerate() {
+            // Four earlier rows per pass: a quarter of the loads and stores of row i.
+            let mut k = 0;
+            while k + 4 <= i {
+                let (l0, l1, l2, l3) = (r[k], r[k + 1], r[k + 2], r[k + 3]);
+                let d0 = &done[k * m..(k + 1) * m];
+                let d1 = &done[(k + 1) * m..(k + 2) * m];
+                let d2 = &done[(k + 2) * m..(k + 3) * m];
+                let d3 = &done[(k + 3) * m..(k + 4) * m];
+                for j in 0..m {
+                    bi[j] -= (l0 * d0[j] + l1 * d1[j]) + (l2 * d2[j] + l3 * d3[j]);
+                }
+                k += 4;
+            }
+            for (k, &lik) in r[..i].iter().enumerate().skip(k) {
                 axpy(-lik, &done[k * m..(k + 1) * m], bi);
             }
             let inv = 1.0 / r[i];
