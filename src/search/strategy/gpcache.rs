@@ -5,14 +5,15 @@
 //! uninterrupted one would have. So everything here is memoisation of pure functions:
 //!
 //! - **When the model is refitted** (hyperparameters, and whether values are log-warped:
-//!   `warp.rs`) depends only on how many observations there are:
-//!   at every size up to 16, then each time the training set is about 1/8 larger (the
-//!   [`schedule`]). Between refits the last fit's values are reused.
-//! - **How a refit starts**: every [`COLD_EVERY`]-th refit starts from scratch (prior means
-//!   and random draws, seeded by the seed and the refit's size); the others start from the
-//!   previous refit's result only. A fit is therefore a function of the first `s`
-//!   observations (in trial order) and is recomputed, chain and all, when missing: at most
-//!   `COLD_EVERY` fits for a resumed search, one warm start for a running one.
+//!   `warp.rs`) depends only on how many observations there are: at every size up to 16,
+//!   then each time the training set is about 1/8 larger (the [`schedule`]). Between refits
+//!   the last fit's values are reused.
+//! - **How a refit starts**: the raw and the log-warped model each have a chain of fits;
+//!   every [`COLD_EVERY`]-th refit starts from scratch (prior means and random draws, seeded
+//!   by the seed and the refit's size), the others from the same chain's previous result
+//!   only. A fit is therefore a function of the first `s` observations (in trial order) and
+//!   is recomputed, chain and all, when missing: at most `COLD_EVERY` fits per chain for a
+//!   resumed search, one warm start per chain for a running one.
 //! - **The Cholesky factor** of the observations' kernel matrix is kept with the rows and
 //!   hyperparameters it was built for; when the new training set starts with those rows and
 //!   the hyperparameters are the same, only the new rows are added, which gives the same bits
