@@ -37,10 +37,10 @@ pub enum Acquisition {
     Ucb,
 }
 
-/// Every strategy option; `check` says which apply to which kind. Unset options take the
-/// defaults documented on each strategy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Every strategy option of the resolved search, in one record (the job key's form); an
+/// option its kind does not have is `None`. Unset options take the defaults documented on
+/// each strategy. Read from `RawStrategy`, whose variants say which options each kind has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StrategyOptions {
     pub kind: StrategyKind,
     /// How many proposals are made from the same results (constant liar within a batch). The
@@ -152,80 +152,9 @@ impl StrategyOptions {
         }
     }
 
-    /// The options given, by name.
-    fn given(&self) -> Vec<String> {
-        // The serialized struct names every option that was set; `kind` is not an option.
-        let v = serde_json::to_value(self).expect("options serialize");
-        v.as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, x)| k.as_str() != "kind" && !x.is_null())
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
-
-    /// Which options a kind accepts.
-    pub fn accepted(kind: StrategyKind) -> &'static [&'static str] {
-        use StrategyKind::*;
-        match kind {
-            Grid => &["steps", "allow_large", "batch"],
-            Random => &["sobol", "batch", "median_stopping"],
-            Bayes => &[
-                "surrogate",
-                "acquisition",
-                "initial",
-                "kappa",
-                "xi",
-                "candidates",
-                "batch",
-                "median_stopping",
-            ],
-            Tpe => &["initial", "gamma", "candidates", "batch", "median_stopping"],
-            Evolution => &[
-                "population",
-                "generations",
-                "mutation_rate",
-                "crossover_rate",
-                "tournament",
-                "elitism",
-            ],
-            Sha | Hyperband | Asha => &["eta", "min_epochs", "max_epochs", "batch"],
-            Bohb => &[
-                "eta",
-                "min_epochs",
-                "max_epochs",
-                "batch",
-                "initial",
-                "gamma",
-                "candidates",
-            ],
-            Pbt => &[
-                "population",
-                "interval",
-                "quantile",
-                "perturb",
-                "max_epochs",
-            ],
-        }
-    }
-
-    /// Check that every option applies to the kind and lies in its range. `field` is the
-    /// dotted path of the strategy section.
+    /// Check that every option lies in its range (which options a kind has, `RawStrategy`
+    /// decided when the workflow was read). `field` is the dotted path of the strategy section.
     pub fn check(&self, field: &str) -> Result<(), FieldError> {
-        let accepted = Self::accepted(self.kind);
-        for name in self.given() {
-            if !accepted.contains(&name.as_str()) {
-                return Err(FieldError::new(
-                    format!("{field}.{name}"),
-                    format!(
-                        "is not an option of {:?} (its options: {})",
-                        self.kind,
-                        accepted.join(", ")
-                    )
-                    .to_lowercase(),
-                ));
-            }
-        }
         let f = |name: &str| format!("{field}.{name}");
         let positive = |name: &str, v: Option<usize>| match v {
             Some(0) => Err(FieldError::new(f(name), "must be at least 1")),
@@ -341,5 +270,207 @@ impl StrategyOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// `strategy:` as written: one variant per kind holding only that kind's options, so an
+/// option of another kind is refused when the workflow is read, with the kind's own named.
+#[derive(Debug)]
+enum RawStrategy {
+    Grid(GridOptions),
+    Random(RandomOptions),
+    Bayes(BayesOptions),
+    Tpe(TpeOptions),
+    Evolution(EvolutionOptions),
+    Sha(RungOptions),
+    Hyperband(RungOptions),
+    Asha(RungOptions),
+    Bohb(BohbOptions),
+    Pbt(PbtOptions),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridOptions {
+    steps: Option<usize>,
+    allow_large: Option<bool>,
+    batch: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RandomOptions {
+    sobol: Option<bool>,
+    batch: Option<usize>,
+    median_stopping: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BayesOptions {
+    surrogate: Option<String>,
+    acquisition: Option<Acquisition>,
+    initial: Option<usize>,
+    kappa: Option<f64>,
+    xi: Option<f64>,
+    candidates: Option<usize>,
+    batch: Option<usize>,
+    median_stopping: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TpeOptions {
+    initial: Option<usize>,
+    gamma: Option<f64>,
+    candidates: Option<usize>,
+    batch: Option<usize>,
+    median_stopping: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvolutionOptions {
+    population: Option<usize>,
+    generations: Option<usize>,
+    mutation_rate: Option<f64>,
+    crossover_rate: Option<f64>,
+    tournament: Option<usize>,
+    elitism: Option<usize>,
+}
+
+/// sha, hyperband, asha.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RungOptions {
+    eta: Option<u32>,
+    min_epochs: Option<u32>,
+    max_epochs: Option<u32>,
+    batch: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BohbOptions {
+    eta: Option<u32>,
+    min_epochs: Option<u32>,
+    max_epochs: Option<u32>,
+    batch: Option<usize>,
+    initial: Option<usize>,
+    gamma: Option<f64>,
+    candidates: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PbtOptions {
+    population: Option<usize>,
+    interval: Option<u32>,
+    quantile: Option<f64>,
+    perturb: Option<f64>,
+    max_epochs: Option<u32>,
+}
+
+impl From<RawStrategy> for StrategyOptions {
+    fn from(raw: RawStrategy) -> Self {
+        use RawStrategy as R;
+        let kind = match &raw {
+            R::Grid(_) => StrategyKind::Grid,
+            R::Random(_) => StrategyKind::Random,
+            R::Bayes(_) => StrategyKind::Bayes,
+            R::Tpe(_) => StrategyKind::Tpe,
+            R::Evolution(_) => StrategyKind::Evolution,
+            R::Sha(_) => StrategyKind::Sha,
+            R::Hyperband(_) => StrategyKind::Hyperband,
+            R::Asha(_) => StrategyKind::Asha,
+            R::Bohb(_) => StrategyKind::Bohb,
+            R::Pbt(_) => StrategyKind::Pbt,
+        };
+        let mut o = StrategyOptions::new(kind);
+        match raw {
+            R::Grid(g) => {
+                (o.steps, o.allow_large, o.batch) = (g.steps, g.allow_large, g.batch);
+            }
+            R::Random(r) => {
+                (o.sobol, o.batch, o.median_stopping) = (r.sobol, r.batch, r.median_stopping);
+            }
+            R::Bayes(b) => {
+                (o.surrogate, o.acquisition, o.initial) = (b.surrogate, b.acquisition, b.initial);
+                (o.kappa, o.xi, o.candidates) = (b.kappa, b.xi, b.candidates);
+                (o.batch, o.median_stopping) = (b.batch, b.median_stopping);
+            }
+            R::Tpe(t) => {
+                (o.initial, o.gamma, o.candidates) = (t.initial, t.gamma, t.candidates);
+                (o.batch, o.median_stopping) = (t.batch, t.median_stopping);
+            }
+            R::Evolution(e) => {
+                (o.population, o.generations, o.tournament) =
+                    (e.population, e.generations, e.tournament);
+                (o.mutation_rate, o.crossover_rate, o.elitism) =
+                    (e.mutation_rate, e.crossover_rate, e.elitism);
+            }
+            R::Sha(r) | R::Hyperband(r) | R::Asha(r) => {
+                (o.eta, o.min_epochs, o.max_epochs, o.batch) =
+                    (r.eta, r.min_epochs, r.max_epochs, r.batch);
+            }
+            R::Bohb(b) => {
+                (o.eta, o.min_epochs, o.max_epochs, o.batch) =
+                    (b.eta, b.min_epochs, b.max_epochs, b.batch);
+                (o.initial, o.gamma, o.candidates) = (b.initial, b.gamma, b.candidates);
+            }
+            R::Pbt(p) => {
+                (o.population, o.interval, o.quantile) = (p.population, p.interval, p.quantile);
+                (o.perturb, o.max_epochs) = (p.perturb, p.max_epochs);
+            }
+        }
+        o
+    }
+}
+
+impl<'de> Deserialize<'de> for StrategyOptions {
+    /// The kind first, then that kind's options on their own, so that an error inside names
+    /// its key (serde's tagged enums lose the path).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_yaml::Mapping::deserialize(d)?;
+        let kind = map
+            .remove("kind")
+            .ok_or_else(|| D::Error::custom("`kind` is required"))?;
+        let kind: StrategyKind = serde_yaml::from_value(kind).map_err(|e| {
+            D::Error::custom(format!("kind: {e}").replace("unknown variant", "unknown value"))
+        })?;
+        let rest = serde_yaml::Value::Mapping(map);
+        fn options<'a, T: Deserialize<'a>, E: serde::de::Error>(
+            v: serde_yaml::Value,
+        ) -> Result<T, E> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.inner().to_string();
+                let inner = inner
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&inner)
+                    .to_string();
+                if path == "." || inner.starts_with("unknown field") {
+                    E::custom(inner)
+                } else {
+                    E::custom(format!("{path}: {inner}"))
+                }
+            })
+        }
+        use RawStrategy as R;
+        let raw = match kind {
+            StrategyKind::Grid => R::Grid(options(rest)?),
+            StrategyKind::Random => R::Random(options(rest)?),
+            StrategyKind::Bayes => R::Bayes(options(rest)?),
+            StrategyKind::Tpe => R::Tpe(options(rest)?),
+            StrategyKind::Evolution => R::Evolution(options(rest)?),
+            StrategyKind::Sha => R::Sha(options(rest)?),
+            StrategyKind::Hyperband => R::Hyperband(options(rest)?),
+            StrategyKind::Asha => R::Asha(options(rest)?),
+            StrategyKind::Bohb => R::Bohb(options(rest)?),
+            StrategyKind::Pbt => R::Pbt(options(rest)?),
+        };
+        Ok(raw.into())
     }
 }
