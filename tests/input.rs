@@ -14,7 +14,7 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
         let sb = Sandbox::new();
         std::fs::copy(dir.join(file), sb.path().join(file)).unwrap();
         // The data files and programs the workflows name.
-        for companion in ["rows.csv", "train.py"] {
+        for companion in ["rows.csv", "labels.csv", "train.py"] {
             std::fs::copy(dir.join(companion), sb.path().join(companion)).unwrap();
         }
         for verb in ["plan", "run"] {

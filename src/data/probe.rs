@@ -15,6 +15,9 @@ pub struct Probe {
     /// CSV: the header's column names.
     pub columns: Option<Vec<String>>,
     pub official_test: bool,
+    /// CSV: the first label that is not a number, with its 1-based line (a regression
+    /// label must be one).
+    pub non_numeric_label: Option<(String, usize)>,
 }
 
 pub fn probe(spec: &DataSpec, base_dir: &Path) -> crate::Result<Probe> {
@@ -25,6 +28,7 @@ pub fn probe(spec: &DataSpec, base_dir: &Path) -> crate::Result<Probe> {
                 rows: ds.n,
                 columns: None,
                 official_test: false,
+                non_numeric_label: None,
             })
         }
         Source::Idx => {
@@ -33,6 +37,7 @@ pub fn probe(spec: &DataSpec, base_dir: &Path) -> crate::Result<Probe> {
                 rows: idx_count(&files.train.labels)?,
                 columns: None,
                 official_test: files.test.is_some(),
+                non_numeric_label: None,
             })
         }
         Source::Csv => {
@@ -44,14 +49,26 @@ pub fn probe(spec: &DataSpec, base_dir: &Path) -> crate::Result<Probe> {
                 // Empty or unreadable: the loader's own error, with its line, comes at the split.
                 _ => Vec::new(),
             };
+            let label = spec
+                .label
+                .as_ref()
+                .and_then(|l| columns.iter().position(|c| c == l));
             let mut rows = 0;
-            while let Some(Ok(_)) = reader.next_record() {
+            let mut non_numeric_label = None;
+            while let Some(Ok(rec)) = reader.next_record() {
                 rows += 1;
+                if let Some(v) = label.and_then(|i| rec.fields.get(i))
+                    && non_numeric_label.is_none()
+                    && !v.trim().parse::<f64>().is_ok_and(f64::is_finite)
+                {
+                    non_numeric_label = Some((v.clone(), rec.line));
+                }
             }
             Ok(Probe {
                 rows,
                 columns: Some(columns),
                 official_test: false,
+                non_numeric_label,
             })
         }
     }

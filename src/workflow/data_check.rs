@@ -47,6 +47,18 @@ pub fn check(
             missing(g, format!("{field}.group"))?;
         }
     }
+    if data.task == crate::data::Task::Regression
+        && let Some((value, line)) = &p.non_numeric_label
+    {
+        return Err(FieldError::new(
+            "data.task",
+            format!(
+                "regression needs a numeric label; {} line {line} has {value:?} (for classes, \
+                 set task: classification)",
+                path()
+            ),
+        ));
+    }
     let Some((field, opts)) = split else {
         return Ok(());
     };
