@@ -204,7 +204,10 @@ fn chaos() {
         case: "coordinator SIGKILL, then resume".into(),
         tried: landed,
         ok: ok && within,
-        note: format!("{note}; {extra} epochs retrained (at most 2 per kill)"),
+        note: format!(
+            "{note}; {} retrained (at most 2 per kill)",
+            hpflow::text::plural(extra as u64, "epoch")
+        ),
     });
 
     // Workers SIGKILLed mid-trial; the coordinator retries their items from checkpoints.
