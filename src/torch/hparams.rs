@@ -123,6 +123,8 @@ pub struct HParams {
     pub dropout: f64,
     pub batch_size: usize,
     pub opt: OptParams,
+    /// Clip the gradients' global norm to this before each step; 0 is off.
+    pub grad_clip: f64,
 }
 
 impl HParams {
@@ -208,6 +210,7 @@ impl HParams {
             dropout,
             batch_size,
             opt,
+            grad_clip: r.number("grad_clip")?,
         })
     }
 }

@@ -51,6 +51,32 @@ impl Optimizer {
         }
     }
 
+    /// This epoch's learning rate (from the schedule).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.hp.lr = lr;
+    }
+
+    /// Scale the gradients so that their global norm is at most `max_norm`. On the device,
+    /// without reading the norm back: a read per step would synchronise a GPU.
+    pub fn clip_grad_norm(&mut self, max_norm: f64) {
+        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
+        let Some(total) = grads
+            .iter()
+            .filter(|g| g.defined())
+            .map(|g| g.square().sum(Kind::Float))
+            .reduce(|a, b| a + b)
+        else {
+            return;
+        };
+        let scale = (total.sqrt() + 1e-6).reciprocal() * max_norm;
+        let scale = scale.clamp_max(1.0);
+        tch::no_grad(|| {
+            for g in grads.iter().filter(|g| g.defined()) {
+                let _ = g.shallow_clone().g_mul_(&scale);
+            }
+        });
+    }
+
     pub fn zero_grad(&mut self) {
         for (_, p) in &mut self.params {
             p.zero_grad();

@@ -22,6 +22,7 @@ pub struct Session {
     pub opt: Optimizer,
     pub head: Head,
     batch_size: i64,
+    grad_clip: f64,
 }
 
 /// The libtorch seed of `epoch` of a trial (epoch 0 seeds the initial weights): splitmix64,
@@ -54,6 +55,7 @@ impl Session {
             opt,
             head,
             batch_size: hp.batch_size as i64,
+            grad_clip: hp.grad_clip,
         })
     }
 
@@ -82,6 +84,9 @@ impl Session {
             };
             self.opt.zero_grad();
             total.backward();
+            if self.grad_clip > 0.0 {
+                self.opt.clip_grad_norm(self.grad_clip);
+            }
             self.opt.step();
             start += len;
         }

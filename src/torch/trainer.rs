@@ -199,6 +199,12 @@ impl TorchTrainer {
         hpflow::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
         let extra =
             json!({ "model": model, "optimizer": hp.opt.kind.name(), "config": req.config });
+        // A pure function of the epoch, so a resumed or promoted trial continues it exactly.
+        let schedule =
+            match hpflow::train::schedule::LrSchedule::from_config(&req.config, req.max_epochs) {
+                Ok(s) => s,
+                Err(reason) => return Ok(ans.fail(TrialState::Failed, reason)),
+            };
         while epoch < req.epochs {
             if hpflow::train::worker::stop_requested() {
                 let last = history.last().map(|h| h.values.clone()).unwrap_or_default();
@@ -206,12 +212,17 @@ impl TorchTrainer {
                 return Ok(ans.status(TrialState::Running, epoch, last, why));
             }
             epoch += 1;
+            let lr = schedule.lr_at(epoch);
+            session.opt.set_lr(lr);
             let train_loss = session.train_epoch(train, req.seed, epoch);
             if !train_loss.is_finite() {
                 let why = format!("training loss became {train_loss} in epoch {epoch}");
                 return Ok(ans.status(TrialState::Diverged, epoch, BTreeMap::new(), Some(why)));
             }
-            let mut values = BTreeMap::from([("train_loss".to_string(), train_loss)]);
+            let mut values = BTreeMap::from([
+                ("train_loss".to_string(), train_loss),
+                ("lr".to_string(), lr),
+            ]);
             if let Some(val) = val {
                 match measure(&*session.net, session.head, val, "val_", &[]) {
                     Ok(m) => values.extend(m),

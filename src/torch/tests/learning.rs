@@ -121,7 +121,8 @@ fn retrain_on_train_and_val_then_evaluate() {
     };
     let s = f.trainer().run(&req).expect("status");
     assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
-    assert_eq!(s.metrics.keys().collect::<Vec<_>>(), vec!["train_loss"]);
+    // No validation rows on train+val: only the training loss and the learning rate.
+    assert_eq!(s.metrics.keys().collect::<Vec<_>>(), vec!["lr", "train_loss"]);
     let model_dir = hpflow::train::TrialDir::of(&dir).model();
     assert!(model_dir.join("model.json").exists());
 
@@ -148,4 +149,27 @@ fn retrain_on_train_and_val_then_evaluate() {
     let bad = f.trainer().run(&eval).expect("status");
     assert_eq!(bad.state, TrialState::Failed);
     assert!(bad.reason.unwrap_or_default().contains("unknown metric r2"));
+}
+
+/// Gradient clipping keeps an RNN trained with a learning rate that makes it diverge without
+/// it: on a regression, the squared error's gradient grows with the error, so an unclipped
+/// step that overshoots makes the next one larger (a fixed seed: the same on every run).
+#[test]
+fn clipping_keeps_a_diverging_rnn_training() {
+    let _g = serial();
+    let f = fixture(Problem::Regression16, 300);
+    let wild =
+        json!({"rnn_units": 32, "optimizer": "sgd", "lr": 2.0, "momentum": 0.9, "batch_size": 16});
+    let unclipped = f.train("rnn", wild.clone(), 6);
+    assert_eq!(
+        unclipped.state,
+        TrialState::Diverged,
+        "{:?}",
+        unclipped.reason
+    );
+    let mut clipped_config = wild;
+    clipped_config["grad_clip"] = json!(1.0);
+    let clipped = f.train("rnn", clipped_config, 6);
+    assert_eq!(clipped.state, TrialState::Done, "{:?}", clipped.reason);
+    assert!(clipped.metrics["train_loss"].is_finite());
 }

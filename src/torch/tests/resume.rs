@@ -158,3 +158,49 @@ fn pbt_clone_continues_from_another_trial_with_its_own_config() {
     let s = f.trainer().run(&bad).expect("status");
     assert_eq!(s.state, TrialState::Failed, "{:?}", s);
 }
+
+/// Resuming mid-warm-up and mid-cosine gives the weights of never stopping: the schedule is
+/// a function of the epoch and the search's `max_epochs`, both the same on both paths.
+#[test]
+fn exact_resume_through_lr_schedules() {
+    let _g = serial();
+    let f = fixture(Problem::Images3, 200);
+    let config = small(
+        json!({"units": 16, "lr_schedule": "cosine", "warmup_epochs": 2, "min_lr": 1e-4, "grad_clip": 0.5}),
+    );
+    let run_to = |epochs: u32, dir: &Path| {
+        let mut req = f.request("mlp", config.clone(), epochs, dir);
+        req.max_epochs = 6;
+        let s = f.trainer().run(&req).expect("status");
+        assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
+        s
+    };
+    let straight = f.trial_dir("straight");
+    let end = run_to(6, &straight);
+    // The learning rate followed the schedule: a warm-up, then the cosine down to min_lr.
+    let lrs: Vec<f64> = checkpoint::load(&hpflow::train::TrialDir::of(&straight).checkpoint(6))
+        .expect("checkpoint")
+        .meta
+        .history
+        .iter()
+        .map(|h| h.values["lr"])
+        .collect();
+    assert_eq!(lrs.len(), 6);
+    assert!(
+        lrs[0] < lrs[1] && lrs[1] <= lrs[2] && lrs[2] > lrs[5],
+        "{lrs:?}"
+    );
+    assert_eq!(end.metrics["lr"], 1e-4);
+    for stop in [1, 4] {
+        // 1: in the warm-up; 4: half-way down the cosine.
+        let resumed = f.trial_dir(&format!("resumed-{stop}"));
+        run_to(stop, &resumed);
+        tch::manual_seed(999);
+        run_to(6, &resumed);
+        let at6 = |d: &Path| hpflow::train::TrialDir::of(d).checkpoint(6);
+        assert!(assert_same_state(&at6(&straight), &at6(&resumed)) >= 7);
+        let trained = std::fs::read_to_string(hpflow::train::TrialDir::of(&resumed).epochs_log())
+            .expect("epochs.log");
+        assert_eq!(trained.lines().count(), 6, "resumed, not retrained");
+    }
+}
