@@ -86,6 +86,14 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Which hyperparameters mattered: fANOVA main effects and pairwise interactions of each
+    /// search's metric (log ranges in log space; multi-fidelity searches at the highest budget
+    /// enough trials reached).
+    Importance {
+        workflow: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run, then run again whenever the workflow file or its data changes.
     Watch { workflow: PathBuf },
     /// Start a new project folder from a template.
@@ -137,6 +145,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
         Command::Report { workflow, output } => {
             crate::cmd::report::run(&workflow, &layout, output.as_deref())
+        }
+        Command::Importance { workflow, json } => {
+            crate::cmd::importance::run(&workflow, &layout, json)
         }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
         Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),

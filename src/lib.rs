@@ -8,6 +8,7 @@
 
 pub mod data;
 pub mod error;
+pub mod importance;
 pub mod search;
 pub mod store;
 pub mod train;

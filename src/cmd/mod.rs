@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod export;
 pub mod gc;
+pub mod importance;
 pub mod init;
 pub mod plan;
 pub mod report;

@@ -278,6 +278,19 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// The key a job was started with (its resolved configuration), if it has run.
+    pub fn job_key(&self, id: &str) -> Result<Option<serde_json::Value>> {
+        self.conn
+            .query_row(
+                "SELECT key_json FROM jobs WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(|k| k.map(json))
+            .map_err(|e| self.err(e))
+    }
+
     /// Jobs whose id starts with `prefix` (for `hpflow show`).
     pub fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
         let mut st = self
