@@ -86,9 +86,11 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Which hyperparameters mattered: fANOVA main effects and pairwise interactions of each
-    /// search's metric (log ranges in log space; multi-fidelity searches at the highest budget
-    /// enough trials reached).
+    /// Which hyperparameters mattered: fANOVA shares of each search's metric variance.
+    ///
+    /// Main effects and pairwise interactions from a seeded random forest; log ranges are
+    /// measured in log space, and a multi-fidelity search at the highest budget (epoch) that
+    /// enough trials reached.
     Importance {
         workflow: String,
         #[arg(long)]
@@ -101,6 +103,19 @@ pub enum Command {
         dir: PathBuf,
         #[arg(long, default_value = "quickstart")]
         template: String,
+    },
+    /// A shell completion script on stdout.
+    ///
+    /// For example `hpflow completions bash > ~/.local/share/bash-completion/completions/hpflow`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout, or one page per command written into a folder.
+    Man {
+        /// Write hpflow.1 and hpflow-COMMAND.1 into this folder instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Remove job folders and checkpoints that no workflow needs any more.
     Gc {
@@ -151,6 +166,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
         Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
+        Command::Completions { shell } => crate::cmd::completions::run(shell),
+        Command::Man { dir } => crate::cmd::man::run(dir.as_deref()),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
         Command::BenchStrategy { args } => {
             crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}"))

@@ -1,5 +1,6 @@
-//! What hpflow tells about a finished search, through the real binary: `importance`, and its
-//! agreement with an independent fANOVA (Optuna's, installed from PyPI into a cached venv).
+//! What hpflow tells about a finished search, and about itself, through the real binary:
+//! `importance` (and its agreement with an independent fANOVA: Optuna's, installed from PyPI
+//! into a cached venv), shell completions run in a real bash, the man pages through groff.
 
 mod common;
 use common::*;
@@ -83,4 +84,106 @@ fn importance_agrees_with_optuna() {
     for name in ["branin", "hartmann6", "levy-mixed"] {
         assert!(report.contains(&format!("{name}: ")), "{report}");
     }
+}
+
+/// Ask the generated bash completion what it offers after `words` (the last one being typed).
+fn bash_complete(words: &[&str]) -> Vec<String> {
+    let script = format!(
+        "source <('{BIN}' completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_hpflow hpflow '{}' '{}'\necho \"${{COMPREPLY[@]}}\"",
+        words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completion_offers_the_commands_and_their_values() {
+    assert_eq!(bash_complete(&["hpflow", "imp"]), ["importance"]);
+    let shells = bash_complete(&["hpflow", "completions", ""]);
+    for s in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        assert!(shells.contains(&s.to_string()), "{shells:?}");
+    }
+    let commands = bash_complete(&["hpflow", ""]);
+    for c in [
+        "run",
+        "plan",
+        "report",
+        "export",
+        "importance",
+        "man",
+        "completions",
+    ] {
+        assert!(commands.contains(&c.to_string()), "{commands:?}");
+    }
+    // Hidden, internal commands are not offered.
+    assert!(!commands.contains(&"__worker".to_string()), "{commands:?}");
+}
+
+#[test]
+fn every_shell_gets_a_script_and_a_wrong_one_is_exit_2() {
+    let sb = Sandbox::new();
+    for s in ["zsh", "fish", "elvish", "powershell"] {
+        let script = sb.ok(&["completions", s]);
+        assert!(script.contains("importance"), "{s}: {script}");
+    }
+    assert_eq!(sb.output(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_man_page_renders_and_names_every_command() {
+    let sb = Sandbox::new();
+    let page = sb.ok(&["man"]);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH hpflow 1"),
+        "{page}"
+    );
+    // Rendered by groff as `man` would, when it is installed.
+    let rendered = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{BIN}' man | groff -man -Tutf8 -P -cbou 2>&1"))
+        .output();
+    if let Some(out) = rendered
+        .ok()
+        .filter(|o| o.status.success() && !o.stdout.is_empty())
+    {
+        let text = text(&out.stdout);
+        for c in ["importance", "completions", "report", "export"] {
+            assert!(text.contains(c), "{c} missing from\n{text}");
+        }
+        assert!(!text.contains("warning"), "{text}");
+    }
+    sb.ok(&["man", "--dir", "pages"]);
+    let pages: Vec<String> = std::fs::read_dir(sb.path().join("pages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for p in [
+        "hpflow.1",
+        "hpflow-run.1",
+        "hpflow-importance.1",
+        "hpflow-man.1",
+    ] {
+        assert!(pages.contains(&p.to_string()), "{pages:?}");
+    }
+    assert!(!pages.iter().any(|p| p.contains("worker")), "{pages:?}");
+    let run = std::fs::read_to_string(sb.path().join("pages/hpflow-run.1")).unwrap();
+    assert!(
+        run.contains(".TH hpflow\\-run 1") || run.contains("hpflow-run"),
+        "{run}"
+    );
 }

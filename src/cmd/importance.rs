@@ -1,8 +1,6 @@
 //! `hpflow importance WORKFLOW [--json]`: which hyperparameters mattered, by fANOVA over each
 //! search's trials (main effects and pairwise interactions, shares of the metric's variance).
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -177,11 +175,5 @@ pub fn run(workflow: &str, layout: &Layout, json: bool) -> Result<()> {
     } else {
         render(&name, &searches)
     };
-    // A reader that closed the pipe (`| head`) has all it wanted.
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::internal(format!("writing to stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
+    super::stdout::write(text.as_bytes())
 }
