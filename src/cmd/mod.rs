@@ -13,7 +13,6 @@ pub mod run;
 pub mod show;
 pub mod status;
 pub mod stdout;
-pub mod svg;
 pub mod watch;
 
 use std::path::Path;

@@ -7,6 +7,7 @@
 
 pub mod fanova;
 pub mod forest;
+pub mod job;
 
 use serde::Serialize;
 

@@ -1,0 +1,364 @@
+//! The report's charts of one search: optimisation history, one slice per parameter in its own
+//! scale, importance bars, a heat map of the top interacting pair, parallel coordinates,
+//! learning curves and, for multi-fidelity searches, the brackets.
+
+use std::fmt::Write;
+
+use super::plot::{Axis, Frame, bounds, esc, num, ramp};
+use super::{Search, Trial};
+use crate::importance::Importance;
+use crate::search::space::{Dist, Param, Value};
+
+const W: f64 = 460.0;
+const H: f64 = 280.0;
+
+/// A parameter's axis, in the space's own scale.
+pub fn param_axis(p: &Param) -> Axis {
+    match &p.dist {
+        Dist::Uniform { low, high } => Axis::Linear {
+            lo: *low,
+            hi: *high,
+            integer: false,
+        },
+        Dist::LogUniform { low, high } => Axis::log(*low, *high),
+        Dist::Int {
+            low,
+            high,
+            log: true,
+            ..
+        } => Axis::log(*low as f64, *high as f64),
+        Dist::Int { low, high, .. } => Axis::Linear {
+            lo: *low as f64 - 0.5,
+            hi: *high as f64 + 0.5,
+            integer: true,
+        },
+        Dist::Choice(o) => Axis::Cats(o.iter().map(label).collect()),
+    }
+}
+
+pub fn label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), num),
+        other => other.to_string(),
+    }
+}
+
+/// Where a value sits on its parameter's axis (a category's index), if it does.
+pub fn coord(p: &Param, v: &Value) -> Option<f64> {
+    match &p.dist {
+        Dist::Choice(o) => o
+            .iter()
+            .position(|c| c == v || (c.is_number() && c.as_f64() == v.as_f64()))
+            .map(|i| i as f64),
+        _ => v.as_f64(),
+    }
+}
+
+/// A small deterministic jitter for points in a category band.
+fn jitter(i: usize) -> f64 {
+    ((i as f64 * 0.618_034) % 1.0) - 0.5
+}
+
+pub fn dot(x: f64, y: f64, class: &str, tip: &str) -> String {
+    format!(
+        r#"<circle class="{class}" cx="{x:.1}" cy="{y:.1}" r="3.5"><title>{}</title></circle>"#,
+        esc(tip)
+    )
+}
+
+/// Best value so far, by trial and by epochs spent.
+pub fn history(s: &Search) -> String {
+    let done: Vec<&Trial> = s.trials.iter().filter(|t| t.value.is_some()).collect();
+    let values = done.iter().filter_map(|t| t.value);
+    let ya = Axis::linear(values, false);
+    let better = |a: f64, b: f64| if s.maximize { a > b } else { a < b };
+    let mut out = String::new();
+    for by_epochs in [false, true] {
+        let mut spent = 0.0;
+        let mut best: Option<f64> = None;
+        let mut pts = Vec::new();
+        for t in &s.trials {
+            spent += f64::from(t.epochs);
+            if let Some(v) = t.value {
+                if best.is_none_or(|b| better(v, b)) {
+                    best = Some(v);
+                }
+            }
+            let x = if by_epochs { spent } else { t.id as f64 };
+            pts.push((x, t.value, best));
+        }
+        let xa = Axis::linear(pts.iter().map(|p| p.0), true);
+        let (title, xl) = if by_epochs {
+            ("best so far by epochs spent", "epochs trained, all trials")
+        } else {
+            ("best so far by trial", "trial")
+        };
+        let mut f = Frame::new(
+            "history",
+            &format!("{}: {title}", s.metric),
+            W,
+            H,
+            xa,
+            ya.clone(),
+        );
+        for (x, v, _) in &pts {
+            if let Some(v) = v {
+                let m = dot(
+                    f.x(*x),
+                    f.y(*v),
+                    "trial-point",
+                    &format!("{} at {x}", num(*v)),
+                );
+                f.push(m);
+            }
+        }
+        let line: Vec<String> = pts
+            .iter()
+            .filter_map(|(x, _, b)| b.map(|b| format!("{:.1},{:.1}", f.x(*x), f.y(b))))
+            .collect();
+        f.push(format!(
+            r#"<polyline class="best" points="{}"/>"#,
+            line.join(" ")
+        ));
+        out.push_str(&f.finish(xl, &s.metric));
+    }
+    out
+}
+
+/// One chart per parameter: the metric against its values, on its own axis.
+pub fn slices(s: &Search) -> String {
+    let ya = Axis::linear(s.trials.iter().filter_map(|t| t.value), false);
+    let mut out = String::new();
+    for p in &s.space.params {
+        let xa = param_axis(p);
+        let cats = matches!(xa, Axis::Cats(_));
+        let mut f = Frame::new(
+            "slice",
+            &format!("{} by {}", s.metric, p.name),
+            W,
+            H,
+            xa,
+            ya.clone(),
+        );
+        for (i, t) in s.trials.iter().enumerate() {
+            let (Some(v), Some(x)) = (t.value, t.params.get(&p.name).and_then(|x| coord(p, x)))
+            else {
+                continue;
+            };
+            let px = f.x(x)
+                + if cats {
+                    jitter(i) * f.xband() * 0.6
+                } else {
+                    0.0
+                };
+            let tip = format!("trial {}: {} = {}", t.id, p.name, label(&t.params[&p.name]));
+            let m = dot(px, f.y(v), "trial-point", &tip);
+            f.push(m);
+        }
+        let scale = match &p.dist {
+            Dist::Choice(_) => " (choice)",
+            d if d.is_log() => " (log scale)",
+            _ => "",
+        };
+        out.push_str(&f.finish(&format!("{}{scale}", p.name), &s.metric));
+    }
+    out
+}
+
+/// Horizontal bars: each parameter's main effect and the top pairs, with the spread.
+pub fn importance_bars(imp: &Importance) -> String {
+    let mut rows: Vec<(String, f64, f64)> = imp
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.share.fraction, p.share.std))
+        .collect();
+    rows.extend(imp.pairs.iter().take(3).map(|p| {
+        (
+            format!("{} × {}", p.params[0], p.params[1]),
+            p.share.fraction,
+            p.share.std,
+        )
+    }));
+    let h = 60.0 + 22.0 * rows.len() as f64;
+    let ya = Axis::Cats(rows.iter().rev().map(|r| r.0.clone()).collect());
+    let top = rows.iter().map(|r| r.1 + r.2).fold(0.05, f64::max).min(1.0);
+    let xa = Axis::Linear {
+        lo: 0.0,
+        hi: top,
+        integer: false,
+    };
+    let n = rows.len();
+    let mut f = Frame::new(
+        "importance",
+        "share of the metric's variance (fANOVA)",
+        W + 120.0,
+        h,
+        xa,
+        ya,
+    );
+    let band = f.yband();
+    for (i, (name, frac, std)) in rows.iter().enumerate() {
+        let y = f.y((n - 1 - i) as f64);
+        let (x0, x1) = (f.x(0.0), f.x(*frac));
+        f.push(format!(
+            r#"<rect class="bar" x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: {:.1}% ± {:.1}%</title></rect><line class="spread" x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/>"#,
+            y - band * 0.35,
+            (x1 - x0).max(0.5),
+            band * 0.7,
+            esc(name),
+            frac * 100.0,
+            std * 100.0,
+            f.x((frac - std).max(0.0)),
+            f.x((frac + std).min(top)),
+        ));
+    }
+    f.finish(
+        "share of variance (bar: mean over trees, line: ± spread)",
+        "",
+    )
+}
+
+/// The top interacting pair: mean metric of the trials in each cell of a grid over the two
+/// parameters' axes.
+pub fn heatmap(s: &Search, a: &Param, b: &Param) -> String {
+    const N: usize = 8;
+    let (xa, ya) = (param_axis(a), param_axis(b));
+    let cells = |ax: &Axis| match ax {
+        Axis::Cats(c) => c.len(),
+        _ => N,
+    };
+    let (nx, ny) = (cells(&xa), cells(&ya));
+    let mut sum = vec![(0.0, 0usize); nx * ny];
+    let cell = |ax: &Axis, n: usize, v: f64| ((ax.pos(v) * n as f64).floor() as usize).min(n - 1);
+    for t in &s.trials {
+        let (Some(v), Some(x), Some(y)) = (
+            t.value,
+            t.params.get(&a.name).and_then(|v| coord(a, v)),
+            t.params.get(&b.name).and_then(|v| coord(b, v)),
+        ) else {
+            continue;
+        };
+        let k = cell(&ya, ny, y) * nx + cell(&xa, nx, x);
+        sum[k].0 += v;
+        sum[k].1 += 1;
+    }
+    let means: Vec<Option<f64>> = sum
+        .iter()
+        .map(|(s, n)| (*n > 0).then(|| s / *n as f64))
+        .collect();
+    let (lo, hi) = bounds(means.iter().flatten().copied()).unwrap_or((0.0, 1.0));
+    let title = format!(
+        "mean {} by {} and {} (darker is better)",
+        s.metric, a.name, b.name
+    );
+    let mut f = Frame::new("heatmap", &title, W, H + 20.0, xa, ya);
+    let (x0, x1, y0, y1) = f.area();
+    let (cw, ch) = ((x1 - x0) / nx as f64, (y0 - y1) / ny as f64);
+    for (k, m) in means.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let (i, j) = (k % nx, k / nx);
+        let t = if hi > lo { (m - lo) / (hi - lo) } else { 0.5 };
+        // Darker is better.
+        let t = if s.maximize { t } else { 1.0 - t };
+        f.push(format!(
+            r#"<rect class="cell" x="{:.1}" y="{:.1}" width="{cw:.1}" height="{ch:.1}" fill="{}"><title>{}: {} trial(s)</title></rect>"#,
+            x0 + i as f64 * cw,
+            y0 - (j + 1) as f64 * ch,
+            ramp(t),
+            num(*m),
+            sum[k].1
+        ));
+    }
+    f.finish(&a.name, &b.name)
+}
+
+/// Parallel coordinates: one axis per parameter and one for the metric, a line per trial
+/// coloured by its value (darker is better).
+pub fn parallel(s: &Search) -> String {
+    let axes: Vec<(&Param, Axis)> = s.space.params.iter().map(|p| (p, param_axis(p))).collect();
+    let (lo, hi) = bounds(s.trials.iter().filter_map(|t| t.value)).unwrap_or((0.0, 1.0));
+    let n = axes.len() + 1;
+    let w = (110.0 * n as f64).max(W);
+    let xa = Axis::Cats(
+        axes.iter()
+            .map(|(p, _)| p.name.clone())
+            .chain([s.metric.clone()])
+            .collect(),
+    );
+    let ya = Axis::Linear {
+        lo: 0.0,
+        hi: 1.0,
+        integer: false,
+    };
+    let mut f = Frame::new(
+        "parallel",
+        "parallel coordinates (each axis in its own scale)",
+        w,
+        H + 40.0,
+        xa,
+        ya,
+    );
+    f.y_ticks = false;
+    let mut lines = String::new();
+    for t in &s.trials {
+        let Some(v) = t.value else { continue };
+        let shade = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+        let shade = if s.maximize { shade } else { 1.0 - shade };
+        let mut pts: Vec<String> = axes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (p, ax))| {
+                let c = coord(p, t.params.get(&p.name)?)?;
+                Some(format!("{:.1},{:.1}", f.x(i as f64), f.y(ax.pos(c))))
+            })
+            .collect();
+        pts.push(format!(
+            "{:.1},{:.1}",
+            f.x((n - 1) as f64),
+            f.y(shade_pos(v, lo, hi))
+        ));
+        let _ = write!(
+            lines,
+            r#"<polyline class="pc" points="{}" stroke="{}"><title>trial {}: {}</title></polyline>"#,
+            pts.join(" "),
+            ramp(0.15 + 0.85 * shade),
+            t.id,
+            num(v)
+        );
+    }
+    f.push(lines);
+    // Each axis as a line, with its own end labels.
+    for i in 0..n {
+        f.push(format!(
+            r#"<line class="axis" x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}"/>"#,
+            f.x(i as f64),
+            f.y(0.0),
+            f.y(1.0)
+        ));
+    }
+    for (i, (_, ax)) in axes.iter().enumerate() {
+        let ticks = ax.ticks();
+        for (p, l) in [ticks.first(), ticks.last()].into_iter().flatten() {
+            f.push(format!(
+                r#"<text class="tick" x="{:.1}" y="{:.1}" dx="3">{}</text>"#,
+                f.x(i as f64),
+                f.y(*p) + 4.0,
+                esc(l)
+            ));
+        }
+    }
+    for (v, p) in [(lo, 0.0), (hi, 1.0)] {
+        f.push(format!(
+            r#"<text class="tick" x="{:.1}" y="{:.1}" dx="3">{}</text>"#,
+            f.x((n - 1) as f64),
+            f.y(p) + 4.0,
+            num(v)
+        ));
+    }
+    f.finish("", "")
+}
+
+fn shade_pos(v: f64, lo: f64, hi: f64) -> f64 {
+    if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }
+}
