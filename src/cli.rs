@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum ExportFormat {
     Json,
     Csv,
+    /// To an MLflow tracking server (`--to http://HOST:PORT`).
+    Mlflow,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,8 +78,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
         /// Write to a file instead of standard output.
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "to")]
         output: Option<PathBuf>,
+        /// The MLflow tracking server (`--format mlflow`), e.g. http://127.0.0.1:5000.
+        #[arg(long, value_name = "URI", required_if_eq("format", "mlflow"))]
+        to: Option<String>,
     },
     /// One self-contained HTML page with the jobs, plots of the search and the test results.
     Report {
@@ -155,8 +160,18 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Export {
             workflow,
+            format: ExportFormat::Mlflow,
+            to: Some(uri),
+            ..
+        } => crate::cmd::mlflow::run(&workflow, &layout, &uri),
+        Command::Export { to: Some(_), .. } => Err(crate::Error::Usage(
+            "--to is for --format mlflow (json and csv go to -o FILE or stdout)".into(),
+        )),
+        Command::Export {
+            workflow,
             format,
             output,
+            to: None,
         } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
         Command::Report { workflow, output } => {
             crate::cmd::report::run(&workflow, &layout, output.as_deref())

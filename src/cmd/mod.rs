@@ -7,6 +7,7 @@ pub mod gc;
 pub mod importance;
 pub mod init;
 pub mod man;
+pub mod mlflow;
 pub mod plan;
 pub mod report;
 pub mod run;
