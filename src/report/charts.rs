@@ -148,7 +148,7 @@ pub fn slices(s: &Search) -> String {
             };
             let px = f.x(x)
                 + if cats {
-                    jitter(i) * f.xband() * 0.6
+                    jitter(i) * (f.xband() * 0.5).min(36.0)
                 } else {
                     0.0
                 };
