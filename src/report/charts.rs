@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use super::Search;
 use super::plot::{Axis, Frame, bounds, esc, num, ramp};
-use super::{Search, Trial};
 use crate::importance::Importance;
 use crate::search::space::{Dist, Param, Value};
 
@@ -67,30 +67,65 @@ pub fn dot(x: f64, y: f64, class: &str, tip: &str) -> String {
     )
 }
 
+/// (x, the value reported there) in the order results came: by trial, each trial's last value;
+/// by epochs spent, every work item's value (a rung of a multi-fidelity search) at the
+/// epochs all trials had trained by then.
+fn history_points(s: &Search, by_epochs: bool) -> Vec<(f64, Option<f64>)> {
+    if !by_epochs || s.items.is_empty() {
+        let mut spent = 0.0;
+        return s
+            .trials
+            .iter()
+            .map(|t| {
+                spent += f64::from(t.epochs);
+                (if by_epochs { spent } else { t.id as f64 }, t.value)
+            })
+            .collect();
+    }
+    let mut reached: std::collections::BTreeMap<usize, u32> = Default::default();
+    let mut spent = 0u64;
+    s.items
+        .iter()
+        .map(|&(trial, epochs)| {
+            // A promotion continues the trial: only the new epochs are spent.
+            let before = reached.insert(trial, epochs).unwrap_or(0);
+            spent += u64::from(epochs.saturating_sub(before));
+            let value = s
+                .trials
+                .iter()
+                .find(|t| t.id == trial)
+                .and_then(|t| t.curve.iter().find(|c| c.0 == epochs))
+                .map(|c| c.1);
+            (spent as f64, value)
+        })
+        .collect()
+}
+
 /// Best value so far, by trial and by epochs spent.
 pub fn history(s: &Search) -> String {
-    let done: Vec<&Trial> = s.trials.iter().filter(|t| t.value.is_some()).collect();
-    let values = done.iter().filter_map(|t| t.value);
-    let ya = Axis::linear(values, false);
+    let series = [history_points(s, false), history_points(s, true)];
+    let ya = Axis::linear(series.iter().flatten().filter_map(|p| p.1), false);
     let better = |a: f64, b: f64| if s.maximize { a > b } else { a < b };
     let mut out = String::new();
-    for by_epochs in [false, true] {
-        let mut spent = 0.0;
+    for (by_epochs, points) in [false, true].into_iter().zip(series) {
         let mut best: Option<f64> = None;
-        let mut pts = Vec::new();
-        for t in &s.trials {
-            spent += f64::from(t.epochs);
-            if let Some(v) = t.value {
-                if best.is_none_or(|b| better(v, b)) {
-                    best = Some(v);
+        let pts: Vec<(f64, Option<f64>, Option<f64>)> = points
+            .into_iter()
+            .map(|(x, v)| {
+                if let Some(v) = v {
+                    if best.is_none_or(|b| better(v, b)) {
+                        best = Some(v);
+                    }
                 }
-            }
-            let x = if by_epochs { spent } else { t.id as f64 };
-            pts.push((x, t.value, best));
-        }
+                (x, v, best)
+            })
+            .collect();
         let xa = Axis::linear(pts.iter().map(|p| p.0), true);
         let (title, xl) = if by_epochs {
-            ("best so far by epochs spent", "epochs trained, all trials")
+            (
+                "best so far by epochs spent (any rung)",
+                "epochs trained, all trials",
+            )
         } else {
             ("best so far by trial", "trial")
         };
