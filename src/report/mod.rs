@@ -1,8 +1,9 @@
 //! `hpflow report`'s page: one self-contained HTML file (inline SVG and CSS, no script, no
 //! network). `Search` gathers one search's trials from the database in the shape the charts
-//! need; `page` lays out the whole workflow; `charts`, `fidelity` and `plot` draw.
+//! need; `page` lays out the whole workflow; `charts`, `effects`, `fidelity` and `plot` draw.
 
 pub mod charts;
+pub mod effects;
 pub mod fidelity;
 pub mod page;
 pub mod plot;

@@ -108,13 +108,13 @@ fn search_section(s: &Search) -> String {
     h.push_str("</div><h3>Importance</h3><div class=\"charts\">");
     match &s.importance {
         Ok(imp) => {
-            h.push_str(&charts::importance_bars(imp));
+            h.push_str(&super::effects::importance_bars(imp));
             let pair = imp
                 .pairs
                 .first()
                 .and_then(|p| Some((s.space.get(&p.params[0])?, s.space.get(&p.params[1])?)));
             if let Some((a, b)) = pair {
-                h.push_str(&charts::heatmap(s, a, b));
+                h.push_str(&super::effects::heatmap(s, a, b));
             }
             let _ = write!(
                 h,
