@@ -46,10 +46,10 @@ impl Client {
         );
         let (status, v) = http::request(&self.ep, "GET", &format!("api/2.0/mlflow/{path}"), None)
             .map_err(user)?;
-        if status == 200 {
-            if let Some(id) = v["experiment"]["experiment_id"].as_str() {
-                return Ok(id.to_string());
-            }
+        if status == 200
+            && let Some(id) = v["experiment"]["experiment_id"].as_str()
+        {
+            return Ok(id.to_string());
         }
         let v = self.call("POST", "experiments/create", Some(&json!({ "name": name })))?;
         v["experiment_id"]

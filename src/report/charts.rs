@@ -110,10 +110,10 @@ pub fn history(s: &Search) -> String {
         let pts: Vec<(f64, Option<f64>, Option<f64>)> = points
             .into_iter()
             .map(|(x, v)| {
-                if let Some(v) = v {
-                    if best.is_none_or(|b| better(v, b)) {
-                        best = Some(v);
-                    }
+                if let Some(v) = v
+                    && best.is_none_or(|b| better(v, b))
+                {
+                    best = Some(v);
                 }
                 (x, v, best)
             })
