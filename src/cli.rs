@@ -97,7 +97,9 @@ pub enum Command {
     /// measured in log space, and a multi-fidelity search at the highest budget (epoch) that
     /// enough trials reached.
     Importance {
+        /// A workflow file, or the `name:` of a workflow that has run.
         workflow: String,
+        /// Print every share (and its spread across trees) as JSON.
         #[arg(long)]
         json: bool,
     },
