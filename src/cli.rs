@@ -1,6 +1,6 @@
 //! The command line: clap definitions and the one `match` that dispatches to `cmd::*`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -11,16 +11,19 @@ use crate::store::Layout;
 #[command(
     name = "hpflow",
     version,
-    about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows"
+    about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows",
+    after_help = "The runs folder: --runs-dir, else HPFLOW_RUNS_DIR, else the project's `runs/`: \
+the nearest folder holding `runs/`, from the workflow file's folder (or the current one) up to \
+the top of a git repository; where there is none, `runs/` beside the workflow file."
 )]
 pub struct Cli {
-    /// Where jobs, trials and the database live.
-    #[arg(long, global = true, env = "HPFLOW_RUNS_DIR", default_value = "runs")]
-    pub runs_dir: PathBuf,
+    /// Where jobs, trials and the database live [default: the project's runs/, see `hpflow --help`].
+    #[arg(long, global = true, env = "HPFLOW_RUNS_DIR", value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
     /// More log output (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors.
+    /// Only errors: no progress, tables or summaries.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     #[command(subcommand)]
@@ -31,7 +34,6 @@ pub struct Cli {
 pub enum ExportFormat {
     Json,
     Csv,
-    /// To an MLflow tracking server (`--to http://HOST:PORT`).
     Mlflow,
 }
 
@@ -39,45 +41,57 @@ pub enum ExportFormat {
 pub enum Command {
     /// Plan, then run every job that is not already done; resumes by itself.
     Run {
+        /// The workflow file (YAML).
         workflow: PathBuf,
-        /// Print the outcome as JSON.
+        /// Print the outcome as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
+        /// The workflow file (YAML).
         workflow: PathBuf,
+        /// Print the plan as JSON: every job with its key and hash.
         #[arg(long)]
         json: bool,
     },
     /// Jobs and trials of a workflow (file or name), or of every workflow.
     Status {
+        /// A workflow file, or the `name:` of a workflow that has run; all of them if omitted.
         workflow: Option<String>,
+        /// Print the status as JSON.
         #[arg(long)]
         json: bool,
-        /// Refresh every second until interrupted.
+        /// Refresh every second, with each running trial's latest epoch, until the run ends.
         #[arg(long)]
         follow: bool,
     },
     /// Details of a job (id prefix) or a trial (`JOB/TRIAL`): metrics and files.
     Show {
+        /// A job id or its prefix (see `hpflow status`), or `JOB/TRIAL` for one trial.
         target: String,
+        /// Print the details as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Test-set leakage audit: exit 0 when clean, 4 with findings.
     Audit {
+        /// A workflow file or name; every workflow if omitted.
         workflow: Option<String>,
+        /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Every trial with its parameters, state and per-epoch metrics, the selected
     /// configuration and the retrain and test results.
     Export {
+        /// A workflow file, or the `name:` of a workflow that has run.
         workflow: String,
+        /// json: everything nested; csv: one row per trial and epoch; mlflow: runs on a
+        /// tracking server (with --to).
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
-        /// Write to a file instead of standard output.
+        /// Write to a file instead of standard output (`-` is standard output).
         #[arg(short, long, conflicts_with = "to")]
         output: Option<PathBuf>,
         /// The MLflow tracking server (`--format mlflow`), e.g. http://127.0.0.1:5000.
@@ -86,8 +100,9 @@ pub enum Command {
     },
     /// One self-contained HTML page with the jobs, plots of the search and the test results.
     Report {
+        /// A workflow file, or the `name:` of a workflow that has run.
         workflow: String,
-        /// Where to write it (default: NAME-report.html).
+        /// Where to write it (default: NAME-report.html; `-` is standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -104,17 +119,26 @@ pub enum Command {
         json: bool,
     },
     /// Run, then run again whenever the workflow file or its data changes.
-    Watch { workflow: PathBuf },
+    Watch {
+        /// The workflow file (YAML).
+        workflow: PathBuf,
+    },
     /// Start a new project folder from a template.
     Init {
+        /// The folder to create (it gets workflow.yaml and an empty runs/).
         dir: PathBuf,
-        #[arg(long, default_value = "quickstart")]
+        /// The template to start from.
+        #[arg(long, default_value = "quickstart", value_parser = crate::cmd::init::names())]
         template: String,
+        /// (not used by init; hidden so that its help shows only what applies)
+        #[arg(long, hide = true)]
+        runs_dir: Option<PathBuf>,
     },
     /// A shell completion script on stdout.
     ///
     /// For example `hpflow completions bash > ~/.local/share/bash-completion/completions/hpflow`.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -126,7 +150,7 @@ pub enum Command {
     },
     /// Remove job folders and checkpoints that no workflow needs any more.
     Gc {
-        /// Say what would be removed without removing it.
+        /// Name what would be removed, and its size, without removing anything.
         #[arg(long)]
         dry_run: bool,
     },
@@ -141,10 +165,60 @@ pub enum Command {
     Worker,
 }
 
+impl Command {
+    /// Commands that write to pipes of child processes (workers, programs).
+    pub fn writes_to_children(&self) -> bool {
+        matches!(
+            self,
+            Command::Run { .. } | Command::Watch { .. } | Command::Worker
+        )
+    }
+
+    /// Where to look for the project's runs folder: the workflow file's folder when the
+    /// command names a file, else the current folder.
+    fn start_dir(&self) -> PathBuf {
+        let file = match self {
+            Command::Run { workflow, .. }
+            | Command::Plan { workflow, .. }
+            | Command::Watch { workflow } => Some(workflow.clone()),
+            Command::Status { workflow, .. } | Command::Audit { workflow, .. } => {
+                workflow.as_ref().map(PathBuf::from)
+            }
+            Command::Export { workflow, .. }
+            | Command::Report { workflow, .. }
+            | Command::Importance { workflow, .. } => Some(PathBuf::from(workflow)),
+            _ => None,
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        match file.filter(|f| f.is_file()) {
+            Some(f) => std::path::absolute(&f)
+                .ok()
+                .and_then(|f| f.parent().map(Path::to_path_buf))
+                .unwrap_or(cwd),
+            None => cwd,
+        }
+    }
+}
+
+/// The project's runs folder: the nearest `runs/` from `start` upward, stopping at the top of
+/// a git repository (whose `runs/` it is then); with neither, `runs/` in `start`. So a project
+/// has one runs folder whichever folder hpflow is started from.
+pub fn project_runs(start: &Path) -> PathBuf {
+    for dir in start.ancestors() {
+        let runs = dir.join("runs");
+        if runs.is_dir() || dir.join(".git").exists() {
+            return runs;
+        }
+    }
+    start.join("runs")
+}
+
 pub fn dispatch(cli: Cli) -> Result<()> {
-    // Absolute, so that paths handed to workers and programs (which run in their trial
-    // folder) stay valid.
-    let runs = std::path::absolute(&cli.runs_dir).unwrap_or_else(|_| cli.runs_dir.clone());
+    let runs = match &cli.runs_dir {
+        // Absolute, so that paths handed to workers and programs stay valid.
+        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
+        None => project_runs(&cli.command.start_dir()),
+    };
     let layout = Layout::new(runs);
     match cli.command {
         Command::Run { workflow, json } => {
@@ -158,7 +232,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
         Command::Show { target, json } => crate::cmd::show::run(&target, &layout, json),
         Command::Audit { workflow, json } => {
-            crate::cmd::audit::run(workflow.as_deref(), &layout, json)
+            crate::cmd::audit::run(workflow.as_deref(), &layout, json, cli.quiet)
         }
         Command::Export {
             workflow,
@@ -182,7 +256,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             crate::cmd::importance::run(&workflow, &layout, json)
         }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
-        Command::Init { dir, template } => crate::cmd::init::run(&dir, &template),
+        Command::Init { dir, template, .. } => crate::cmd::init::run(&dir, &template),
         Command::Completions { shell } => crate::cmd::completions::run(shell),
         Command::Man { dir } => crate::cmd::man::run(dir.as_deref()),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),

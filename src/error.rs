@@ -13,6 +13,8 @@ pub mod exit {
     pub const LOCKED: i32 = 3;
     /// `hpflow audit` found test-set leakage or a broken access log.
     pub const AUDIT_FINDINGS: i32 = 4;
+    /// The disk (or a quota) is full. Nothing recorded was lost: free space and run again.
+    pub const DISK_FULL: i32 = 5;
     /// A bug or an environment problem (disk, database) rather than the user's input.
     pub const INTERNAL: i32 = 70;
     /// Stopped by SIGINT/SIGTERM; rerun to resume.
@@ -47,6 +49,12 @@ pub enum Error {
     Audit(String),
     #[error("interrupted; run the same command again to resume")]
     Interrupted,
+    #[error(
+        "disk full: cannot write {}; free space (or set disk_limit_mb on the search to keep \
+         fewer checkpoints), then run the same command again: nothing recorded is lost",
+        path.display()
+    )]
+    DiskFull { path: PathBuf },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,11 +67,15 @@ impl Error {
             Error::JobFailed(_) => exit::JOB_FAILED,
             Error::Audit(_) => exit::AUDIT_FINDINGS,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::DiskFull { .. } => exit::DISK_FULL,
             Error::Io { .. } | Error::Db { .. } | Error::Internal(_) => exit::INTERNAL,
         }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_disk_full(&source) {
+            return Error::DiskFull { path: path.into() };
+        }
         Error::Io {
             path: path.into(),
             source,
@@ -76,6 +88,14 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ENOSPC or EDQUOT: no room to write, which freeing space fixes.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+}
 
 /// A problem with one field of a document, before the file and line are attached.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,6 +13,7 @@ pub mod mlflow;
 pub mod report;
 pub mod search;
 pub mod store;
+pub mod text;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -13,6 +13,10 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
         let (file, message) = line.split_once('\t').unwrap();
         let sb = Sandbox::new();
         std::fs::copy(dir.join(file), sb.path().join(file)).unwrap();
+        // The data files and programs the workflows name.
+        for companion in ["rows.csv", "train.py"] {
+            std::fs::copy(dir.join(companion), sb.path().join(companion)).unwrap();
+        }
         for verb in ["plan", "run"] {
             let out = sb.output(&[verb, file]);
             assert_eq!(out.status.code(), Some(2), "{file}: {verb} exit code");
@@ -107,4 +111,63 @@ fn plan_json_names_every_input_of_every_job() {
 fn help_lists_every_command() {
     let sb = Sandbox::new();
     insta::assert_snapshot!("help", sb.ok(&["--help"]));
+}
+
+#[test]
+fn every_command_help_explains_each_option() {
+    let sb = Sandbox::new();
+    for cmd in [
+        "run",
+        "plan",
+        "status",
+        "show",
+        "audit",
+        "export",
+        "report",
+        "importance",
+        "watch",
+        "init",
+        "completions",
+        "man",
+        "gc",
+    ] {
+        let help = sb.ok(&[cmd, "--help"]);
+        insta::assert_snapshot!(format!("help_{cmd}"), help);
+        // Every option and argument line says what it is for.
+        let lines: Vec<&str> = help.lines().collect();
+        let mut in_list = false;
+        for (i, line) in lines.iter().enumerate() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                in_list = matches!(*line, "Options:" | "Arguments:");
+                continue;
+            }
+            let entry = line.trim_start();
+            let indent = line.len() - entry.len();
+            let option = entry.starts_with("--")
+                || (entry.starts_with('-') && entry.chars().nth(2) == Some(','));
+            if in_list
+                && indent <= 6
+                && (option || entry.starts_with('<') || entry.starts_with('['))
+            {
+                let (_, description) = entry.split_once("  ").unwrap_or((entry, ""));
+                // Long help puts the explanation on the next line, indented deeper.
+                let next = lines.get(i + 1).copied().unwrap_or("");
+                let below =
+                    next.len() - next.trim_start().len() > indent && !next.trim().is_empty();
+                assert!(
+                    !description.trim().is_empty() || below,
+                    "`hpflow {cmd} --help`: {entry:?} has no explanation"
+                );
+            }
+        }
+    }
+    let init = sb.ok(&["init", "--help"]);
+    assert!(
+        init.contains("fashion-mnist") && init.contains("command"),
+        "{init}"
+    );
+    assert!(
+        !init.contains("--runs-dir"),
+        "init does not use a runs folder"
+    );
 }

@@ -163,7 +163,8 @@ pub fn findings(
     Ok((checks, bad))
 }
 
-pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool) -> Result<()> {
+/// `quiet`: no table; the exit code alone says whether the audit is clean.
+pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, quiet: bool) -> Result<()> {
     let db = super::open_db(layout)?;
     let scope = match workflow {
         Some(w) => Some(
@@ -181,7 +182,7 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool) -> Result<()>
         super::print_json(
             &json!({ "clean": bad.is_empty(), "checks": checks, "accesses": accesses }),
         )?;
-    } else {
+    } else if !quiet {
         for c in &checks {
             println!(
                 "{}  {}",

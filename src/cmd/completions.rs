@@ -28,5 +28,5 @@ pub fn script(shell: Shell) -> Vec<u8> {
 }
 
 pub fn run(shell: Shell) -> Result<()> {
-    super::stdout::write(&script(shell))
+    super::emit(&String::from_utf8_lossy(&script(shell)))
 }

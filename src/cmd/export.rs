@@ -15,18 +15,27 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
     for (stage, id) in jobs {
         let row = db.job(id)?;
         let kind = row.as_ref().map(|r| r.kind.clone()).unwrap_or_default();
+        let key = db.job_key(id)?.unwrap_or_default();
         out["jobs"].as_array_mut().expect("array").push(json!({
             "stage": stage, "job": id, "kind": kind,
             "status": row.as_ref().map_or("not run".into(), |r| r.status.clone()),
+            "metric": crate::workflow::Metric::of_job_key(&key),
         }));
+        // Fixed params are part of every trial's configuration too.
+        let fixed = key["config"]["params"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         for t in db.trials(id)? {
+            let mut params = fixed.clone();
+            params.extend(t.config.as_object().cloned().unwrap_or_default());
             let epochs: Vec<Value> = db
                 .epochs(id, t.trial)?
                 .into_iter()
                 .map(|(e, m)| json!({ "epoch": e, "metrics": m }))
                 .collect();
             out["trials"].as_array_mut().expect("array").push(json!({
-                "stage": stage, "job": id, "trial": t.trial, "params": t.config, "state": t.state,
+                "stage": stage, "job": id, "trial": t.trial, "params": params, "state": t.state,
                 "epochs_trained": t.epochs, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
             }));
         }
@@ -214,11 +223,5 @@ pub fn run(
         // Sent to a server by `cmd::mlflow`, never written here.
         ExportFormat::Mlflow => return Err(Error::internal("mlflow export without --to")),
     };
-    match output {
-        Some(p) => crate::store::atomic::write(p, text.as_bytes()),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
+    super::write_output(output, &text).map(|_| ())
 }

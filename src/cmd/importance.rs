@@ -85,5 +85,5 @@ pub fn run(workflow: &str, layout: &Layout, json: bool) -> Result<()> {
     } else {
         render(&name, &searches)
     };
-    super::stdout::write(text.as_bytes())
+    super::emit(&text)
 }

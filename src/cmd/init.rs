@@ -56,6 +56,15 @@ pub const TEMPLATES: &[(&str, &str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The template names, for the command line's help and checks.
+pub fn names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        TEMPLATES
+            .iter()
+            .map(|(n, d, _)| clap::builder::PossibleValue::new(*n).help(*d)),
+    )
+}
+
 pub fn run(dir: &Path, template: &str) -> Result<()> {
     let Some((_, _, files)) = TEMPLATES.iter().find(|(n, _, _)| *n == template) else {
         let names: Vec<String> = TEMPLATES
@@ -80,6 +89,10 @@ pub fn run(dir: &Path, template: &str) -> Result<()> {
     for (name, content) in files.iter() {
         crate::store::atomic::write(&dir.join(name), content.as_bytes())?;
     }
+    // The project's runs folder: hpflow looks for runs/ from the workflow's folder upward, so
+    // `hpflow run DIR/workflow.yaml` and `cd DIR && hpflow run workflow.yaml` share it.
+    let runs = dir.join("runs");
+    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
     println!(
         "created {} from template {template}",
         dir.join("workflow.yaml").display()

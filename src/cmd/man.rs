@@ -30,7 +30,7 @@ pub fn pages() -> Result<Vec<(String, Vec<u8>)>> {
 
 pub fn run(dir: Option<&Path>) -> Result<()> {
     let Some(dir) = dir else {
-        return super::stdout::write(&render(Cli::command())?);
+        return super::emit(&String::from_utf8_lossy(&render(Cli::command())?));
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
     for (name, page) in pages()? {

@@ -18,5 +18,5 @@ pub fn run(workflow: &str, layout: &Layout, uri: &str) -> Result<()> {
         s.created,
         s.updated
     );
-    super::stdout::write(line.as_bytes())
+    super::emit(&line)
 }

@@ -13,7 +13,6 @@ pub mod report;
 pub mod run;
 pub mod show;
 pub mod status;
-pub mod stdout;
 pub mod watch;
 
 use std::path::Path;
@@ -38,14 +37,34 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-/// The read-only database, or a clear message when nothing has run yet.
+/// The read-only database, or a clear message when nothing has run yet. What it says is
+/// running is running: a run that was killed or stopped reads as `interrupted`.
 pub fn open_db(layout: &Layout) -> Result<Db> {
-    Db::open_read(&layout.db())?.ok_or_else(|| {
+    let db = Db::open_read(&layout.db())?.ok_or_else(|| {
         Error::Usage(format!(
             "no runs in {} yet (run `hpflow run WORKFLOW.yaml` first)",
             layout.root().display()
         ))
-    })
+    })?;
+    Ok(db.with_live_run(live_run(layout).is_some()))
+}
+
+/// The pid of the `hpflow run` working in this runs folder, if one is alive.
+pub fn live_run(layout: &Layout) -> Option<String> {
+    crate::store::lock::RunLock::holder(&layout.lock())
+}
+
+/// Write to standard output; a reader that went away (`| head`) ends the output quietly.
+/// For commands that keep SIGPIPE ignored (`run`): the others die of it quietly.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("standard output", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A workflow named by its file or its name: (name, [(stage, job id)]). A file is planned
@@ -109,11 +128,34 @@ pub fn table(rows: &[Vec<String>]) -> String {
 }
 
 pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!(
-        "{}",
+    emit(&format!(
+        "{}\n",
         serde_json::to_string_pretty(v).map_err(Error::internal)?
-    );
-    Ok(())
+    ))
+}
+
+/// The epochs a trial's folder holds (`metrics.jsonl`), as (epoch, metrics): what a trial
+/// still training has done so far.
+pub fn trial_epochs_on_disk(
+    layout: &Layout,
+    job: &str,
+    trial: usize,
+) -> Vec<(u32, serde_json::Value)> {
+    let path = crate::train::files::metrics(&layout.trial(job, trial));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<crate::train::protocol::EpochMetrics>(l).ok())
+        .map(|m| (m.epoch, serde_json::to_value(&m.values).unwrap_or_default()))
+        .collect()
+}
+
+/// Write a command's output to a file, or to standard output when there is none or it is `-`.
+pub fn write_output(output: Option<&Path>, text: &str) -> Result<bool> {
+    match output.filter(|p| p.as_os_str() != "-") {
+        Some(p) => crate::store::atomic::write(p, text.as_bytes()).map(|()| true),
+        None => emit(text).map(|()| false),
+    }
 }
 
 /// A metric value for people: 4 decimals, or `-`.

@@ -103,6 +103,12 @@ fn schedule_text(stage: &str, d: &serde_json::Value) -> String {
     if let Some(t) = d["trials"].as_u64() {
         head.push_str(&format!(", {t} trials"));
     }
+    if let Some(by) = d["until"].as_str() {
+        head.push_str(&format!(
+            ", new trials until {by} are spent (at most {})",
+            d["trials_at_most"]
+        ));
+    }
     if let Some(e) = d["epochs_max"].as_u64() {
         head.push_str(&format!(", at most {e} epochs trained"));
         if let Some(r) = d["epochs_if_retrained"].as_u64() {

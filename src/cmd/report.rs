@@ -12,7 +12,7 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
     let data = super::export::collect(&db, layout, &name, &jobs)?;
-    let status = super::status::collect(&db, &name, &jobs)?;
+    let status = super::status::collect(&db, layout, &name, &jobs)?;
     let scope = jobs.iter().map(|(_, id)| id.clone()).collect();
     let (checks, _) = super::audit::findings(&db, layout, Some(&scope))?;
     let mut searches = Vec::new();
@@ -26,7 +26,8 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
         || std::path::PathBuf::from(format!("{name}-report.html")),
         Path::to_path_buf,
     );
-    crate::store::atomic::write(&path, html.as_bytes())?;
-    println!("wrote {}", path.display());
+    if super::write_output(Some(&path), &html)? {
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! `hpflow run WORKFLOW`: plan, then run every job not already done.
+//! `hpflow run WORKFLOW`: plan, then run every job not already done; a summary table at the
+//! end, with what failed along the way and every evaluation's test metrics.
 
 use std::path::Path;
 
 use crate::error::Result;
+use crate::exec::JobOutcome;
 use crate::store::Layout;
 use crate::store::layout::short;
 
@@ -16,30 +18,52 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool, json: bool) -> Result<()> 
     if quiet {
         return Ok(());
     }
+    // `run` keeps SIGPIPE ignored (it writes to its workers' pipes): `emit` ends quietly.
+    super::emit(&summary(&outcomes))
+}
+
+/// The table of jobs, then the test metrics of each evaluate stage.
+pub fn summary(outcomes: &[JobOutcome]) -> String {
     let mut rows = vec![vec![
         "stage".into(),
         "job".into(),
         "status".into(),
         "time".into(),
+        "notes".into(),
     ]];
-    for o in &outcomes {
+    for o in outcomes {
         rows.push(vec![
             o.stage.clone(),
             short(&o.job).into(),
             o.status.clone(),
             format!("{:.1}s", o.seconds),
+            notes(&o.outputs),
         ]);
     }
-    print!("{}", super::table(&rows));
-    if let Some(eval) = outcomes
+    let mut text = super::table(&rows);
+    for eval in outcomes
         .iter()
-        .rev()
-        .find(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
+        .filter(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
     {
-        println!("\ntest metrics ({}):", eval.stage);
+        text.push_str(&format!("\ntest metrics ({}):\n", eval.stage));
         for (k, v) in eval.outputs["metrics"].as_object().into_iter().flatten() {
-            println!("  {k:<14} {}", super::fmt_value(v.as_f64()));
+            text.push_str(&format!("  {k:<14} {}\n", super::fmt_value(v.as_f64())));
         }
     }
-    Ok(())
+    text
+}
+
+/// What a person should know about a job's result: a search's best and its failures.
+fn notes(outputs: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
+        parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
+    }
+    if let Some(failed) = outputs["failed"].as_u64().filter(|&f| f > 0) {
+        parts.push(format!(
+            "{failed} of {} trials failed",
+            outputs["trials"].as_u64().unwrap_or(0)
+        ));
+    }
+    parts.join("; ")
 }

@@ -1,10 +1,14 @@
 //! `hpflow show JOB | JOB/TRIAL`: a job's outputs and trials, or one trial's curve and files.
+//! Values are the metric's own (a maximised accuracy reads positive), and a trial still
+//! training shows the epochs its folder already has.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::store::Layout;
+use crate::store::db::TrialRow;
 use crate::store::layout::short;
+use crate::store::{Db, Layout};
+use crate::workflow::Metric;
 
 pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
     let db = super::open_db(layout)?;
@@ -18,74 +22,26 @@ pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
         ),
         None => (target, None),
     };
-    let ids = db.jobs_with_prefix(prefix)?;
-    let id = match ids.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(Error::Usage(format!(
-                "no job starts with {prefix:?} (see `hpflow status`)"
-            )));
-        }
-        many => {
-            return Err(Error::Usage(format!(
-                "{prefix:?} matches {} jobs; give more of the id",
-                many.len()
-            )));
-        }
-    };
+    let id = find_job(&db, prefix)?;
     let job = db
         .job(&id)?
         .ok_or_else(|| Error::internal("job vanished"))?;
-    let trials = db.trials(&id)?;
+    let metric = db.job_key(&id)?.as_ref().and_then(Metric::of_job_key);
+    let mut trials = db.trials(&id)?;
+    for t in trials.iter_mut() {
+        shown(t, metric.as_ref());
+    }
     if let Some(t) = trial {
         let row = trials
             .iter()
             .find(|r| r.trial == t)
             .ok_or_else(|| Error::Usage(format!("job {} has no trial {t}", short(&id))))?;
-        let epochs = db.epochs(&id, t)?;
-        let dir = layout.trial(&id, t);
-        let files: Vec<String> = walk(&dir);
-        if as_json {
-            return super::print_json(
-                &json!({ "job": id, "trial": row, "epochs": epochs.iter().map(|(e, m)| json!({"epoch": e, "metrics": m})).collect::<Vec<_>>(), "folder": dir, "files": files }),
-            );
-        }
-        println!("trial {t} of job {} ({})", short(&id), job.stage);
-        println!(
-            "state    {}{}",
-            row.state,
-            row.reason
-                .as_ref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        );
-        println!("config   {}", row.config);
-        println!("epochs   {}", row.epochs);
-        println!("folder   {}", dir.display());
-        let names: Vec<String> = epochs
-            .first()
-            .and_then(|(_, m)| m.as_object())
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
-        let mut rows = vec![
-            std::iter::once("epoch".to_string())
-                .chain(names.iter().cloned())
-                .collect::<Vec<_>>(),
-        ];
-        for (e, m) in &epochs {
-            rows.push(
-                std::iter::once(e.to_string())
-                    .chain(names.iter().map(|n| super::fmt_value(m[n].as_f64())))
-                    .collect(),
-            );
-        }
-        print!("\n{}", super::table(&rows));
-        return Ok(());
+        return show_trial(&db, layout, &id, &job.stage, row, as_json);
     }
     let items = db.items(&id)?;
     if as_json {
         return super::print_json(
-            &json!({ "job": job, "trials": trials, "items": items, "folder": layout.job(&id) }),
+            &json!({ "job": job, "metric": metric, "trials": trials, "items": items, "folder": layout.job(&id) }),
         );
     }
     println!("job      {id}");
@@ -101,24 +57,130 @@ pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
     println!("folder   {}", layout.job(&id).display());
     println!("outputs  {}", job.outputs);
     if !trials.is_empty() {
+        let value = metric.as_ref().map_or("value", |m| m.name.as_str());
         let mut rows = vec![vec![
             "trial".into(),
             "state".into(),
             "epochs".into(),
-            "value".into(),
+            value.to_string(),
             "config".into(),
         ]];
         for t in &trials {
+            let (epochs, _) = epochs_of(&db, layout, &id, t)?;
             rows.push(vec![
                 t.trial.to_string(),
                 t.state.clone(),
-                t.epochs.to_string(),
+                (epochs.len() as u32).max(t.epochs).to_string(),
                 super::fmt_value(t.value),
                 t.config.to_string(),
             ]);
         }
         print!("\n{}", super::table(&rows));
     }
+    Ok(())
+}
+
+fn find_job(db: &Db, prefix: &str) -> Result<String> {
+    let ids = db.jobs_with_prefix(prefix)?;
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Usage(format!(
+            "no job starts with {prefix:?} (see `hpflow status`)"
+        ))),
+        many => Err(Error::Usage(format!(
+            "{prefix:?} matches {} jobs; give more of the id",
+            many.len()
+        ))),
+    }
+}
+
+/// The row as users read it: the metric's value, not the minimised objective.
+fn shown(t: &mut TrialRow, metric: Option<&Metric>) {
+    if let Some(m) = metric {
+        t.value = t.value.map(|v| m.value(v));
+    }
+}
+
+/// A trial's epochs: the recorded ones, or, while it has not finished, what its folder's
+/// `metrics.jsonl` already holds (the database learns of them when the item ends).
+fn epochs_of(
+    db: &Db,
+    layout: &Layout,
+    job: &str,
+    row: &TrialRow,
+) -> Result<(Vec<(u32, Value)>, bool)> {
+    let recorded = db.epochs(job, row.trial)?;
+    // Only a trial training now (or stopped mid-item) has epochs the database lacks.
+    if !matches!(row.state.as_str(), "running" | "interrupted") {
+        return Ok((recorded, false));
+    }
+    let live = super::trial_epochs_on_disk(layout, job, row.trial);
+    if live.len() > recorded.len() {
+        Ok((live, true))
+    } else {
+        Ok((recorded, false))
+    }
+}
+
+fn show_trial(
+    db: &Db,
+    layout: &Layout,
+    id: &str,
+    stage: &str,
+    row: &TrialRow,
+    as_json: bool,
+) -> Result<()> {
+    let t = row.trial;
+    let (epochs, live) = epochs_of(db, layout, id, row)?;
+    let dir = layout.trial(id, t);
+    let files: Vec<String> = walk(&dir);
+    if as_json {
+        return super::print_json(&json!({
+            "job": id,
+            "trial": row,
+            "epochs": epochs.iter().map(|(e, m)| json!({"epoch": e, "metrics": m})).collect::<Vec<_>>(),
+            "live": live,
+            "folder": dir,
+            "files": files,
+        }));
+    }
+    println!("trial {t} of job {} ({stage})", short(id));
+    println!(
+        "state    {}{}",
+        row.state,
+        row.reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    println!("config   {}", row.config);
+    if live {
+        println!(
+            "epochs   {} so far (from the trial folder; recorded when the item ends)",
+            epochs.len()
+        );
+    } else {
+        println!("epochs   {}", row.epochs);
+    }
+    println!("folder   {}", dir.display());
+    let names: Vec<String> = epochs
+        .first()
+        .and_then(|(_, m)| m.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut rows = vec![
+        std::iter::once("epoch".to_string())
+            .chain(names.iter().cloned())
+            .collect::<Vec<_>>(),
+    ];
+    for (e, m) in &epochs {
+        rows.push(
+            std::iter::once(e.to_string())
+                .chain(names.iter().map(|n| super::fmt_value(m[n].as_f64())))
+                .collect(),
+        );
+    }
+    print!("\n{}", super::table(&rows));
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! `hpflow status [WORKFLOW]`: jobs and trials; `--follow` refreshes every second.
+//! `hpflow status [WORKFLOW]`: jobs and trials, failures grouped by reason; `--follow`
+//! refreshes every second with each running trial's latest epoch, until the run ends.
 
 use std::collections::BTreeMap;
 
@@ -9,15 +10,35 @@ use crate::store::layout::short;
 use crate::store::{Db, Layout};
 
 /// The status of one workflow as data (what `--json` prints).
-pub fn collect(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<Value> {
+pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
     let mut out = Vec::new();
     for (stage, id) in jobs {
         let row = db.job(id)?;
         let trials = db.trials(id)?;
         let mut states: BTreeMap<String, usize> = BTreeMap::new();
+        // reason -> (count, first trial), so a user sees why trials failed without `show`.
+        let mut failures: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut running = Vec::new();
         for t in &trials {
             *states.entry(t.state.clone()).or_default() += 1;
+            if matches!(t.state.as_str(), "failed" | "diverged" | "infeasible") {
+                let reason = t.reason.clone().unwrap_or_else(|| t.state.clone());
+                failures.entry(reason).or_insert((0, t.trial)).0 += 1;
+            }
+            if t.state == "running" {
+                let latest = super::trial_epochs_on_disk(layout, id, t.trial).pop();
+                running.push(json!({
+                    "trial": t.trial,
+                    "epoch": latest.as_ref().map_or(0, |(e, _)| *e),
+                    "metrics": latest.map(|(_, m)| m),
+                }));
+            }
         }
+        let mut failures: Vec<Value> = failures
+            .into_iter()
+            .map(|(reason, (count, trial))| json!({"reason": reason, "count": count, "trial": trial}))
+            .collect();
+        failures.sort_by_key(|f| std::cmp::Reverse(f["count"].as_u64()));
         out.push(json!({
             "stage": stage,
             "job": id,
@@ -26,6 +47,8 @@ pub fn collect(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<Value> 
             "error": row.as_ref().and_then(|r| r.error.clone()),
             "outputs": row.as_ref().map(|r| r.outputs.clone()),
             "trials": states,
+            "failures": failures,
+            "running": running,
             "epochs_trained": trials.iter().map(|t| u64::from(t.epochs)).sum::<u64>(),
         }));
     }
@@ -44,8 +67,9 @@ fn summary(job: &Value) -> String {
     }
     if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
         parts.push(format!(
-            "trial {} retrained {e} epochs on {on}",
-            outputs["from_trial"]
+            "trial {} retrained {} on {on}",
+            outputs["from_trial"],
+            crate::text::plural(e, "epoch")
         ));
     }
     if outputs.get("model_from").is_some() {
@@ -79,11 +103,37 @@ pub fn render(status: &Value) -> String {
             summary(j),
         ]);
     }
-    format!(
+    let mut text = format!(
         "workflow {}\n{}",
         status["workflow"].as_str().unwrap_or_default(),
         super::table(&rows)
-    )
+    );
+    for j in status["jobs"].as_array().into_iter().flatten() {
+        let stage = j["stage"].as_str().unwrap_or_default();
+        for f in j["failures"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "  {stage}: {} failed ({}), e.g. trial {}\n",
+                f["count"],
+                f["reason"].as_str().unwrap_or_default(),
+                f["trial"]
+            ));
+        }
+        for r in j["running"].as_array().into_iter().flatten() {
+            let metrics: Vec<String> = r["metrics"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k} {}", super::fmt_value(v.as_f64())))
+                .collect();
+            text.push_str(&format!(
+                "  {stage}: trial {} running, epoch {} {}\n",
+                r["trial"],
+                r["epoch"],
+                metrics.join(" ")
+            ));
+        }
+    }
+    text
 }
 
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
@@ -102,7 +152,7 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
         };
         let all: Vec<Value> = targets
             .iter()
-            .map(|(n, j)| collect(&db, n, j))
+            .map(|(n, j)| collect(&db, layout, n, j))
             .collect::<Result<_>>()?;
         if as_json {
             super::print_json(&if workflow.is_some() {
@@ -118,6 +168,13 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
             print!("{}", text.join("\n"));
         }
         if !follow || crate::exec::signals::stop_requested() {
+            return Ok(());
+        }
+        if super::live_run(layout).is_none() {
+            // Nothing is running in this runs folder: what was shown is final.
+            if !as_json {
+                println!("(no hpflow run is working in {})", layout.root().display());
+            }
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_secs(1));

@@ -7,6 +7,7 @@ mod csv_reader;
 pub mod dataset;
 pub mod idx;
 mod normalise;
+pub mod probe;
 pub mod split;
 #[cfg(test)]
 mod tests;

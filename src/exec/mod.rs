@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::stage::{self, Ctx};
 use crate::store::{Db, Layout, atomic, lock::RunLock};
-use crate::workflow::Workflow;
+use crate::workflow::{self as stage_spec, Workflow};
 
 use progress::Progress;
 
@@ -36,7 +36,9 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
         .iter()
         .map(|j| (j.stage.clone(), j.id.clone()))
         .collect();
-    db.record_workflow(&wf.name, &wf.file, &jobs)?;
+    // Absolute: `gc` and `status` find the file again from any folder.
+    let file = std::path::absolute(&wf.file).unwrap_or_else(|_| wf.file.clone());
+    db.record_workflow(&wf.name, &file, &jobs)?;
     signals::install();
     let mut progress = Progress::new(quiet);
     let mut outcomes = Vec::new();
@@ -62,6 +64,7 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
             if row.status == "done" {
                 if stage::outputs_present(layout, job) {
                     progress.line(&format!("{:<10} {short}  cached", job.stage));
+                    too_many_failures(wf, stage, &row.outputs)?;
                     outcomes.push(JobOutcome {
                         stage: job.stage.clone(),
                         job: job.id.clone(),
@@ -98,8 +101,13 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
         match stage::run(&mut ctx) {
             Ok(outputs) => {
                 db.finish_job(&job.id, "done", &outputs, None)?;
-                let seconds = started.elapsed().as_secs_f64();
+                let mut seconds = started.elapsed().as_secs_f64();
+                if job.kind == "search" {
+                    // Its time over every run, as its time budget counts it.
+                    seconds = db.search_seconds(&job.id)?.max(seconds);
+                }
                 progress.line(&format!("{:<10} {short}  done in {seconds:.1}s", job.stage));
+                too_many_failures(wf, stage, &outputs)?;
                 outcomes.push(JobOutcome {
                     stage: job.stage.clone(),
                     job: job.id.clone(),
@@ -111,6 +119,13 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
             Err(Error::Interrupted) => {
                 db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None)?;
                 return Err(Error::Interrupted);
+            }
+            Err(e @ Error::DiskFull { .. }) => {
+                // Not the job's fault: it resumes where it stopped once there is room (a
+                // failed job would start over). The record may not fit either; then it
+                // stays `running`, which a later run resumes just the same.
+                let _ = db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None);
+                return Err(e);
             }
             Err(e) => {
                 db.finish_job(
@@ -129,4 +144,33 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
         }
     }
     Ok(outcomes)
+}
+
+/// A search whose failed trials exceed its `max_failed` fraction does not hand its result to
+/// the stages that need it: a configuration chosen among the survivors of a broken sweep is
+/// not worth a look at the test set. The search itself stays done, so raising `max_failed`
+/// (or fixing the cause and rerunning) costs no trial twice.
+fn too_many_failures(
+    wf: &Workflow,
+    stage: &stage_spec::Stage,
+    outputs: &serde_json::Value,
+) -> Result<()> {
+    let stage_spec::StageSpec::Search(spec) = &stage.spec else {
+        return Ok(());
+    };
+    let failed = outputs["failed"].as_u64().unwrap_or(0);
+    let trials = outputs["trials"].as_u64().unwrap_or(0);
+    let needed = wf.stages.iter().any(|s| s.needs.contains(&stage.name));
+    if !needed || trials == 0 || failed as f64 <= spec.max_failed * trials as f64 {
+        return Ok(());
+    }
+    let why = outputs["failure"]["reason"]
+        .as_str()
+        .map(|r| format!("; most often: {r} (trial {})", outputs["failure"]["trial"]))
+        .unwrap_or_default();
+    Err(Error::JobFailed(format!(
+        "stage {}: {failed} of {trials} trials failed, more than max_failed ({}) allows{why}; \
+         the stages after it do not run (fix the cause, or raise max_failed)",
+        stage.name, spec.max_failed
+    )))
 }

@@ -92,6 +92,35 @@ pub struct Budget {
     pub time: Option<String>,
 }
 
+impl Budget {
+    /// Only time or epochs bound the search: it starts trials until they are spent (at
+    /// most `OPEN_ENDED_TRIALS`), rather than stopping at the default trial count.
+    pub fn open_ended(&self) -> bool {
+        self.trials.is_none() && (self.time.is_some() || self.epochs.is_some())
+    }
+
+    /// What bounds an open-ended search, for people.
+    pub fn open_ended_by(&self) -> Option<String> {
+        if !self.open_ended() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if let Some(t) = &self.time {
+            parts.push(format!("{t} of time"));
+        }
+        if let Some(e) = self.epochs {
+            parts.push(format!("{e} epochs"));
+        }
+        Some(parts.join(" or "))
+    }
+}
+
+/// The most epochs a trial may train (the schema's limit for `epochs`).
+pub const MAX_EPOCHS: usize = 100_000;
+
+/// The most trials an open-ended search (a time or epoch budget alone) starts.
+pub const OPEN_ENDED_TRIALS: usize = 10_000;
+
 impl StrategyOptions {
     pub fn new(kind: StrategyKind) -> Self {
         StrategyOptions {
@@ -202,6 +231,33 @@ impl StrategyOptions {
             Some(0) => Err(FieldError::new(f(name), "must be at least 1")),
             _ => Ok(()),
         };
+        // Sizes no one means: each would build or run that many slots, trials or epochs.
+        for (name, v, limit) in [
+            ("batch", self.batch, 10_000),
+            ("population", self.population, 10_000),
+            ("generations", self.generations, 100_000),
+            ("tournament", self.tournament, 10_000),
+            ("candidates", self.candidates, 1_000_000),
+            ("steps", self.steps, 100_000),
+            (
+                "min_epochs",
+                self.min_epochs.map(|e| e as usize),
+                MAX_EPOCHS,
+            ),
+            (
+                "max_epochs",
+                self.max_epochs.map(|e| e as usize),
+                MAX_EPOCHS,
+            ),
+            ("interval", self.interval.map(|e| e as usize), MAX_EPOCHS),
+        ] {
+            if let Some(x) = v.filter(|&x| x > limit) {
+                return Err(FieldError::new(
+                    f(name),
+                    format!("must be at most {limit}, got {x}"),
+                ));
+            }
+        }
         positive("batch", self.batch)?;
         positive("population", self.population)?;
         positive("generations", self.generations)?;

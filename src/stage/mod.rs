@@ -69,6 +69,7 @@ impl Ctx<'_> {
             threads: search.threads,
             data: self.data_ref()?,
             metric: search.metric.name.clone(),
+            workdir: Some(self.wf.base_dir.clone()),
         })
     }
 

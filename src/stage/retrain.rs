@@ -21,8 +21,10 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
     };
     let req = ctx.single_request(&search, mode, config, epochs)?;
     ctx.progress.line(&format!(
-        "  retraining trial {} on {} for {epochs} epochs",
-        best["trial"], spec.on
+        "  retraining trial {} on {} for {}",
+        best["trial"],
+        spec.on,
+        crate::text::plural(epochs, "epoch")
     ));
     let status = run_one(&req)?;
     if status.state != TrialState::Done {

@@ -39,4 +39,20 @@ impl RunLock {
         write!(file, "{}", std::process::id()).map_err(|e| Error::io(path, e))?;
         Ok(RunLock { _file: file })
     }
+
+    /// The pid of the `hpflow run` holding the lock, or `None` when no live process holds it
+    /// (a SIGKILLed run's lock is released by the kernel). Creates nothing.
+    pub fn holder(path: &Path) -> Option<String> {
+        let mut file = File::open(path).ok()?;
+        // SAFETY: flock on a file descriptor we own; a shared lock we release at once.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+        if rc == 0 {
+            // SAFETY: as above.
+            unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+            return None;
+        }
+        let mut pid = String::new();
+        let _ = file.read_to_string(&mut pid);
+        Some(pid.trim().to_string())
+    }
 }

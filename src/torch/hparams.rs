@@ -1,8 +1,6 @@
-//! Hyperparameters of a libtorch trial, read from the request's config in one place: defaults
-//! for absent keys, one clear message for a value of the wrong type or out of range.
-//!
-//! Integers may arrive as floats (`64.0`) from samplers and booleans as strings: both are
-//! accepted when they are unambiguous.
+//! Hyperparameters of a libtorch trial, read from the request's config through the library's
+//! one schema (`hpflow::train::schema`): its defaults for absent keys, its legal ranges for
+//! one clear message, the same ones workflow validation checks.
 
 use hpflow::search::Config;
 
@@ -131,44 +129,44 @@ pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer"];
 
 impl HParams {
     pub fn parse(model: &str, config: &Config) -> Result<HParams, String> {
-        let r = Reader(config);
+        let r = hpflow::train::schema::Values::new(config)?;
         let arch = match model {
             "mlp" => Arch::Mlp {
-                hidden_layers: r.int("hidden_layers", 2, 0)?,
-                units: r.int("units", 128, 1)?,
+                hidden_layers: r.int("hidden_layers")?,
+                units: r.int("units")?,
             },
             "cnn" => Arch::Cnn {
-                conv_layers: r.int("conv_layers", 2, 1)?,
-                filters: r.int("filters", 32, 1)?,
-                kernel_size: r.int("kernel_size", 3, 1)?,
-                stride: r.int("stride", 1, 1)?,
-                padding: match r.choice("padding", "same", &["valid", "same"])? {
+                conv_layers: r.int("conv_layers")?,
+                filters: r.int("filters")?,
+                kernel_size: r.int("kernel_size")?,
+                stride: r.int("stride")?,
+                padding: match r.choice("padding")? {
                     "valid" => Padding::Valid,
                     _ => Padding::Same,
                 },
-                pool: match r.choice("pool", "max", &["max", "avg", "none"])? {
+                pool: match r.choice("pool")? {
                     "max" => Pool::Max,
                     "avg" => Pool::Avg,
                     _ => Pool::None,
                 },
-                pool_size: r.int("pool_size", 2, 1)?,
-                dense_units: r.int("dense_units", 128, 0)?,
+                pool_size: r.int("pool_size")?,
+                dense_units: r.int("dense_units")?,
             },
             "rnn" => Arch::Rnn {
-                cell: match r.choice("cell", "lstm", &["lstm", "gru"])? {
+                cell: match r.choice("cell")? {
                     "gru" => Cell::Gru,
                     _ => Cell::Lstm,
                 },
-                units: r.int("rnn_units", 64, 1)?,
-                layers: r.int("rnn_layers", 1, 1)?,
-                bidirectional: r.bool("bidirectional", false)?,
+                units: r.int("rnn_units")?,
+                layers: r.int("rnn_layers")?,
+                bidirectional: r.bool("bidirectional")?,
             },
             "transformer" => Arch::Transformer {
-                heads: r.int("heads", 4, 1)?,
-                d_model: r.int("d_model", 64, 1)?,
-                ff_dim: r.int("ff_dim", 128, 1)?,
-                layers: r.int("encoder_layers", 2, 1)?,
-                patch_size: r.int("patch_size", 0, 0)?,
+                heads: r.int("heads")?,
+                d_model: r.int("d_model")?,
+                ff_dim: r.int("ff_dim")?,
+                layers: r.int("encoder_layers")?,
+                patch_size: r.int("patch_size")?,
             },
             other => {
                 return Err(format!(
@@ -177,52 +175,34 @@ impl HParams {
                 ));
             }
         };
-        let activation = match r.choice(
-            "activation",
-            "relu",
-            &["relu", "leaky_relu", "elu", "tanh", "gelu"],
-        )? {
+        let activation = match r.choice("activation")? {
             "leaky_relu" => Activation::LeakyRelu,
             "elu" => Activation::Elu,
             "tanh" => Activation::Tanh,
             "gelu" => Activation::Gelu,
             _ => Activation::Relu,
         };
-        let dropout = r.num("dropout", 0.0, |v| (0.0..1.0).contains(&v), "in [0, 1)")?;
-        let batch_size = r.int("batch_size", 64, 1)?;
-        let kind = match r.choice(
-            "optimizer",
-            "adam",
-            &["sgd", "adam", "adamw", "rmsprop", "adagrad"],
-        )? {
+        let dropout = r.number("dropout")?;
+        let batch_size = r.int("batch_size")?;
+        let kind = match r.choice("optimizer")? {
             "sgd" => OptKind::Sgd,
             "adamw" => OptKind::AdamW,
             "rmsprop" => OptKind::RmsProp,
             "adagrad" => OptKind::Adagrad,
             _ => OptKind::Adam,
         };
-        // PyTorch's defaults per optimizer, so that an unsearched value behaves as users expect.
-        let (lr, eps, wd) = match kind {
-            OptKind::Sgd => (0.01, 1e-8, 0.0),
-            OptKind::Adam => (1e-3, 1e-8, 0.0),
-            OptKind::AdamW => (1e-3, 1e-8, 0.01),
-            OptKind::RmsProp => (1e-2, 1e-8, 0.0),
-            OptKind::Adagrad => (1e-2, 1e-10, 0.0),
-        };
-        let positive = |v: f64| v > 0.0;
-        let unit = |v: f64| (0.0..1.0).contains(&v);
-        let non_negative = |v: f64| v >= 0.0;
+        // lr, eps and weight_decay default to PyTorch's value for the optimizer (the schema).
         let opt = OptParams {
             kind,
-            lr: r.num("lr", lr, positive, "> 0")?,
-            momentum: r.num("momentum", 0.0, unit, "in [0, 1)")?,
-            nesterov: r.bool("nesterov", false)?,
-            beta1: r.num("beta1", 0.9, unit, "in [0, 1)")?,
-            beta2: r.num("beta2", 0.999, unit, "in [0, 1)")?,
-            alpha: r.num("alpha", 0.99, unit, "in [0, 1)")?,
-            eps: r.num("eps", eps, positive, "> 0")?,
-            weight_decay: r.num("weight_decay", wd, non_negative, ">= 0")?,
-            l1: r.num("l1", 0.0, non_negative, ">= 0")?,
+            lr: r.number("lr")?,
+            momentum: r.number("momentum")?,
+            nesterov: r.bool("nesterov")?,
+            beta1: r.number("beta1")?,
+            beta2: r.number("beta2")?,
+            alpha: r.number("alpha")?,
+            eps: r.number("eps")?,
+            weight_decay: r.number("weight_decay")?,
+            l1: r.number("l1")?,
         };
         Ok(HParams {
             arch,
@@ -231,76 +211,6 @@ impl HParams {
             batch_size,
             opt,
         })
-    }
-}
-
-struct Reader<'a>(&'a Config);
-
-impl Reader<'_> {
-    fn num(
-        &self,
-        key: &str,
-        default: f64,
-        ok: impl Fn(f64) -> bool,
-        want: &str,
-    ) -> Result<f64, String> {
-        let Some(v) = self.0.get(key) else {
-            return Ok(default);
-        };
-        let x = v
-            .as_f64()
-            .ok_or_else(|| format!("hyperparameter {key} must be a number, got {v}"))?;
-        if x.is_finite() && ok(x) {
-            Ok(x)
-        } else {
-            Err(format!("hyperparameter {key} must be {want}, got {v}"))
-        }
-    }
-
-    fn int(&self, key: &str, default: usize, min: usize) -> Result<usize, String> {
-        let Some(v) = self.0.get(key) else {
-            return Ok(default);
-        };
-        let x = v
-            .as_f64()
-            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 1e9);
-        match x {
-            Some(x) if x as usize >= min => Ok(x as usize),
-            _ => Err(format!(
-                "hyperparameter {key} must be an integer >= {min}, got {v}"
-            )),
-        }
-    }
-
-    fn bool(&self, key: &str, default: bool) -> Result<bool, String> {
-        match self.0.get(key) {
-            None => Ok(default),
-            Some(serde_json::Value::Bool(b)) => Ok(*b),
-            Some(serde_json::Value::String(s)) if s == "true" => Ok(true),
-            Some(serde_json::Value::String(s)) if s == "false" => Ok(false),
-            Some(v) => Err(format!(
-                "hyperparameter {key} must be true or false, got {v}"
-            )),
-        }
-    }
-
-    fn choice<'c>(
-        &self,
-        key: &str,
-        default: &'c str,
-        allowed: &[&'c str],
-    ) -> Result<&'c str, String> {
-        let Some(v) = self.0.get(key) else {
-            return Ok(default);
-        };
-        v.as_str()
-            .and_then(|s| allowed.iter().find(|a| **a == s).copied())
-            .ok_or_else(|| {
-                format!(
-                    "hyperparameter {key} must be one of {}, got {v}",
-                    allowed.join(", ")
-                )
-            })
     }
 }
 
@@ -339,11 +249,14 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let err = HParams::parse("mlp", &config(json!({"units": 1.5}))).unwrap_err();
-        assert!(err.contains("units must be an integer"), "{err}");
+        assert!(
+            err.contains("units must be a whole number from 1 to"),
+            "{err}"
+        );
         let err = HParams::parse("mlp", &config(json!({"activation": "swish"}))).unwrap_err();
         assert!(err.contains("activation must be one of relu"), "{err}");
         let err = HParams::parse("mlp", &config(json!({"lr": -1}))).unwrap_err();
-        assert!(err.contains("lr must be > 0"), "{err}");
+        assert!(err.contains("lr must be a number > 0"), "{err}");
         assert!(
             HParams::parse("resnet", &Config::new())
                 .unwrap_err()

@@ -1,8 +1,9 @@
 //! The `command` trainer: any program. It gets the hyperparameters as `{name}` substitutions
 //! in its arguments and as `HPFLOW_PARAMS` (JSON), the target epoch count as `HPFLOW_EPOCHS`,
 //! and a folder to save and resume from as `HPFLOW_CHECKPOINT_DIR`. It prints one JSON line per
-//! epoch (`{"epoch": 1, "val_loss": 0.3}`). A program that exits non-zero or prints garbage
-//! fails the trial, with the last lines of its stderr as the reason.
+//! epoch (`{"epoch": 1, "val_loss": 0.3}`); its other output lines go to `stdout.log` in the
+//! trial folder. It runs in the workflow's folder. A program that exits non-zero fails the
+//! trial, with the last lines of its stderr as the reason.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
@@ -43,7 +44,7 @@ impl Trainer for CommandTrainer {
         let mut command = Command::new(&args[0]);
         command
             .args(&args[1..])
-            .current_dir(&req.trial_dir)
+            .current_dir(req.workdir.as_deref().unwrap_or(&trial_dir))
             .env("HPFLOW_CHECKPOINT_DIR", &ckpt)
             .env("HPFLOW_TRIAL_DIR", &req.trial_dir)
             .env("HPFLOW_EPOCHS", req.epochs.to_string())
@@ -70,7 +71,8 @@ impl Trainer for CommandTrainer {
         // Epochs recorded before (by an earlier request of this trial) stay; the program
         // reports from where its own checkpoint resumes.
         let mut history = read_history(&req.trial_dir);
-        let mut garbage = None;
+        let mut other_lines = 0usize;
+        let mut last_other = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -87,9 +89,11 @@ impl Trainer for CommandTrainer {
                         .map_err(|e| e.to_string())?;
                 }
                 _ => {
-                    garbage = Some(format!("unreadable output line: {}", truncate(&line, 200)));
-                    let _ = child.kill();
-                    break;
+                    // The program's own messages ("loading data..."): kept, not metrics.
+                    other_lines += 1;
+                    last_other = truncate(&line, 200);
+                    crate::store::atomic::append_line(&files::stdout_log(&req.trial_dir), &line)
+                        .map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -99,8 +103,6 @@ impl Trainer for CommandTrainer {
         let (state, reason) = if crate::train::worker::stop_requested() && !exit.success() {
             // Ctrl-C reached the program too: it stopped, it did not fail.
             (TrialState::Running, Some("stopped by signal".to_string()))
-        } else if let Some(g) = garbage {
-            (TrialState::Failed, Some(g))
         } else if !exit.success() {
             (
                 TrialState::Failed,
@@ -110,8 +112,18 @@ impl Trainer for CommandTrainer {
             (
                 TrialState::Failed,
                 Some(format!(
-                    "program stopped after epoch {epoch} of {}",
-                    req.epochs
+                    "program stopped after epoch {epoch} of {}{}",
+                    req.epochs,
+                    if other_lines > 0 {
+                        format!(
+                            "; its other output ({}, in stdout.log) ends with {last_other:?}; \
+                             a metrics line is {{\"epoch\": N, \"{}\": value}}",
+                            crate::text::plural(other_lines as u64, "line"),
+                            req.metric
+                        )
+                    } else {
+                        String::new()
+                    }
                 )),
             )
         } else {

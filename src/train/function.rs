@@ -20,6 +20,9 @@ pub struct FunctionTrainer;
 pub const NAMES: &[&str] = &["branin", "hartmann6", "rosenbrock", "levy"];
 
 /// The global minimum of each function (for regret).
+/// The metrics a function trial reports each epoch (both are the function's value).
+pub const REPORTS: &[&str] = &["objective", "val_loss"];
+
 pub fn optimum(name: &str) -> Option<f64> {
     match name {
         "branin" => Some(0.397_887_357_729_738),
@@ -188,7 +191,7 @@ impl Trainer for FunctionTrainer {
                 std::thread::sleep(std::time::Duration::from_secs_f64(sleep));
             }
             let v = at_fidelity(name, &x, epoch, req.max_epochs)?;
-            metrics = BTreeMap::from([("objective".to_string(), v), ("val_loss".to_string(), v)]);
+            metrics = REPORTS.iter().map(|m| (m.to_string(), v)).collect();
             let m = EpochMetrics {
                 epoch,
                 values: metrics.clone(),

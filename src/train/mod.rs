@@ -7,6 +7,7 @@ pub mod command;
 pub mod function;
 pub mod metrics;
 pub mod protocol;
+pub mod schema;
 pub mod worker;
 
 pub use protocol::{EpochMetrics, Mode, TrainRequest, TrainerSpec, TrialState, TrialStatus};
@@ -40,6 +41,10 @@ pub mod files {
     }
     pub fn epochs_log(trial_dir: &Path) -> PathBuf {
         trial_dir.join("epochs.log")
+    }
+    /// A `command` program's output lines that are not metrics (its own log messages).
+    pub fn stdout_log(trial_dir: &Path) -> PathBuf {
+        trial_dir.join("stdout.log")
     }
     /// The final model of a retrain job.
     pub fn model(trial_dir: &Path) -> PathBuf {

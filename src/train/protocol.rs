@@ -84,6 +84,10 @@ pub struct TrainRequest {
     pub data: Option<DataRef>,
     /// The metric the search optimises, e.g. `val_accuracy`.
     pub metric: String,
+    /// The folder a `command` program runs in: the workflow's, so that it finds its files
+    /// the way its author wrote them (its own trial folder is `HPFLOW_TRIAL_DIR`).
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

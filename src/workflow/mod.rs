@@ -2,6 +2,9 @@
 //! `Workflow` with defaults filled in (`validate`). Every error names the file, the line and
 //! the field, and is found before anything is written.
 
+pub mod command;
+pub mod data_check;
+pub mod hparams;
 pub mod raw;
 pub mod search;
 pub mod validate;
@@ -58,7 +61,7 @@ impl StageSpec {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Metric {
     pub name: String,
     pub goal: Goal,
@@ -71,6 +74,16 @@ impl Metric {
             Goal::Minimize => value,
             Goal::Maximize => -value,
         }
+    }
+
+    /// The metric's value (what users read) from a recorded objective.
+    pub fn value(&self, objective: f64) -> f64 {
+        self.objective(objective)
+    }
+
+    /// A search job's metric, from its recorded key.
+    pub fn of_job_key(key: &serde_json::Value) -> Option<Metric> {
+        serde_json::from_value(key["config"]["metric"].clone()).ok()
     }
 }
 
@@ -95,6 +108,10 @@ pub struct SearchSpec {
     pub retries: u32,
     #[serde(skip)]
     pub disk_limit_mb: Option<u64>,
+    /// The largest fraction of failed trials with which later stages may use the result.
+    /// Not in the key: it decides whether the result is used, not what it is.
+    #[serde(skip)]
+    pub max_failed: f64,
     /// Promoted trials start again from scratch instead of continuing (benchmarks only).
     #[serde(skip)]
     pub restart_promotions: bool,

@@ -42,6 +42,7 @@ pub enum RawStage {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSearch {
+    #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
     pub model: String,
     /// `model: function`: branin | hartmann6 | rosenbrock | levy.
@@ -62,6 +63,9 @@ pub struct RawSearch {
     pub retries: Option<u32>,
     /// Keep checkpoints within this many megabytes (oldest unneeded ones go first).
     pub disk_limit_mb: Option<u64>,
+    /// The largest fraction of trials that may fail before the stages after the search are
+    /// refused (default 0.5).
+    pub max_failed: Option<f64>,
     /// `continue` (default): a promoted trial continues from its checkpoint; `restart`: it
     /// trains again from scratch (only to measure what continuation saves).
     pub promotion: Option<String>,
@@ -84,6 +88,7 @@ pub enum Goal {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetrain {
+    #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
     pub on: Option<String>,
     /// `best` (the epochs the winning trial reached) or a number.
@@ -93,6 +98,32 @@ pub struct RawRetrain {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvaluate {
+    #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
     pub metrics: Option<Vec<String>>,
+}
+
+/// `needs: split` or `needs: [split, search]`: one stage name or a list of them.
+fn stage_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a stage name or a list of them, e.g. [split]")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(name) = seq.next_element::<String>()? {
+                out.push(name);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(Names).map(Some)
 }

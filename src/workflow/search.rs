@@ -12,68 +12,6 @@ use crate::workflow::{Goal, Metric, SearchSpec};
 
 pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
 
-const COMMON: &[&str] = &[
-    "lr",
-    "batch_size",
-    "epochs",
-    "optimizer",
-    "momentum",
-    "nesterov",
-    "beta1",
-    "beta2",
-    "eps",
-    "weight_decay",
-    "l1",
-    "alpha",
-];
-
-/// Hyperparameters each libtorch model understands (beyond `COMMON`).
-pub fn model_params(model: &str) -> &'static [&'static str] {
-    match model {
-        "mlp" => &["hidden_layers", "units", "activation", "dropout"],
-        "cnn" => &[
-            "conv_layers",
-            "filters",
-            "kernel_size",
-            "stride",
-            "padding",
-            "pool",
-            "pool_size",
-            "dense_units",
-            "activation",
-            "dropout",
-        ],
-        "rnn" => &[
-            "cell",
-            "rnn_units",
-            "rnn_layers",
-            "bidirectional",
-            "dropout",
-        ],
-        "transformer" => &[
-            "heads",
-            "d_model",
-            "ff_dim",
-            "encoder_layers",
-            "dropout",
-            "patch_size",
-        ],
-        _ => &[],
-    }
-}
-
-/// The values a categorical hyperparameter accepts.
-fn categories(param: &str) -> Option<&'static [&'static str]> {
-    Some(match param {
-        "activation" => &["relu", "leaky_relu", "elu", "tanh", "gelu"],
-        "optimizer" => &["sgd", "adam", "adamw", "rmsprop", "adagrad"],
-        "padding" => &["valid", "same"],
-        "pool" => &["max", "avg", "none"],
-        "cell" => &["lstm", "gru"],
-        _ => return None,
-    })
-}
-
 pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
 
@@ -118,19 +56,9 @@ pub fn search(
             TrainerSpec::Function { name }
         }
         "command" => match &s.command {
-            Some(argv) if !argv.is_empty() => {
-                // A program given relative to the workflow resolves against its folder.
-                let mut argv = argv.clone();
-                for a in argv.iter_mut() {
-                    let p = base_dir.join(&*a);
-                    // Any argument naming a file beside the workflow (`train.py`, `run.sh`):
-                    // trials run in their own folder, and the file's content enters the key.
-                    if !Path::new(a).is_absolute() && !a.contains('{') && p.is_file() {
-                        *a = p.canonicalize().unwrap_or(p).to_string_lossy().into_owned();
-                    }
-                }
-                TrainerSpec::Command { argv }
-            }
+            Some(argv) if !argv.is_empty() => TrainerSpec::Command {
+                argv: super::command::resolve(argv, base_dir, &f("command"))?,
+            },
             _ => {
                 return Err(FieldError::new(
                     f("command"),
@@ -160,48 +88,33 @@ pub fn search(
             "only applies to model: command",
         ));
     }
-    let known: Option<Vec<&str>> = match &trainer {
-        TrainerSpec::Torch { model } => {
-            Some(COMMON.iter().chain(model_params(model)).copied().collect())
-        }
-        _ => None,
-    };
-    let check_name = |name: &str, at: String| -> Result<(), FieldError> {
-        match &known {
-            Some(k) if !k.contains(&name) => Err(FieldError::new(
-                at,
-                format!(
-                    "not a hyperparameter of {} (known: {})",
-                    s.model,
-                    k.join(", ")
-                ),
-            )),
-            _ => Ok(()),
-        }
-    };
     let mut params = Config::new();
     for (name, v) in s.params.iter().flat_map(|p| &p.0) {
         let at = format!("{field}.params.{name}");
-        check_name(name, at.clone())?;
-        check_value(name, v, &at)?;
+        let schema = super::hparams::entry(&trainer, name, &at)?;
+        super::hparams::check_value(schema, v, &at)?;
         params.insert(name.clone(), v.clone());
     }
     let entries = s.space.as_ref().map(|o| o.0.clone()).unwrap_or_default();
     let space = Space::from_raw(&entries, &f("space"))?;
     for p in &space.params {
         let at = format!("{field}.space.{}", p.name);
-        check_name(&p.name, at.clone())?;
+        let schema = super::hparams::entry(&trainer, &p.name, &at)?;
         if params.contains_key(&p.name) {
             return Err(FieldError::new(
                 at,
                 "is both fixed in params and searched in space",
             ));
         }
-        if let crate::search::space::Dist::Choice(options) = &p.dist {
-            for (i, o) in options.iter().enumerate() {
-                check_value(&p.name, o, &format!("{at}.choice[{i}]"))?;
-            }
-        }
+        super::hparams::check_range(schema, p, &at)?;
+    }
+    if let TrainerSpec::Command { argv } = &trainer {
+        let names: Vec<&str> = params
+            .keys()
+            .map(String::as_str)
+            .chain(space.params.iter().map(|p| p.name.as_str()))
+            .collect();
+        super::command::check_placeholders(argv, &names, &f("command"))?;
     }
     let strategy = s.strategy.clone();
     strategy.check(&f("strategy"))?;
@@ -301,6 +214,24 @@ pub fn search(
             Some(_) => {}
         }
     }
+    if let TrainerSpec::Function { .. } = trainer
+        && !crate::train::function::REPORTS.contains(&metric.name.as_str())
+    {
+        return Err(FieldError::new(
+            f("metric.name"),
+            format!(
+                "model function reports {}, not {:?}",
+                crate::train::function::REPORTS.join(" and "),
+                metric.name
+            ),
+        ));
+    }
+    if let Some(t) = budget.trials.filter(|&t| t > MAX_TRIALS) {
+        return Err(FieldError::new(
+            f("budget.trials"),
+            format!("must be at most {MAX_TRIALS}, got {t}"),
+        ));
+    }
     if budget.epochs == Some(0) {
         return Err(FieldError::new(f("budget.epochs"), "must be at least 1"));
     }
@@ -310,6 +241,18 @@ pub fn search(
     if let Some(t) = &budget.time {
         parse_duration(t).map_err(|m| FieldError::new(f("budget.time"), m))?;
     }
+    // The schedule with every default applied (rungs, brackets, population): what would
+    // otherwise fail when the search starts, after the split.
+    crate::search::scheduler::scheduler(
+        &strategy,
+        0,
+        crate::search::strategy::sampler(&strategy, 0),
+        space.clone(),
+        &budget,
+        epochs,
+        crate::search::scheduler::ValueLabel::objective(),
+    )
+    .map_err(|m| FieldError::new(f("strategy"), m))?;
     let workers = s.workers.unwrap_or(1);
     if workers == 0 || workers > 256 {
         return Err(FieldError::new(
@@ -320,6 +263,13 @@ pub fn search(
     let threads = s.threads.unwrap_or(1);
     if threads == 0 {
         return Err(FieldError::new(f("threads"), "must be at least 1"));
+    }
+    let max_failed = s.max_failed.unwrap_or(DEFAULT_MAX_FAILED);
+    if !(0.0..=1.0).contains(&max_failed) {
+        return Err(FieldError::new(
+            f("max_failed"),
+            format!("a fraction of the trials, 0 to 1, got {max_failed}"),
+        ));
     }
     let restart_promotions = match s.promotion.as_deref() {
         None | Some("continue") => false,
@@ -345,74 +295,15 @@ pub fn search(
         trials_per_device: s.trials_per_device.unwrap_or(4).max(1),
         retries: s.retries.unwrap_or(2),
         disk_limit_mb: s.disk_limit_mb,
+        max_failed,
     })
 }
 
-/// Range checks of a hyperparameter value (fixed, or one option of a choice).
-fn check_value(name: &str, v: &serde_json::Value, at: &str) -> Result<(), FieldError> {
-    if let Some(allowed) = categories(name) {
-        return match v.as_str() {
-            Some(s) if allowed.contains(&s) => Ok(()),
-            _ => Err(FieldError::new(
-                at,
-                format!("expected one of {}, got {v}", allowed.join(", ")),
-            )),
-        };
-    }
-    let positive_int = [
-        "batch_size",
-        "epochs",
-        "units",
-        "hidden_layers",
-        "conv_layers",
-        "filters",
-        "kernel_size",
-        "stride",
-        "pool_size",
-        "dense_units",
-        "rnn_units",
-        "rnn_layers",
-        "heads",
-        "d_model",
-        "ff_dim",
-        "encoder_layers",
-        "patch_size",
-    ];
-    if positive_int.contains(&name) && !v.as_u64().is_some_and(|n| n >= 1) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a whole number >= 1, got {v}"),
-        ));
-    }
-    if name == "hidden_layers" || name == "conv_layers" {
-        // 0 hidden layers is a linear model: allowed.
-    }
-    if name == "dropout" && !v.as_f64().is_some_and(|x| (0.0..1.0).contains(&x)) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number in [0, 1), got {v}"),
-        ));
-    }
-    if ["lr", "eps"].contains(&name) && !v.as_f64().is_some_and(|x| x > 0.0) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number > 0, got {v}"),
-        ));
-    }
-    if ["weight_decay", "l1", "momentum"].contains(&name) && !v.as_f64().is_some_and(|x| x >= 0.0) {
-        return Err(FieldError::new(
-            at,
-            format!("expected a number >= 0, got {v}"),
-        ));
-    }
-    if ["nesterov", "bidirectional"].contains(&name) && !v.is_boolean() {
-        return Err(FieldError::new(
-            at,
-            format!("expected true or false, got {v}"),
-        ));
-    }
-    Ok(())
-}
+/// More trials than this in one search is a typo (each is a folder and rows in the database).
+pub const MAX_TRIALS: usize = 10_000_000;
+
+/// A search whose failed trials exceed this fraction does not hand its result on.
+pub const DEFAULT_MAX_FAILED: f64 = 0.5;
 
 /// `90s`, `30m`, `2h`, `1h30m` → seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {

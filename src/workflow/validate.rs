@@ -111,7 +111,8 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                 )
             }
             RawStage::Evaluate(e) => {
-                let metrics = e.metrics.clone().unwrap_or_else(|| vec!["loss".into()]);
+                // Without `metrics:`, the defaults follow the search (see `default_metrics`).
+                let metrics = e.metrics.clone().unwrap_or_default();
                 let task = data.as_ref().map_or(Task::Classification, |d| d.task);
                 let known = if task == Task::Regression {
                     METRICS_REGRESSION
@@ -150,8 +151,15 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
             spec,
         });
     }
+    if let Some(d) = &data {
+        let split = stages.iter().find_map(|s| match &s.spec {
+            StageSpec::Split(o) => Some((format!("stages.{}", s.name), o)),
+            _ => None,
+        });
+        super::data_check::check(d, &base_dir, split.as_ref().map(|(f, o)| (f.as_str(), *o)))?;
+    }
     let stages = order(stages)?;
-    let wf = Workflow {
+    let mut wf = Workflow {
         file: file.to_path_buf(),
         base_dir,
         name: raw.name,
@@ -161,7 +169,52 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         stages,
     };
     check_upstreams(&wf)?;
+    default_metrics(&mut wf);
     Ok(wf)
+}
+
+/// An evaluate stage without `metrics:` reports the metric its search selected on, then the
+/// task's usual ones: what a reader of the result wants to compare.
+fn default_metrics(wf: &mut Workflow) {
+    let task = wf.data.as_ref().map_or(Task::Classification, |d| d.task);
+    let usual: &[&str] = if task == Task::Regression {
+        &["mse", "mae", "r2", "loss"]
+    } else {
+        &["accuracy", "f1_macro", "loss"]
+    };
+    let defaults: Vec<(usize, Vec<String>)> = wf
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.spec {
+            StageSpec::Evaluate(e) if e.metrics.is_empty() => {
+                let search = match wf.upstream(s, "search").map(|u| &u.spec) {
+                    Some(StageSpec::Search(search)) => Some(search),
+                    _ => None,
+                };
+                // Only the built-in models compute metrics on the test rows by name.
+                if !search.is_some_and(|s| s.trainer.needs_torch()) {
+                    return Some((i, vec!["loss".to_string()]));
+                }
+                let selected = search
+                    .and_then(|s| s.metric.name.strip_prefix("val_"))
+                    .map(str::to_string);
+                let mut list: Vec<String> = selected.into_iter().collect();
+                for m in usual {
+                    if !list.iter().any(|x| x == m) {
+                        list.push(m.to_string());
+                    }
+                }
+                Some((i, list))
+            }
+            _ => None,
+        })
+        .collect();
+    for (i, list) in defaults {
+        if let StageSpec::Evaluate(e) = &mut wf.stages[i].spec {
+            e.metrics = list;
+        }
+    }
 }
 
 /// A stage by its `kind`, then its own fields: serde's tagged enums lose the path of an error

@@ -63,6 +63,11 @@ pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> 
         };
         let msg = msg
             .replace("unknown variant", "unknown value")
+            // serde_yaml's words for a list or mapping where one word (an enum) belongs.
+            .replace(
+                "expected a YAML tag starting with '!'",
+                "expected a single word",
+            )
             .replace("unknown field", "unknown key");
         // For an unknown key, point at the key's own line rather than its parent's.
         let mut field = field;
@@ -114,6 +119,11 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(
             }
             let msg = msg
                 .replace("unknown variant", "unknown value")
+                // serde_yaml's words for a list or mapping where one word (an enum) belongs.
+                .replace(
+                    "expected a YAML tag starting with '!'",
+                    "expected a single word",
+                )
                 .replace("unknown field", "unknown key");
             if let Some(key) = msg
                 .strip_prefix("unknown key `")

@@ -201,6 +201,8 @@ impl<'de> Deserialize<'de> for Amount {
             Int(i64),
             Fraction(f64),
             Word(String),
+            // Anything else (a list, a mapping): refused below with what is accepted.
+            Other(serde::de::IgnoredAny),
         }
         let expected = "a fraction in (0, 1), a count of rows, or (test only) `official`";
         match Raw::deserialize(d)? {
@@ -213,6 +215,7 @@ impl<'de> Deserialize<'de> for Amount {
             Raw::Word(w) => Err(serde::de::Error::custom(format!(
                 "`{w}`: expected {expected}"
             ))),
+            Raw::Other(_) => Err(serde::de::Error::custom(format!("expected {expected}"))),
         }
     }
 }

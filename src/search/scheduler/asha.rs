@@ -23,6 +23,7 @@ pub(crate) struct Asha {
     pub seed: u64,
     pub sampler: Box<dyn Sampler>,
     pub space: Space,
+    pub label: super::ValueLabel,
 }
 
 impl Asha {
@@ -80,10 +81,11 @@ impl Scheduler for Asha {
                 epochs: to,
                 clone_from: None,
                 reason: format!(
-                    "promoted to rung {} ({to} epochs): rank {} of {n} finished at {} epochs (value {v:.6})",
+                    "promoted to rung {} ({to} epochs): rank {} of {n} finished at {} epochs ({})",
                     i + 1,
                     rank + 1,
-                    self.rungs[i]
+                    self.rungs[i],
+                    self.label.show(v)
                 ),
             });
         }

@@ -25,6 +25,7 @@ pub(crate) struct Brackets {
     pub sampler: Box<dyn Sampler>,
     pub space: Space,
     pub fill: Fill,
+    pub label: super::ValueLabel,
 }
 
 impl Brackets {
@@ -112,12 +113,13 @@ impl WavePlan for Brackets {
                             epochs: next,
                             clone_from: None,
                             reason: format!(
-                                "bracket {j} (s={}), promoted to rung {} ({next} epochs): rank {} of {} at {} epochs (value {v:.6})",
+                                "bracket {j} (s={}), promoted to rung {} ({next} epochs): rank {} of {} at {} epochs ({})",
                                 b.s,
                                 i + 1,
                                 rank + 1,
                                 rung.len(),
-                                b.rungs[i].epochs
+                                b.rungs[i].epochs,
+                                self.label.show(v)
                             ),
                         }))
                     })

@@ -43,7 +43,8 @@ pub fn describe(opts: &StrategyOptions, budget: &Budget, default_epochs: u32) ->
     let mut out = match opts.kind {
         Grid | Random | Bayes | Tpe | Evolution => {
             let mut v = json!({
-                "scheduler": "plain",
+                // Named by the strategy that proposes the trials (`random`, `tpe`, ...).
+                "scheduler": format!("{:?}", opts.kind).to_lowercase(),
                 "batch": batch,
                 "trials": budget.trials.unwrap_or(DEFAULT_TRIALS),
                 "epochs": default_epochs,
@@ -107,6 +108,17 @@ pub fn describe(opts: &StrategyOptions, budget: &Budget, default_epochs: u32) ->
     };
     if let Some(e) = budget.epochs {
         out["budget_epochs"] = json!(e);
+    }
+    if let Some(by) = budget.open_ended_by() {
+        // The schedule above repeats (new trials, new brackets) until the budget is spent.
+        out["until"] = json!(by);
+        out["trials_at_most"] = json!(crate::search::options::OPEN_ENDED_TRIALS);
+        // Counts of one pass would read as the whole search's: leave them out.
+        if let Some(o) = out.as_object_mut() {
+            for k in ["trials", "epochs_max", "epochs_if_retrained"] {
+                o.remove(k);
+            }
+        }
     }
     out
 }

@@ -23,6 +23,7 @@ pub(crate) struct MedianStopping {
     pub epochs: u32,
     pub sampler: Box<dyn Sampler>,
     pub space: Space,
+    pub label: super::ValueLabel,
 }
 
 pub(crate) fn chunk(epochs: u32) -> u32 {
@@ -56,7 +57,9 @@ impl MedianStopping {
         let m = median(earlier.clone());
         (v > m).then(|| {
             format!(
-                "{v:.6} > median {m:.6} of {} earlier trials at epoch {e}",
+                "{} is worse than the median {} of {} earlier trials at epoch {e}",
+                self.label.show(v),
+                self.label.show(m),
                 earlier.len()
             )
         })
@@ -108,7 +111,8 @@ impl WavePlan for MedianStopping {
                     epochs: to,
                     clone_from: None,
                     reason: format!(
-                        "continued to {to} epochs: {v:.6} at epoch {e} is not worse than the median"
+                        "continued to {to} epochs: {} at epoch {e} is not worse than the median",
+                        self.label.show(v)
                     ),
                 }));
             }

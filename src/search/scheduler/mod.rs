@@ -52,6 +52,29 @@ pub const DEFAULT_POPULATION: usize = 8;
 pub const DEFAULT_QUANTILE: f64 = 0.25;
 pub const DEFAULT_PERTURB: f64 = 0.2;
 
+/// How decision reasons name a result: the metric, and the sign that turns the minimised
+/// objective back into the metric's own value, so a maximised accuracy reads positive.
+#[derive(Debug, Clone)]
+pub struct ValueLabel {
+    pub name: String,
+    /// -1 when the metric is maximised (objective = -value), else 1.
+    pub sign: f64,
+}
+
+impl ValueLabel {
+    /// Reasons in terms of the objective itself (tests, benchmarks).
+    pub fn objective() -> Self {
+        ValueLabel {
+            name: "objective".into(),
+            sign: 1.0,
+        }
+    }
+
+    pub fn show(&self, objective: f64) -> String {
+        format!("{} {:.6}", self.name, self.sign * objective)
+    }
+}
+
 /// The resolved multi-fidelity settings: eta, min and max epochs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fidelity {
@@ -69,8 +92,13 @@ impl Fidelity {
             return Err(format!("eta must be at least 2, got {eta}"));
         }
         if min == 0 || min > max {
+            let defaulted = if opts.max_epochs.is_none() {
+                " (max_epochs not given: it is params.epochs, else 10)"
+            } else {
+                ""
+            };
             return Err(format!(
-                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}"
+                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}{defaulted}"
             ));
         }
         Ok(Fidelity { eta, min, max })
@@ -114,15 +142,20 @@ pub fn scheduler(
     space: Space,
     budget: &Budget,
     default_epochs: u32,
+    label: ValueLabel,
 ) -> Result<Box<dyn Scheduler>, String> {
     use StrategyKind::*;
     if default_epochs == 0 && opts.max_epochs.is_none() {
         return Err("the stage trains 0 epochs: set params.epochs or max_epochs".into());
     }
     let batch = opts.batch.unwrap_or(DEFAULT_BATCH).max(1);
+    // A budget of time or epochs alone is spent in full: trials go on until it runs out.
+    let cap = budget.trials.or(budget
+        .open_ended()
+        .then_some(crate::search::options::OPEN_ENDED_TRIALS));
     let inner: Box<dyn Scheduler> = match opts.kind {
         Grid | Random | Bayes | Tpe | Evolution => {
-            let trials = budget.trials.unwrap_or(DEFAULT_TRIALS);
+            let trials = cap.unwrap_or(DEFAULT_TRIALS);
             if opts.median_stopping == Some(true) {
                 Box::new(Synchronous(median::MedianStopping {
                     batch,
@@ -130,6 +163,7 @@ pub fn scheduler(
                     epochs: default_epochs,
                     sampler,
                     space,
+                    label,
                 }))
             } else {
                 Box::new(plain::Plain {
@@ -146,9 +180,15 @@ pub fn scheduler(
             let brackets = if opts.kind == Sha {
                 let epochs = ladder::ladder(f.min, f.max, f.eta);
                 let n = budget.trials.unwrap_or_else(|| f.default_trials());
-                vec![ladder::bracket(epochs.len() as u32 - 1, n, &epochs, f.eta)]
+                let one = ladder::bracket(epochs.len() as u32 - 1, n, &epochs, f.eta);
+                // Open-ended: one bracket after another, each complete before the next.
+                let repeats = match cap {
+                    Some(c) if budget.trials.is_none() => (c / n.max(1)).max(1),
+                    _ => 1,
+                };
+                vec![one; repeats]
             } else {
-                ladder::hyperband_budgeted(f.min, f.max, f.eta, budget.trials)?
+                ladder::hyperband_budgeted(f.min, f.max, f.eta, cap)?
             };
             let fill = if opts.kind == Bohb {
                 brackets::Fill::Model(bohb::ModelFill {
@@ -164,11 +204,12 @@ pub fn scheduler(
                 sampler,
                 space,
                 fill,
+                label,
             }))
         }
         Asha => {
             let f = Fidelity::new(opts, default_epochs)?;
-            let trials = budget.trials.unwrap_or_else(|| f.default_trials());
+            let trials = cap.unwrap_or_else(|| f.default_trials());
             let rungs = ladder::ladder(f.min, f.max, f.eta);
             Box::new(asha::Asha {
                 rungs,
@@ -178,6 +219,7 @@ pub fn scheduler(
                 seed,
                 sampler,
                 space,
+                label,
             })
         }
         Pbt => {
@@ -195,6 +237,7 @@ pub fn scheduler(
                 seed,
                 sampler,
                 space,
+                label,
             }))
         }
     };

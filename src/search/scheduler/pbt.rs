@@ -31,6 +31,7 @@ pub(crate) struct Pbt {
     pub seed: u64,
     pub sampler: Box<dyn Sampler>,
     pub space: Space,
+    pub label: super::ValueLabel,
 }
 
 impl Pbt {
@@ -146,7 +147,7 @@ impl WavePlan for Pbt {
                     .nth(rng.random_range(0..top.len()))?;
                 let (config, notes) = self.explore(&hist.latest_item(donor)?.config, &mut rng);
                 let why = match v {
-                    Some(v) => format!("value {v:.6} in the bottom {g} of {n}"),
+                    Some(v) => format!("{} in the bottom {g} of {n}", self.label.show(v)),
                     None => "failed".to_string(),
                 };
                 Some(Slot::Item(WorkItem {
@@ -155,8 +156,9 @@ impl WavePlan for Pbt {
                     epochs: to,
                     clone_from: Some((donor, e)),
                     reason: format!(
-                        "exploit ({why}): copied trial {donor} at epoch {e} (rank {}/{n}, value {dv:.6}), perturbed {}",
+                        "exploit ({why}): copied trial {donor} at epoch {e} (rank {}/{n}, {}), perturbed {}",
                         rank + 1,
+                        self.label.show(dv),
                         if notes.is_empty() { "nothing".to_string() } else { notes.join(", ") }
                     ),
                 }))

@@ -41,7 +41,11 @@ impl Scheduler for Plain {
                 config: p.config,
                 epochs: self.epochs,
                 clone_from: None,
-                reason: format!("new trial to {} epochs: {}", self.epochs, p.reason),
+                reason: format!(
+                    "new trial to {}: {}",
+                    crate::text::plural(self.epochs, "epoch"),
+                    p.reason
+                ),
             }),
             None => Decision::Finished,
         }

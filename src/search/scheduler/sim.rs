@@ -215,7 +215,16 @@ pub fn make_with(
         trials,
         ..Budget::default()
     };
-    scheduler(o, 42, s, branin_space(), &budget, epochs).unwrap()
+    scheduler(
+        o,
+        42,
+        s,
+        branin_space(),
+        &budget,
+        epochs,
+        super::ValueLabel::objective(),
+    )
+    .unwrap()
 }
 
 /// Value of each (trial, target epochs) item, `None` when it failed.

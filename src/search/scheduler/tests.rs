@@ -300,7 +300,9 @@ fn plain_respects_the_budget_and_an_exhausted_sampler() {
 #[test]
 fn bohb_uses_the_model_once_a_budget_has_enough_points() {
     let o = opts(StrategyKind::Bohb, 3, 1, 9);
-    let out = simulate(make(&o, None, 9).as_ref(), 2, 0, 9, 0.0);
+    // BOHB's own sampler (TPE), so the test sees whether its model is really fitted.
+    let real = crate::search::strategy::sampler(&o, 42);
+    let out = simulate(make_with(&o, None, 9, real).as_ref(), 2, 0, 9, 0.0);
     let reasons: Vec<&str> = out.issued.iter().map(|w| w.reason.as_str()).collect();
     assert!(
         reasons[..9]
@@ -308,9 +310,15 @@ fn bohb_uses_the_model_once_a_budget_has_enough_points() {
             .all(|r| r.contains("no budget has 4 observations")),
         "{reasons:?}"
     );
+    let model: Vec<&&str> = reasons
+        .iter()
+        .filter(|r| r.contains("bohb: model on"))
+        .collect();
+    assert!(!model.is_empty(), "{reasons:?}");
+    // Fitted from the 4 observations the budget has, not waiting for TPE's own 10.
     assert!(
-        reasons.iter().any(|r| r.contains("bohb: model on")),
-        "{reasons:?}"
+        model.iter().all(|r| r.contains("tpe: log l/g")),
+        "{model:?}"
     );
     check_brackets(&out, &ladder::hyperband(1, 9, 3), 3);
 }
@@ -322,7 +330,16 @@ fn epoch_budget_caps_the_planned_epochs() {
         epochs: Some(50),
         ..Budget::default()
     };
-    let s = scheduler(&o, 1, Box::new(TestSampler(0)), branin_space(), &budget, 27).unwrap();
+    let s = scheduler(
+        &o,
+        1,
+        Box::new(TestSampler(0)),
+        branin_space(),
+        &budget,
+        27,
+        super::ValueLabel::objective(),
+    )
+    .unwrap();
     let out = simulate(s.as_ref(), 2, 0, 27, 0.0);
     assert!(out.trained <= 50 && out.trained > 40, "{}", out.trained);
 }

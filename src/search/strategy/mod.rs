@@ -39,7 +39,16 @@ pub fn sampler(opts: &StrategyOptions, seed: u64) -> Box<dyn Sampler> {
     match opts.kind {
         StrategyKind::Grid => Box::new(grid::Grid::new(opts)),
         StrategyKind::Random => Box::new(random::Random::new(opts, seed)),
-        StrategyKind::Tpe | StrategyKind::Bohb => Box::new(tpe::Tpe::new(opts, seed)),
+        StrategyKind::Tpe => Box::new(tpe::Tpe::new(opts, seed)),
+        // BOHB decides itself when a budget has enough observations for the model
+        // (`initial`, default d + 2): TPE's own Sobol start would hide the model until 10.
+        StrategyKind::Bohb => Box::new(tpe::Tpe::new(
+            &StrategyOptions {
+                initial: Some(2),
+                ..opts.clone()
+            },
+            seed,
+        )),
         StrategyKind::Bayes => Box::new(bayes::Bayes::new(opts, seed)),
         StrategyKind::Evolution => Box::new(evolution::Evolution::new(opts, seed)),
         StrategyKind::Sha | StrategyKind::Hyperband | StrategyKind::Asha | StrategyKind::Pbt => {

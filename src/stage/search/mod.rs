@@ -33,7 +33,15 @@ struct Search<'c, 'a> {
     results: Vec<Option<ItemResult>>,
     /// Duplicates (item, twin item) waiting for their twin's result.
     waiting: Vec<(usize, usize)>,
+    /// Until a trial succeeds: the reason the trials so far failed with, and which, while
+    /// they all failed alike (see `FAIL_FAST`).
+    failing: Option<(String, Vec<usize>)>,
+    any_ok: bool,
 }
+
+/// When this many trials failed one after another with the same reason and none succeeded,
+/// the search stops: the rest of the budget would fail the same way.
+const FAIL_FAST: usize = 3;
 
 pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     let sampler = strategy::sampler(&spec.strategy, ctx.wf.seed);
@@ -44,6 +52,10 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         spec.space.clone(),
         &spec.budget,
         spec.epochs,
+        scheduler::ValueLabel {
+            name: spec.metric.name.clone(),
+            sign: spec.metric.value(1.0),
+        },
     )
     .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
     let rows = ctx.db.items(&ctx.job.id)?;
@@ -53,6 +65,8 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         issued: Vec::new(),
         results: Vec::new(),
         waiting: Vec::new(),
+        failing: None,
+        any_ok: false,
     };
     for row in &rows {
         s.issued.push(row.item.clone());
@@ -123,6 +137,7 @@ impl Search<'_, '_> {
             threads: self.spec.threads,
             data: self.ctx.data_ref()?,
             metric: self.spec.metric.name.clone(),
+            workdir: Some(self.ctx.wf.base_dir.clone()),
         })
     }
 

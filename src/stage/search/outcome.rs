@@ -111,11 +111,37 @@ impl Search<'_, '_> {
     }
 
     /// Select the configuration and write `best.json`.
+    /// The trials that ended failed, and the most common reason with a trial that shows it.
+    fn failures(&self) -> Result<(usize, Option<(String, usize)>)> {
+        let trials = self.ctx.db.trials(self.job())?;
+        let mut reasons: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut failed = 0;
+        for t in &trials {
+            if matches!(t.state.as_str(), "failed" | "diverged" | "infeasible") {
+                failed += 1;
+                let r = t.reason.clone().unwrap_or_else(|| t.state.clone());
+                reasons.entry(r).or_insert((0, t.trial)).0 += 1;
+            }
+        }
+        let top = reasons
+            .into_iter()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+            .map(|(r, (_, t))| (r, t));
+        Ok((failed, top))
+    }
+
     pub(super) fn finish(self) -> Result<serde_json::Value> {
         let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
+        let (failed, top_reason) = self.failures()?;
         let Some((trial, epochs, objective)) = scheduler::best_trial(&self.issued, &known) else {
+            let why = top_reason.map_or_else(String::new, |(r, t)| {
+                format!(
+                    " (most often: {r}; see `hpflow show {}/{t}`)",
+                    crate::store::layout::short(self.job())
+                )
+            });
             return Err(Error::JobFailed(format!(
-                "stage {}: every trial failed; see `hpflow status` for the reasons",
+                "stage {}: every trial failed{why}; `hpflow status` lists the reasons",
                 self.ctx.stage.name
             )));
         };
@@ -142,12 +168,16 @@ impl Search<'_, '_> {
             "value": self.spec.metric.objective(objective),
             "trials": known.iter().map(|r| r.trial).collect::<std::collections::BTreeSet<_>>().len(),
             "epochs_trained": trained,
+            "failed": failed,
+            "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
         });
         crate::store::atomic::write_json(&self.ctx.layout.best(self.job()), &best)?;
         self.ctx.progress.line(&format!(
-            "  best: trial {trial} with {} = {:.4} after {epochs} epochs ({trained} epochs trained in all)",
+            "  best: trial {trial} with {} = {:.4} after {} ({} trained in all)",
             self.spec.metric.name,
-            self.spec.metric.objective(objective)
+            self.spec.metric.objective(objective),
+            crate::text::plural(epochs, "epoch"),
+            crate::text::plural(trained, "epoch")
         ));
         Ok(best)
     }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::Search;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::search::ItemResult;
 use crate::stage::retention;
 use crate::train::files;
@@ -28,6 +28,7 @@ impl Search<'_, '_> {
         let mut state = status.state;
         let mut reason = status.reason.clone();
         let mut value = None;
+        let mut unreported = false;
         if state == TrialState::Done {
             match status.metrics.get(&metric.name) {
                 Some(v) if v.is_finite() => value = Some(metric.objective(*v)),
@@ -36,6 +37,7 @@ impl Search<'_, '_> {
                     reason = Some(format!("{} is {v}", metric.name));
                 }
                 None => {
+                    unreported = true;
                     state = TrialState::Failed;
                     let have: Vec<&String> = status.metrics.keys().collect();
                     reason = Some(format!(
@@ -92,6 +94,17 @@ impl Search<'_, '_> {
             item.trial, status.epoch, metric.name
         ));
         self.results[k] = Some(result);
+        if unreported && matches!(self.spec.trainer, crate::train::TrainerSpec::Command { .. }) {
+            // The program's output names other metrics: every trial would fail alike.
+            return Err(Error::JobFailed(format!(
+                "stage {}: trial {} {}; the program must print it in each epoch's line \
+                 (or set metric.name to one it prints)",
+                self.ctx.stage.name,
+                item.trial,
+                reason.unwrap_or_default()
+            )));
+        }
+        self.fail_fast(item.trial, value.is_some(), reason.as_deref())?;
         let ready: Vec<(usize, usize)> = self
             .waiting
             .iter()
@@ -104,6 +117,42 @@ impl Search<'_, '_> {
         }
         self.enforce_disk_limit();
         Ok(())
+    }
+
+    /// Stop the search when its first trials all failed for one reason (`FAIL_FAST`).
+    fn fail_fast(&mut self, trial: usize, ok: bool, reason: Option<&str>) -> Result<()> {
+        if self.any_ok || ok {
+            self.any_ok = true;
+            self.failing = None;
+            return Ok(());
+        }
+        let reason = reason.unwrap_or("failed").to_string();
+        match &mut self.failing {
+            Some((r, trials)) if *r == reason => {
+                if !trials.contains(&trial) {
+                    trials.push(trial);
+                }
+            }
+            // A different reason: the failures are not one cause; keep going.
+            Some(_) => {
+                self.any_ok = true;
+                self.failing = None;
+            }
+            None => self.failing = Some((reason, vec![trial])),
+        }
+        match &self.failing {
+            Some((r, trials)) if trials.len() >= super::FAIL_FAST => {
+                Err(Error::JobFailed(format!(
+                    "stage {}: the first {} trials all failed with: {r}; stopped before spending the \
+                 rest of the budget (see `hpflow show {}/{}`)",
+                    self.ctx.stage.name,
+                    trials.len(),
+                    crate::store::layout::short(self.job()),
+                    trials[0]
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The earlier item that trains the same configuration to the same epochs as new trial

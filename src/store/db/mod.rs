@@ -44,6 +44,14 @@ CREATE TABLE data_access (
     // 2: the wall time a search has spent over all its runs, so `budget: {time}` counts
     // across resumes.
     "ALTER TABLE jobs ADD COLUMN search_seconds REAL NOT NULL DEFAULT 0;",
+    // 3: every workflow file that ran here, also when two share a name, so that `gc` keeps
+    // what any of them still describes.
+    r#"
+CREATE TABLE workflow_files (
+    file TEXT PRIMARY KEY, name TEXT NOT NULL, updated_at REAL NOT NULL);
+INSERT OR IGNORE INTO workflow_files (file, name, updated_at)
+    SELECT file, name, updated_at FROM workflows;
+"#,
 ];
 
 mod access;
@@ -54,6 +62,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct Db {
     conn: Connection,
     path: PathBuf,
+    /// Read by a command while no `hpflow run` is alive: a job or trial recorded as running
+    /// is not (its run was killed or stopped), and readers are told `interrupted`.
+    orphaned: bool,
 }
 
 pub fn now() -> f64 {
@@ -139,6 +150,7 @@ impl Db {
         let db = Db {
             conn,
             path: path.to_path_buf(),
+            orphaned: false,
         };
         db.conn
             .execute_batch(
@@ -169,9 +181,25 @@ impl Db {
         let db = Db {
             conn,
             path: path.to_path_buf(),
+            orphaned: false,
         };
         db.schema_version("refusing to read")?;
         Ok(Some(db))
+    }
+
+    /// Tell this reader whether a live `hpflow run` holds the runs folder (see `orphaned`).
+    pub fn with_live_run(mut self, live: bool) -> Db {
+        self.orphaned = !live;
+        self
+    }
+
+    /// A recorded state as it is now: `running` without a live run is `interrupted`.
+    pub(crate) fn state_now(&self, state: String) -> String {
+        if self.orphaned && state == "running" {
+            "interrupted".into()
+        } else {
+            state
+        }
     }
 
     /// The database's schema version; one newer than this hpflow knows is an error.
@@ -217,6 +245,12 @@ impl Db {
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
+            "INSERT INTO workflow_files (file, name, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(file) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            params![file.to_string_lossy(), name, now()],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
             "DELETE FROM workflow_jobs WHERE workflow = ?1",
             params![name],
         )
@@ -235,6 +269,19 @@ impl Db {
         let mut st = self
             .conn
             .prepare("SELECT name, file FROM workflows ORDER BY updated_at DESC")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// (file, workflow name) of every workflow file that ran in this runs folder.
+    pub fn workflow_files(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT file, name FROM workflow_files ORDER BY file")
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -266,7 +313,7 @@ impl Db {
                         id: r.get(0)?,
                         kind: r.get(1)?,
                         stage: r.get(2)?,
-                        status: r.get(3)?,
+                        status: self.state_now(r.get(3)?),
                         started_at: r.get(4)?,
                         finished_at: r.get(5)?,
                         outputs: json(r.get(6)?),
@@ -278,16 +325,16 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// The key a job was started with (its resolved configuration), if it has run.
+    /// The key a job was started with (`job.json`'s content): its resolved configuration.
     pub fn job_key(&self, id: &str) -> Result<Option<serde_json::Value>> {
         self.conn
             .query_row(
                 "SELECT key_json FROM jobs WHERE id = ?1",
                 params![id],
-                |r| r.get::<_, Option<String>>(0),
+                |r| r.get::<_, String>(0),
             )
             .optional()
-            .map(|k| k.map(json))
+            .map(|k| k.and_then(|k| serde_json::from_str(&k).ok()))
             .map_err(|e| self.err(e))
     }
 
@@ -385,6 +432,11 @@ impl Db {
 }
 
 fn db_err(path: &Path, e: rusqlite::Error) -> Error {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::DiskFull {
+            path: path.to_path_buf(),
+        };
+    }
     Error::Db {
         path: path.to_path_buf(),
         msg: e.to_string(),

@@ -140,7 +140,7 @@ impl Db {
                     trial: r.get::<_, i64>(0)? as usize,
                     config: json(r.get(1)?),
                     config_hash: r.get(2)?,
-                    state: r.get(3)?,
+                    state: self.state_now(r.get(3)?),
                     epochs: r.get(4)?,
                     value: r.get(5)?,
                     metrics: json(r.get(6)?),

@@ -192,6 +192,7 @@ impl Fixture {
             threads: 1,
             data: Some(self.data.clone()),
             metric: "val_accuracy".into(),
+            workdir: None,
         }
     }
 

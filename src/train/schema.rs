@@ -1,0 +1,532 @@
+//! The one hyperparameter schema of the built-in (libtorch) models: every name, its type, its
+//! legal range, its default and the model families that read it. Workflow validation checks
+//! fixed values and searched ranges against it, the worker reads its values through it, and
+//! `hpflow plan` and the docs print it, so the three can never disagree.
+//!
+//! Adding a model family: its file in `src/torch/models/` plus its name in `FAMILIES` and the
+//! `models` of each parameter it reads.
+
+use serde_json::Value;
+
+use crate::search::Config;
+
+pub const FAMILIES: &[&str] = &["mlp", "cnn", "rnn", "transformer"];
+const ALL: &[&str] = FAMILIES;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Whole numbers in `[min, max]`.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// Reals in `[min, max]`, or `[min, max)` when `max_open`; `min_open` likewise.
+    Real {
+        min: f64,
+        max: f64,
+        min_open: bool,
+        max_open: bool,
+    },
+    Bool,
+    Choice(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Default {
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Str(&'static str),
+    /// PyTorch's default for each optimizer (`lr`, `eps`, `weight_decay`), `adam` first.
+    PerOptimizer([f64; 5]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HParam {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: Default,
+    /// The families that read it (every family: `ALL`).
+    pub models: &'static [&'static str],
+    pub doc: &'static str,
+}
+
+/// Sizes no one means: past these a value is a typo that would exhaust memory or time.
+const BIG: i64 = 1 << 20;
+
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+const fn real(min: f64, max: f64, min_open: bool, max_open: bool) -> Kind {
+    Kind::Real {
+        min,
+        max,
+        min_open,
+        max_open,
+    }
+}
+/// `[0, 1)`: probabilities and decay rates.
+const UNIT: Kind = real(0.0, 1.0, false, true);
+const POSITIVE: Kind = real(0.0, f64::INFINITY, true, false);
+const NON_NEGATIVE: Kind = real(0.0, f64::INFINITY, false, false);
+
+pub const OPTIMIZERS: &[&str] = &["adam", "sgd", "adamw", "rmsprop", "adagrad"];
+
+pub const SCHEMA: &[HParam] = &[
+    // Every model.
+    HParam {
+        name: "lr",
+        kind: POSITIVE,
+        default: Default::PerOptimizer([1e-3, 1e-2, 1e-3, 1e-2, 1e-2]),
+        models: ALL,
+        doc: "learning rate (search it on a log scale)",
+    },
+    HParam {
+        name: "batch_size",
+        kind: int(1, BIG),
+        default: Default::Int(64),
+        models: ALL,
+        doc: "rows per optimizer step",
+    },
+    HParam {
+        name: "epochs",
+        kind: int(1, 100_000),
+        default: Default::Int(10),
+        models: ALL,
+        doc: "epochs a trial trains (multi-fidelity strategies set it)",
+    },
+    HParam {
+        name: "optimizer",
+        kind: Kind::Choice(OPTIMIZERS),
+        default: Default::Str("adam"),
+        models: ALL,
+        doc: "the optimizer",
+    },
+    HParam {
+        name: "momentum",
+        kind: UNIT,
+        default: Default::Real(0.0),
+        models: ALL,
+        doc: "sgd and rmsprop momentum",
+    },
+    HParam {
+        name: "nesterov",
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        models: ALL,
+        doc: "sgd: Nesterov momentum",
+    },
+    HParam {
+        name: "beta1",
+        kind: UNIT,
+        default: Default::Real(0.9),
+        models: ALL,
+        doc: "adam, adamw: first-moment decay",
+    },
+    HParam {
+        name: "beta2",
+        kind: UNIT,
+        default: Default::Real(0.999),
+        models: ALL,
+        doc: "adam, adamw: second-moment decay",
+    },
+    HParam {
+        name: "alpha",
+        kind: UNIT,
+        default: Default::Real(0.99),
+        models: ALL,
+        doc: "rmsprop: smoothing constant",
+    },
+    HParam {
+        name: "eps",
+        kind: POSITIVE,
+        default: Default::PerOptimizer([1e-8, 1e-8, 1e-8, 1e-8, 1e-10]),
+        models: ALL,
+        doc: "optimizer epsilon",
+    },
+    HParam {
+        name: "weight_decay",
+        kind: NON_NEGATIVE,
+        default: Default::PerOptimizer([0.0, 0.0, 0.01, 0.0, 0.0]),
+        models: ALL,
+        doc: "L2 penalty (decoupled for adamw)",
+    },
+    HParam {
+        name: "l1",
+        kind: NON_NEGATIVE,
+        default: Default::Real(0.0),
+        models: ALL,
+        doc: "L1 penalty added to the loss",
+    },
+    HParam {
+        name: "dropout",
+        kind: UNIT,
+        default: Default::Real(0.0),
+        models: ALL,
+        doc: "dropout probability",
+    },
+    HParam {
+        name: "activation",
+        kind: Kind::Choice(&["relu", "leaky_relu", "elu", "tanh", "gelu"]),
+        default: Default::Str("relu"),
+        models: &["mlp", "cnn"],
+        doc: "hidden activation",
+    },
+    // mlp
+    HParam {
+        name: "hidden_layers",
+        kind: int(0, 1000),
+        default: Default::Int(2),
+        models: &["mlp"],
+        doc: "hidden layers (0: a linear model)",
+    },
+    HParam {
+        name: "units",
+        kind: int(1, BIG),
+        default: Default::Int(128),
+        models: &["mlp"],
+        doc: "units per hidden layer",
+    },
+    // cnn
+    HParam {
+        name: "conv_layers",
+        kind: int(1, 100),
+        default: Default::Int(2),
+        models: &["cnn"],
+        doc: "convolution blocks",
+    },
+    HParam {
+        name: "filters",
+        kind: int(1, BIG),
+        default: Default::Int(32),
+        models: &["cnn"],
+        doc: "filters of the first block (doubled per block)",
+    },
+    HParam {
+        name: "kernel_size",
+        kind: int(1, 1000),
+        default: Default::Int(3),
+        models: &["cnn"],
+        doc: "convolution kernel side",
+    },
+    HParam {
+        name: "stride",
+        kind: int(1, 1000),
+        default: Default::Int(1),
+        models: &["cnn"],
+        doc: "convolution stride",
+    },
+    HParam {
+        name: "padding",
+        kind: Kind::Choice(&["valid", "same"]),
+        default: Default::Str("same"),
+        models: &["cnn"],
+        doc: "convolution padding",
+    },
+    HParam {
+        name: "pool",
+        kind: Kind::Choice(&["max", "avg", "none"]),
+        default: Default::Str("max"),
+        models: &["cnn"],
+        doc: "pooling after each block",
+    },
+    HParam {
+        name: "pool_size",
+        kind: int(1, 1000),
+        default: Default::Int(2),
+        models: &["cnn"],
+        doc: "pooling window side",
+    },
+    HParam {
+        name: "dense_units",
+        kind: int(0, BIG),
+        default: Default::Int(128),
+        models: &["cnn"],
+        doc: "units of the dense layer before the output (0: none)",
+    },
+    // rnn
+    HParam {
+        name: "cell",
+        kind: Kind::Choice(&["lstm", "gru"]),
+        default: Default::Str("lstm"),
+        models: &["rnn"],
+        doc: "recurrent cell",
+    },
+    HParam {
+        name: "rnn_units",
+        kind: int(1, BIG),
+        default: Default::Int(64),
+        models: &["rnn"],
+        doc: "hidden units per direction",
+    },
+    HParam {
+        name: "rnn_layers",
+        kind: int(1, 100),
+        default: Default::Int(1),
+        models: &["rnn"],
+        doc: "stacked recurrent layers",
+    },
+    HParam {
+        name: "bidirectional",
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        models: &["rnn"],
+        doc: "read the sequence both ways",
+    },
+    // transformer
+    HParam {
+        name: "heads",
+        kind: int(1, 1024),
+        default: Default::Int(4),
+        models: &["transformer"],
+        doc: "attention heads (divide d_model)",
+    },
+    HParam {
+        name: "d_model",
+        kind: int(1, BIG),
+        default: Default::Int(64),
+        models: &["transformer"],
+        doc: "embedding width",
+    },
+    HParam {
+        name: "ff_dim",
+        kind: int(1, BIG),
+        default: Default::Int(128),
+        models: &["transformer"],
+        doc: "feed-forward width",
+    },
+    HParam {
+        name: "encoder_layers",
+        kind: int(1, 100),
+        default: Default::Int(2),
+        models: &["transformer"],
+        doc: "encoder layers",
+    },
+    HParam {
+        name: "patch_size",
+        kind: int(0, 1000),
+        default: Default::Int(0),
+        models: &["transformer"],
+        doc: "square image patches of this side (0: rows)",
+    },
+];
+
+pub fn get(name: &str) -> Option<&'static HParam> {
+    SCHEMA.iter().find(|p| p.name == name)
+}
+
+/// The parameter if `model` reads it.
+pub fn of_model(model: &str, name: &str) -> Option<&'static HParam> {
+    get(name).filter(|p| p.models.contains(&model))
+}
+
+/// The names `model` reads, in schema order.
+pub fn names(model: &str) -> Vec<&'static str> {
+    SCHEMA
+        .iter()
+        .filter(|p| p.models.contains(&model))
+        .map(|p| p.name)
+        .collect()
+}
+
+impl HParam {
+    /// What is legal, for messages: `a whole number from 1 to 1048576`, `in [0, 1)`.
+    pub fn legal(&self) -> String {
+        match self.kind {
+            Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Real {
+                min,
+                max,
+                min_open,
+                max_open,
+            } => match (max.is_finite(), min_open) {
+                (false, true) => format!("a number > {min}"),
+                (false, false) => format!("a number >= {min}"),
+                (true, _) => format!(
+                    "a number in {}{min}, {max}{}",
+                    if min_open { "(" } else { "[" },
+                    if max_open { ")" } else { "]" }
+                ),
+            },
+            Kind::Bool => "true or false".into(),
+            Kind::Choice(options) => format!("one of {}", options.join(", ")),
+        }
+    }
+
+    /// Is `x` inside the legal range (numbers only)?
+    pub fn admits(&self, x: f64) -> bool {
+        match self.kind {
+            Kind::Int { min, max } => x.fract() == 0.0 && x >= min as f64 && x <= max as f64,
+            Kind::Real {
+                min,
+                max,
+                min_open,
+                max_open,
+            } => {
+                x.is_finite()
+                    && (if min_open { x > min } else { x >= min })
+                    && (if max_open { x < max } else { x <= max })
+            }
+            Kind::Bool | Kind::Choice(_) => false,
+        }
+    }
+
+    /// Check one value (fixed, or an option of a choice); integers may come as `64.0` and
+    /// booleans as `"true"` (samplers and YAML give both).
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        let ok = match self.kind {
+            Kind::Int { .. } | Kind::Real { .. } => v.as_f64().is_some_and(|x| self.admits(x)),
+            Kind::Bool => v.is_boolean() || matches!(v.as_str(), Some("true" | "false")),
+            Kind::Choice(options) => v.as_str().is_some_and(|s| options.contains(&s)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{} must be {}, got {v}", self.name, self.legal()))
+        }
+    }
+
+    /// The default for the given optimizer (index into `OPTIMIZERS`).
+    fn default_number(&self, optimizer: &str) -> f64 {
+        match self.default {
+            Default::Int(i) => i as f64,
+            Default::Real(x) => x,
+            Default::PerOptimizer(v) => {
+                v[OPTIMIZERS.iter().position(|o| *o == optimizer).unwrap_or(0)]
+            }
+            Default::Bool(_) | Default::Str(_) => f64::NAN,
+        }
+    }
+
+    /// The default for people (`plan`, docs).
+    pub fn default_text(&self) -> String {
+        match self.default {
+            Default::Int(i) => i.to_string(),
+            Default::Real(x) => x.to_string(),
+            Default::Bool(b) => b.to_string(),
+            Default::Str(s) => s.to_string(),
+            Default::PerOptimizer(v) => OPTIMIZERS
+                .iter()
+                .zip(v)
+                .map(|(o, x)| format!("{o} {x}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// Reads a trial's configuration through the schema: the default for an absent name, one
+/// clear message for a value outside its legal range.
+pub struct Values<'a> {
+    config: &'a Config,
+    optimizer: &'a str,
+}
+
+impl<'a> Values<'a> {
+    pub fn new(config: &'a Config) -> Result<Self, String> {
+        let mut v = Values {
+            config,
+            optimizer: "adam",
+        };
+        v.optimizer = v.choice("optimizer")?;
+        Ok(v)
+    }
+
+    fn param(&self, name: &str) -> Result<&'static HParam, String> {
+        get(name).ok_or_else(|| format!("{name} is not in the hyperparameter schema"))
+    }
+
+    fn given(&self, name: &str) -> Result<Option<&'a Value>, String> {
+        let p = self.param(name)?;
+        match self.config.get(name) {
+            None => Ok(None),
+            Some(v) => p
+                .check(v)
+                .map(|()| Some(v))
+                .map_err(|m| format!("hyperparameter {m}")),
+        }
+    }
+
+    pub fn number(&self, name: &str) -> Result<f64, String> {
+        let p = self.param(name)?;
+        Ok(match self.given(name)? {
+            Some(v) => v.as_f64().unwrap_or(f64::NAN),
+            None => p.default_number(self.optimizer),
+        })
+    }
+
+    pub fn int(&self, name: &str) -> Result<usize, String> {
+        self.number(name).map(|x| x as usize)
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, String> {
+        let p = self.param(name)?;
+        Ok(match self.given(name)? {
+            Some(v) => v.as_bool().unwrap_or(v.as_str() == Some("true")),
+            None => matches!(p.default, Default::Bool(true)),
+        })
+    }
+
+    pub fn choice(&self, name: &str) -> Result<&'static str, String> {
+        let p = self.param(name)?;
+        let Kind::Choice(options) = p.kind else {
+            return Err(format!("{name} is not a choice"));
+        };
+        let s = match self.given(name)? {
+            Some(v) => v.as_str().unwrap_or_default(),
+            None => match p.default {
+                Default::Str(s) => s,
+                _ => options[0],
+            },
+        };
+        Ok(options
+            .iter()
+            .copied()
+            .find(|o| *o == s)
+            .unwrap_or(options[0]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_default_is_legal() {
+        for p in SCHEMA {
+            let ok = match p.default {
+                Default::Int(i) => p.admits(i as f64),
+                Default::Real(x) => p.admits(x),
+                Default::PerOptimizer(v) => v.iter().all(|x| p.admits(*x)),
+                Default::Bool(_) => p.kind == Kind::Bool,
+                Default::Str(s) => matches!(p.kind, Kind::Choice(o) if o.contains(&s)),
+            };
+            assert!(
+                ok,
+                "{}: default {:?} outside {}",
+                p.name,
+                p.default,
+                p.legal()
+            );
+            assert!(!p.models.is_empty(), "{} is read by no model", p.name);
+        }
+    }
+
+    #[test]
+    fn values_read_defaults_and_refuse_what_is_out_of_range() {
+        let c: Config = serde_json::from_value(json!({"optimizer": "sgd", "units": 64.0})).unwrap();
+        let v = Values::new(&c).unwrap();
+        assert_eq!(v.number("lr").unwrap(), 1e-2, "sgd's default learning rate");
+        assert_eq!(v.int("units").unwrap(), 64);
+        assert_eq!(v.int("hidden_layers").unwrap(), 2);
+        let c: Config = serde_json::from_value(json!({"dropout": 1.5})).unwrap();
+        let e = Values::new(&c).unwrap().number("dropout").unwrap_err();
+        assert_eq!(
+            e,
+            "hyperparameter dropout must be a number in [0, 1), got 1.5"
+        );
+        let c: Config = serde_json::from_value(json!({"hidden_layers": 0})).unwrap();
+        assert_eq!(Values::new(&c).unwrap().int("hidden_layers").unwrap(), 0);
+    }
+}

@@ -1,0 +1,75 @@
+//! The workflow's data section and split checked against the data itself (its header, its
+//! row count, its files), so that a split that cannot work is refused with the workflow's
+//! line before anything runs or is written under runs/.
+
+use std::path::Path;
+
+use crate::data::probe::probe;
+use crate::data::{DataSpec, SplitOptions};
+use crate::error::FieldError;
+
+/// `split`: the split stage's field path and options, if the workflow has one.
+pub fn check(
+    data: &DataSpec,
+    base_dir: &Path,
+    split: Option<(&str, &SplitOptions)>,
+) -> Result<(), FieldError> {
+    let p = probe(data, base_dir).map_err(|e| FieldError::new("data.path", e.to_string()))?;
+    let path = || {
+        data.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    if let Some(columns) = &p.columns {
+        let missing = |name: &str, at: String| -> Result<(), FieldError> {
+            if columns.iter().any(|c| c == name) {
+                return Ok(());
+            }
+            Err(FieldError::new(
+                at,
+                format!(
+                    "no column {name:?} in {} (its columns: {})",
+                    path(),
+                    columns.join(", ")
+                ),
+            ))
+        };
+        if let Some(label) = &data.label {
+            missing(label, "data.label".into())?;
+        }
+        for (i, f) in data.features.iter().flatten().enumerate() {
+            missing(f, format!("data.features[{i}]"))?;
+        }
+        if let Some((field, opts)) = split
+            && let Some(g) = &opts.group
+        {
+            missing(g, format!("{field}.group"))?;
+        }
+    }
+    let Some((field, opts)) = split else {
+        return Ok(());
+    };
+    if opts.group.is_some() && p.columns.is_none() {
+        return Err(FieldError::new(
+            format!("{field}.group"),
+            "needs csv data with that column; this data has no columns",
+        ));
+    }
+    if opts.official_test() && !p.official_test {
+        return Err(FieldError::new(
+            format!("{field}.test"),
+            "`official` needs idx data with t10k-* files beside the train-* files; \
+             give a fraction or a count of rows instead",
+        ));
+    }
+    // Before duplicates are removed: a split that does not fit now never will.
+    opts.counts(p.rows).map_err(|e| {
+        let msg = e.to_string();
+        FieldError::new(
+            format!("{field}.train"),
+            msg.trim_start_matches("split: ").to_string(),
+        )
+    })?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+import json
+print(json.dumps({"epoch": 1, "val_loss": 0.5}))
