@@ -3,8 +3,10 @@
 //! The data flow, module by module:
 //! `workflow` (YAML → validated `Workflow`) → `plan` (jobs with content hashes) → `exec`
 //! (the coordinator runs jobs in order, skipping done ones) → `stage` (split, search, retrain,
-//! evaluate) → `search` (strategies and schedulers) / `train` (workers and trainers) →
-//! `store` (the `runs/` folder and its SQLite database, the only place state lives).
+//! evaluate) → `search` (strategies and schedulers) / `workers` (the worker processes the
+//! stages hand requests to) → `train` (the worker loop and trainers) → `store` (the `runs/`
+//! folder and its SQLite database, the only place state lives). `signals` and `progress` sit
+//! below them all; each layer only looks down.
 
 pub mod data;
 pub mod error;
@@ -21,5 +23,8 @@ pub mod cli;
 pub mod cmd;
 pub mod exec;
 pub mod plan;
+pub mod progress;
+pub mod signals;
 pub mod stage;
+pub mod workers;
 pub mod workflow;

@@ -24,7 +24,28 @@ fn a_linear_mlp_is_accepted_by_plan_as_by_the_trainer() {
         );
     assert!(linear.contains("hidden_layers: 0"), "{linear}");
     sb.write("w.yaml", &linear);
-    sb.ok(&["plan", "w.yaml"]);
+    let plan = sb.ok(&["plan", "w.yaml"]);
+    // plan names what the search leaves at the schema's defaults (hidden_layers is fixed).
+    let defaults = plan
+        .lines()
+        .find(|l| l.starts_with("search: at their defaults:"))
+        .unwrap();
+    assert!(
+        defaults.contains("beta1 0.9") && !defaults.contains("hidden_layers"),
+        "{plan}"
+    );
+    let json = sb.json(&["plan", "--json", "w.yaml"]);
+    let hidden = json["jobs"][1]["hyperparameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "hidden_layers")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        hidden,
+        serde_json::json!({"name": "hidden_layers", "source": "fixed", "value": 0})
+    );
 }
 
 #[test]

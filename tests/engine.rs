@@ -116,12 +116,13 @@ fn records(
     (trials, jobs)
 }
 
-#[test]
-fn sigkill_at_several_points_then_rerun_gives_the_uninterrupted_records() {
+/// Kill `hpflow run` at several points, rerun to the end, and compare every record with an
+/// uninterrupted run of the same workflow.
+fn sigkill_then_rerun_matches_uninterrupted(strategy: &str, trials: usize, delays_ms: &[u64]) {
     let wf = function_workflow(
         "killed",
-        "{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}",
-        20,
+        strategy,
+        trials,
         "    params: {sleep: 0.02}\n    workers: 2\n",
     );
     let clean = Sandbox::new();
@@ -132,21 +133,41 @@ fn sigkill_at_several_points_then_rerun_gives_the_uninterrupted_records() {
     let sb = Sandbox::new();
     sb.write("w.yaml", &wf);
     let mut kills = 0;
-    for delay_ms in [300u64, 700, 1100, 500, 900] {
+    for &delay_ms in delays_ms {
         kills +=
             usize::from(sb.kill_after(&["-q", "run", "w.yaml"], Duration::from_millis(delay_ms)));
     }
     sb.ok(&["-q", "run", "w.yaml"]);
     assert!(
         kills >= 2,
-        "the run finished before it could be interrupted"
+        "{strategy}: the run finished before it could be interrupted"
     );
-    assert_eq!(records(&sb), want);
+    assert_eq!(records(&sb), want, "{strategy}");
     let check: String = sb
         .db()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+#[test]
+fn sigkill_at_several_points_then_rerun_gives_the_uninterrupted_records() {
+    sigkill_then_rerun_matches_uninterrupted(
+        "{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}",
+        20,
+        &[300, 700, 1100, 500, 900],
+    );
+}
+
+/// `bayes` keeps fitted hyperparameters and factors in memory between proposals; a resumed
+/// coordinator has none of them and must still propose the same trials.
+#[test]
+fn a_bayes_search_killed_and_resumed_proposes_what_an_uninterrupted_one_does() {
+    sigkill_then_rerun_matches_uninterrupted(
+        "{kind: bayes, initial: 4, candidates: 200}",
+        24,
+        &[400, 800, 600, 1000],
+    );
 }
 
 #[test]

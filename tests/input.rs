@@ -171,3 +171,19 @@ fn every_command_help_explains_each_option() {
         "init does not use a runs folder"
     );
 }
+
+#[test]
+fn the_readme_lists_the_hyperparameter_schema_as_it_is() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table = hpflow::train::schema::markdown_table();
+    let section = readme
+        .split("<!-- schema -->\n")
+        .nth(1)
+        .and_then(|s| s.split("<!-- /schema -->").next())
+        .unwrap_or("");
+    assert_eq!(
+        section, table,
+        "README.md's table between <!-- schema --> and <!-- /schema --> should be:\n{table}"
+    );
+}

@@ -27,6 +27,21 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     let mut jobs = Vec::new();
     for job in &plan.jobs {
         let stage = wf.stage(&job.stage).expect("planned stages exist");
+        let hyperparameters = match &stage.spec {
+            StageSpec::Search(s) => match &s.trainer {
+                crate::train::TrainerSpec::Torch { model } => {
+                    let searched: Vec<&str> =
+                        s.space.params.iter().map(|p| p.name.as_str()).collect();
+                    Some(crate::train::schema::resolved(model, &s.params, &searched))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let narrowed = match &stage.spec {
+            StageSpec::Search(s) => narrowed(s, &plan, db.as_ref())?,
+            _ => None,
+        };
         let schedule = match &stage.spec {
             StageSpec::Search(s) => Some(crate::search::scheduler::describe(
                 &s.strategy,
@@ -43,6 +58,8 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
             "state": state(&job.id)?,
             "key": job.key,
             "schedule": schedule,
+            "hyperparameters": hyperparameters,
+            "narrowed": narrowed,
         }));
     }
     if as_json {
@@ -75,6 +92,33 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
     println!("workflow {}", wf.name);
     print!("{}", super::table(&rows));
     for j in &jobs {
+        let defaults: Vec<String> = j["hyperparameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|h| h["source"] == "default")
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h["name"].as_str().unwrap_or_default(),
+                    h["value"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        if !defaults.is_empty() {
+            print!(
+                "\n{}: at their defaults: {}\n",
+                j["stage"].as_str().unwrap_or_default(),
+                defaults.join("; ")
+            );
+        }
+        if let Some(n) = j["narrowed"].as_object() {
+            print!(
+                "\n{}: {}\n",
+                j["stage"].as_str().unwrap_or_default(),
+                n.get("text").and_then(|t| t.as_str()).unwrap_or_default()
+            );
+        }
         if !j["schedule"].is_null() {
             print!(
                 "\n{}",
@@ -133,4 +177,63 @@ fn schedule_text(stage: &str, d: &serde_json::Value) -> String {
         ));
     }
     out
+}
+
+/// A `narrow:` search's space: derived from the upstream's trials once that search is done,
+/// else said to come later.
+fn narrowed(
+    s: &crate::workflow::SearchSpec,
+    plan: &crate::plan::Plan,
+    db: Option<&Db>,
+) -> Result<Option<serde_json::Value>> {
+    let Some(n) = &s.narrow else { return Ok(None) };
+    let upstream = plan.job(&n.from).map(|j| j.id.clone()).unwrap_or_default();
+    let done = match db {
+        Some(db) => db.job(&upstream)?.is_some_and(|r| r.status == "done"),
+        None => false,
+    };
+    let derived = match (db, done) {
+        (Some(db), true) => crate::stage::search::narrowing::derive(db, &upstream, s)?,
+        _ => None,
+    };
+    Ok(Some(match derived {
+        Some(d) => {
+            let ranges: Vec<String> = d
+                .space
+                .params
+                .iter()
+                .map(|p| format!("{} {}", p.name, dist_text(&p.dist)))
+                .collect();
+            json!({
+                "from": n.from, "space": d.space, "ranked": d.ranked, "used": d.used,
+                "text": format!("space narrowed from {} (the best {} of {} trials): {}", n.from, d.used, d.ranked, ranges.join("; ")),
+            })
+        }
+        None => json!({
+            "from": n.from,
+            "text": format!("space narrowed from {} once that search is done (top {})", n.from, n.top),
+        }),
+    }))
+}
+
+fn dist_text(d: &crate::search::space::Dist) -> String {
+    use crate::search::space::Dist;
+    let g = |x: f64| {
+        format!("{x:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    };
+    match d {
+        Dist::Uniform { low, high } => format!("uniform [{}, {}]", g(*low), g(*high)),
+        Dist::LogUniform { low, high } => format!("loguniform [{low:.3e}, {high:.3e}]"),
+        Dist::Int { low, high, .. } => format!("int [{low}, {high}]"),
+        Dist::Choice(o) => format!(
+            "choice [{}]",
+            o.iter()
+                .map(|v| v.as_str().map_or(v.to_string(), String::from))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

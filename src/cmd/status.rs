@@ -138,7 +138,7 @@ pub fn render(status: &Value) -> String {
 
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
     if follow {
-        crate::exec::signals::install();
+        crate::signals::install();
     }
     loop {
         let db = super::open_db(layout)?;
@@ -167,7 +167,7 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
             let text: Vec<String> = all.iter().map(render).collect();
             print!("{}", text.join("\n"));
         }
-        if !follow || crate::exec::signals::stop_requested() {
+        if !follow || crate::signals::stop_requested() {
             return Ok(());
         }
         if super::live_run(layout).is_none() {
@@ -178,7 +178,7 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_secs(1));
-        if crate::exec::signals::stop_requested() {
+        if crate::signals::stop_requested() {
             return Ok(());
         }
     }

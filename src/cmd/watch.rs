@@ -26,7 +26,7 @@ fn inputs(path: &Path) -> Vec<PathBuf> {
 }
 
 pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
-    crate::exec::signals::install();
+    crate::signals::install();
     loop {
         match super::run::run(path, layout, quiet, false) {
             Ok(()) => {}
@@ -34,7 +34,7 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
             // Bad input or a failed job: say so and wait for the next edit.
             Err(e) => eprintln!("hpflow: {e}"),
         }
-        if crate::exec::signals::stop_requested() {
+        if crate::signals::stop_requested() {
             return Ok(());
         }
         let (tx, rx) = channel();
@@ -71,7 +71,7 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
         );
         let before = fingerprint(&watched);
         loop {
-            if crate::exec::signals::stop_requested() {
+            if crate::signals::stop_requested() {
                 return Ok(());
             }
             if rx.recv_timeout(Duration::from_millis(300)).is_ok() {

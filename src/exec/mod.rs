@@ -3,11 +3,6 @@
 //! disk). A job is marked done only after its outputs are in place; a job that was running
 //! when the previous coordinator died is simply run again and resumes from what it left.
 
-pub mod pool;
-pub mod progress;
-pub mod signals;
-pub mod single;
-
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -16,7 +11,7 @@ use crate::stage::{self, Ctx};
 use crate::store::{Db, Layout, atomic, lock::RunLock};
 use crate::workflow::{self as stage_spec, Workflow};
 
-use progress::Progress;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JobOutcome {
@@ -39,7 +34,7 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
     // Absolute: `gc` and `status` find the file again from any folder.
     let file = std::path::absolute(&wf.file).unwrap_or_else(|_| wf.file.clone());
     db.record_workflow(&wf.name, &file, &jobs)?;
-    signals::install();
+    crate::signals::install();
     let mut progress = Progress::new(quiet);
     let mut outcomes = Vec::new();
     for job in &plan.jobs {

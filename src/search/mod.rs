@@ -4,6 +4,7 @@
 //!
 //! Objectives are always minimised here; the search stage negates maximised metrics.
 
+pub mod narrow;
 pub mod options;
 pub mod scheduler;
 pub mod space;
@@ -60,6 +61,23 @@ pub struct WorkItem {
     pub clone_from: Option<(usize, u32)>,
     /// Why this item exists: "new (random)", "promoted to rung 2: rank 1 of 9", ...
     pub reason: String,
+}
+
+/// The epochs `items` train in total, each trial's epochs paid once: an item continues from
+/// where its trial (or, for a clone, its donor's checkpoint) stood. The one count of epochs
+/// that `budget.epochs`, the search's progress and its outputs all use.
+pub fn epochs_paid<'a>(items: impl IntoIterator<Item = &'a WorkItem>) -> u64 {
+    let mut at: std::collections::BTreeMap<usize, u32> = Default::default();
+    let mut total = 0u64;
+    for w in items {
+        let start = match w.clone_from {
+            Some((_, e)) => e,
+            None => at.get(&w.trial).copied().unwrap_or(0),
+        };
+        total += u64::from(w.epochs.saturating_sub(start));
+        at.insert(w.trial, w.epochs.max(start));
+    }
+    total
 }
 
 /// The outcome of one work item, as the coordinator recorded it.

@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::exec::single::run_one;
 use crate::stage::{Ctx, read_json};
 use crate::train::TrainerSpec;
 use crate::train::protocol::{Mode, TrialState};
+use crate::workers::single::run_one;
 use crate::workflow::EvaluateSpec;
 
 /// The sealed test rows of a split job, with the opening recorded first.

@@ -8,8 +8,8 @@ pub mod search;
 pub mod split;
 
 use crate::error::{Error, Result};
-use crate::exec::progress::Progress;
 use crate::plan::{Job, Plan};
+use crate::progress::Progress;
 use crate::search::Config;
 use crate::store::{Db, Layout};
 use crate::train::protocol::{DataRef, Mode, TrainRequest};

@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::exec::single::run_one;
 use crate::stage::{Ctx, read_json};
 use crate::train::protocol::{Mode, TrialState};
+use crate::workers::single::run_one;
 use crate::workflow::RetrainSpec;
 
 pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {

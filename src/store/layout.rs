@@ -10,6 +10,7 @@
 //!     ├── sealed/test.json      split: the test rows (only evaluate opens them)
 //!     ├── split.json            split: what the split did (sizes, label counts, duplicates)
 //!     ├── best.json             search: the selected configuration
+//!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
 //!     ├── trials/<NNNN>/        search: one folder per trial
 //!     │   ├── status.json       the last request's outcome (written by the worker)
 //!     │   ├── metrics.jsonl     one line per epoch
@@ -57,6 +58,10 @@ impl Layout {
     }
     pub fn split_record(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("split.json")
+    }
+    /// search with `narrow:`: the space derived from the upstream search.
+    pub fn narrowed(&self, search_job: &str) -> PathBuf {
+        self.job(search_job).join("narrowed.json")
     }
     pub fn best(&self, search_job: &str) -> PathBuf {
         self.job(search_job).join("best.json")

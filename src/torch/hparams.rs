@@ -125,8 +125,6 @@ pub struct HParams {
     pub opt: OptParams,
 }
 
-pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer"];
-
 impl HParams {
     pub fn parse(model: &str, config: &Config) -> Result<HParams, String> {
         let r = hpflow::train::schema::Values::new(config)?;
@@ -171,7 +169,7 @@ impl HParams {
             other => {
                 return Err(format!(
                     "unknown model {other} (expected one of {})",
-                    MODELS.join(", ")
+                    hpflow::train::schema::FAMILIES.join(", ")
                 ));
             }
         };

@@ -1,5 +1,6 @@
 //! The `function` trainer: test functions with a known optimum (Branin, Hartmann6,
-//! Rosenbrock, Levy) where the epoch budget is a fidelity. It makes scheduler, resume and crash
+//! Rosenbrock, Levy, Beale, and Six-Hump Camel, Goldstein–Price, Hartmann3, Styblinski–Tang 4-d, the
+//! strategies' held-out benchmark set) where the epoch budget is a fidelity. It makes scheduler, resume and crash
 //! tests run in seconds while going through the same folders, checkpoints and statuses as
 //! real training.
 //!
@@ -17,7 +18,17 @@ use crate::train::{
 
 pub struct FunctionTrainer;
 
-pub const NAMES: &[&str] = &["branin", "hartmann6", "rosenbrock", "levy"];
+pub const NAMES: &[&str] = &[
+    "branin",
+    "hartmann6",
+    "rosenbrock",
+    "levy",
+    "beale",
+    "camel6",
+    "goldstein",
+    "hartmann3",
+    "styblinski4",
+];
 
 /// The global minimum of each function (for regret).
 /// The metrics a function trial reports each epoch (both are the function's value).
@@ -28,6 +39,11 @@ pub fn optimum(name: &str) -> Option<f64> {
         "branin" => Some(0.397_887_357_729_738),
         "hartmann6" => Some(-3.322_368_011_415_51),
         "rosenbrock" | "levy" => Some(0.0),
+        "beale" => Some(0.0),
+        "camel6" => Some(-1.031_628_453_489_877),
+        "goldstein" => Some(3.0),
+        "hartmann3" => Some(-3.862_782_147_820_76),
+        "styblinski4" => Some(-156.664_662_815_085_7),
         _ => None,
     }
 }
@@ -115,6 +131,62 @@ pub fn evaluate(name: &str, x: &[f64]) -> Result<f64, String> {
             }
             sum += (w[d - 1] - 1.0).powi(2) * (1.0 + (2.0 * pi * w[d - 1]).sin().powi(2));
             Ok(sum)
+        }
+        "beale" => {
+            need(2)?;
+            let (a, b) = (x[0], x[1]);
+            Ok((1.5 - a + a * b).powi(2)
+                + (2.25 - a + a * b * b).powi(2)
+                + (2.625 - a + a * b.powi(3)).powi(2))
+        }
+        "camel6" => {
+            need(2)?;
+            let (a, b) = (x[0], x[1]);
+            Ok(
+                (4.0 - 2.1 * a * a + a.powi(4) / 3.0) * a * a
+                    + a * b
+                    + (-4.0 + 4.0 * b * b) * b * b,
+            )
+        }
+        "goldstein" => {
+            need(2)?;
+            let (a, b) = (x[0], x[1]);
+            let t1 = 1.0
+                + (a + b + 1.0).powi(2)
+                    * (19.0 - 14.0 * a + 3.0 * a * a - 14.0 * b + 6.0 * a * b + 3.0 * b * b);
+            let t2 = 30.0
+                + (2.0 * a - 3.0 * b).powi(2)
+                    * (18.0 - 32.0 * a + 12.0 * a * a + 48.0 * b - 36.0 * a * b + 27.0 * b * b);
+            Ok(t1 * t2)
+        }
+        "hartmann3" => {
+            need(3)?;
+            const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
+            const A: [[f64; 3]; 4] = [
+                [3.0, 10.0, 30.0],
+                [0.1, 10.0, 35.0],
+                [3.0, 10.0, 30.0],
+                [0.1, 10.0, 35.0],
+            ];
+            const P: [[f64; 3]; 4] = [
+                [0.3689, 0.1170, 0.2673],
+                [0.4699, 0.4387, 0.7470],
+                [0.1091, 0.8732, 0.5547],
+                [0.03815, 0.5743, 0.8828],
+            ];
+            Ok(-(0..4)
+                .map(|i| {
+                    let inner: f64 = (0..3).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum();
+                    ALPHA[i] * (-inner).exp()
+                })
+                .sum::<f64>())
+        }
+        "styblinski4" => {
+            need(4)?;
+            Ok(x.iter()
+                .map(|v| v.powi(4) - 16.0 * v * v + 5.0 * v)
+                .sum::<f64>()
+                / 2.0)
         }
         other => Err(format!(
             "unknown function {other} (expected one of {})",
@@ -222,6 +294,16 @@ mod tests {
         assert!((h - optimum("hartmann6").unwrap()).abs() < 1e-4);
         assert_eq!(evaluate("rosenbrock", &[1.0, 1.0, 1.0]).unwrap(), 0.0);
         assert!(evaluate("levy", &[1.0; 10]).unwrap().abs() < 1e-12);
+        for (name, x) in [
+            ("beale", vec![3.0, 0.5]),
+            ("camel6", vec![0.089_842_01, -0.712_656_4]),
+            ("goldstein", vec![0.0, -1.0]),
+            ("hartmann3", vec![0.114_614, 0.555_649, 0.852_547]),
+            ("styblinski4", vec![-2.903_534_027_771_178; 4]),
+        ] {
+            let v = evaluate(name, &x).unwrap();
+            assert!((v - optimum(name).unwrap()).abs() < 1e-5, "{name}: {v}");
+        }
     }
 
     #[test]

@@ -402,17 +402,69 @@ impl HParam {
     pub fn default_text(&self) -> String {
         match self.default {
             Default::Int(i) => i.to_string(),
-            Default::Real(x) => x.to_string(),
+            Default::Real(x) => number(x),
             Default::Bool(b) => b.to_string(),
             Default::Str(s) => s.to_string(),
             Default::PerOptimizer(v) => OPTIMIZERS
                 .iter()
                 .zip(v)
-                .map(|(o, x)| format!("{o} {x}"))
+                .map(|(o, x)| format!("{o} {}", number(x)))
                 .collect::<Vec<_>>()
                 .join(", "),
         }
     }
+}
+
+/// `1e-8` rather than `0.00000001`.
+fn number(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// What a search of `model` trains with, name by name: `searched`, `fixed` (with its value)
+/// or `default` (with the schema's), for `hpflow plan`.
+pub fn resolved(model: &str, fixed: &Config, searched: &[&str]) -> Vec<Value> {
+    SCHEMA
+        .iter()
+        // The epochs are the schedule's (shown with it).
+        .filter(|p| p.models.contains(&model) && p.name != "epochs")
+        .map(|p| {
+            let (source, value) = if searched.contains(&p.name) {
+                ("searched", Value::Null)
+            } else if let Some(v) = fixed.get(p.name) {
+                ("fixed", v.clone())
+            } else {
+                ("default", Value::String(p.default_text()))
+            };
+            serde_json::json!({"name": p.name, "source": source, "value": value})
+        })
+        .collect()
+}
+
+/// The schema as a Markdown table: the README's list of hyperparameters is this, checked by
+/// a test, so the docs cannot drift from what validation and the worker use.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| name | models | legal values | default | what it is |\n|---|---|---|---|---|\n",
+    );
+    for p in SCHEMA {
+        let models = if p.models == ALL {
+            "all".to_string()
+        } else {
+            p.models.join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {models} | {} | {} | {} |\n",
+            p.name,
+            p.legal(),
+            p.default_text(),
+            p.doc
+        ));
+    }
+    out
 }
 
 /// Reads a trial's configuration through the schema: the default for an absent name, one

@@ -13,7 +13,7 @@ use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, 
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
 pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
-    crate::exec::signals::install();
+    crate::signals::install();
     // A worker must not outlive its coordinator: an orphan still writing into a trial folder
     // would race the fresh worker a restarted coordinator hands the same trial to.
     // SAFETY: plain prctl/getppid calls with constant arguments.
@@ -97,5 +97,5 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
 /// Set when the worker got SIGINT/SIGTERM: trainers finish the epoch they are in, checkpoint,
 /// and return a `Running` status instead of starting another.
 pub fn stop_requested() -> bool {
-    crate::exec::signals::stop_requested()
+    crate::signals::stop_requested()
 }

@@ -93,6 +93,8 @@ pub struct SearchSpec {
     /// Fixed hyperparameters (not searched).
     pub params: Config,
     pub space: Space,
+    /// The space comes from this upstream search's best trials (then `space` is empty).
+    pub narrow: Option<crate::search::narrow::Narrow>,
     pub strategy: StrategyOptions,
     pub metric: Metric,
     pub budget: Budget,

@@ -66,6 +66,8 @@ pub struct RawSearch {
     /// The largest fraction of trials that may fail before the stages after the search are
     /// refused (default 0.5).
     pub max_failed: Option<f64>,
+    /// Take the space from an upstream search's best trials (wide, then narrow).
+    pub narrow: Option<RawNarrow>,
     /// `continue` (default): a promoted trial continues from its checkpoint; `restart`: it
     /// trains again from scratch (only to measure what continuation saves).
     pub promotion: Option<String>,
@@ -126,4 +128,12 @@ fn stage_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<Stri
         }
     }
     d.deserialize_any(Names).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNarrow {
+    pub from: String,
+    pub top: Option<f64>,
+    pub seed_best: Option<usize>,
 }

@@ -10,7 +10,8 @@ use crate::train::TrainerSpec;
 use crate::workflow::raw::RawSearch;
 use crate::workflow::{Goal, Metric, SearchSpec};
 
-pub const MODELS: &[&str] = &["mlp", "cnn", "rnn", "transformer", "function", "command"];
+/// The trainers beside the schema's model families.
+const OTHER_TRAINERS: &[&str] = &["function", "command"];
 
 pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
@@ -23,7 +24,7 @@ pub fn search(
 ) -> Result<SearchSpec, FieldError> {
     let f = |k: &str| format!("{field}.{k}");
     let trainer = match s.model.as_str() {
-        "mlp" | "cnn" | "rnn" | "transformer" => {
+        m if crate::train::schema::FAMILIES.contains(&m) => {
             if data.is_none() {
                 return Err(FieldError::new(
                     "data",
@@ -70,8 +71,9 @@ pub fn search(
             return Err(FieldError::new(
                 f("model"),
                 format!(
-                    "unknown model {other:?} (expected one of {})",
-                    MODELS.join(", ")
+                    "unknown model {other:?} (expected one of {}, {})",
+                    crate::train::schema::FAMILIES.join(", "),
+                    OTHER_TRAINERS.join(", ")
                 ),
             ));
         }
@@ -95,6 +97,42 @@ pub fn search(
         super::hparams::check_value(schema, v, &at)?;
         params.insert(name.clone(), v.clone());
     }
+    let narrow = match &s.narrow {
+        None => None,
+        Some(n) => {
+            let top = n.top.unwrap_or(0.2);
+            if !(top > 0.0 && top <= 1.0) {
+                return Err(FieldError::new(
+                    f("narrow.top"),
+                    format!("a fraction of the upstream's trials, in (0, 1], got {top}"),
+                ));
+            }
+            if s.space.is_some() {
+                return Err(FieldError::new(
+                    f("space"),
+                    format!("comes from narrow.from ({}): leave it out", n.from),
+                ));
+            }
+            if s.strategy.kind == StrategyKind::Grid {
+                return Err(FieldError::new(
+                    f("strategy.kind"),
+                    "grid needs its space written out; narrow works with the other strategies",
+                ));
+            }
+            let seed_best = n.seed_best.unwrap_or(0);
+            if seed_best > 1000 {
+                return Err(FieldError::new(
+                    f("narrow.seed_best"),
+                    format!("must be at most 1000, got {seed_best}"),
+                ));
+            }
+            Some(crate::search::narrow::Narrow {
+                from: n.from.clone(),
+                top,
+                seed_best,
+            })
+        }
+    };
     let entries = s.space.as_ref().map(|o| o.0.clone()).unwrap_or_default();
     let space = Space::from_raw(&entries, &f("space"))?;
     for p in &space.params {
@@ -286,6 +324,7 @@ pub fn search(
         trainer,
         params,
         space,
+        narrow,
         strategy,
         metric,
         budget,

@@ -169,8 +169,65 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         stages,
     };
     check_upstreams(&wf)?;
+    narrowed_spaces(&mut wf)?;
     default_metrics(&mut wf);
     Ok(wf)
+}
+
+/// A search with `narrow: {from}` starts from that upstream search's space (narrowed when it
+/// runs, from the upstream's results): the upstream must be a search it needs, with the same
+/// trainer. Stages are in dependency order, so a chain of narrowings resolves in one pass.
+fn narrowed_spaces(wf: &mut Workflow) -> Result<(), FieldError> {
+    for i in 0..wf.stages.len() {
+        let StageSpec::Search(spec) = &wf.stages[i].spec else {
+            continue;
+        };
+        let Some(n) = &spec.narrow else { continue };
+        let at = format!("stages.{}.narrow.from", wf.stages[i].name);
+        let needed = needs_transitively(wf, &wf.stages[i], &n.from);
+        let upstream = match wf.stage(&n.from).map(|s| &s.spec) {
+            Some(StageSpec::Search(u)) if needed => u,
+            Some(StageSpec::Search(_)) => {
+                return Err(FieldError::new(
+                    at,
+                    format!("{:?} must be in this stage's needs (it runs first)", n.from),
+                ));
+            }
+            _ => {
+                return Err(FieldError::new(
+                    at,
+                    format!("names no search stage: {:?}", n.from),
+                ));
+            }
+        };
+        if upstream.trainer != spec.trainer {
+            return Err(FieldError::new(
+                at,
+                format!(
+                    "{:?} trains another model; narrow needs the same one",
+                    n.from
+                ),
+            ));
+        }
+        let space = upstream.space.clone();
+        if let StageSpec::Search(spec) = &mut wf.stages[i].spec {
+            spec.space = space;
+        }
+    }
+    Ok(())
+}
+
+fn needs_transitively(wf: &Workflow, stage: &Stage, name: &str) -> bool {
+    let mut todo: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
+    while let Some(n) = todo.pop() {
+        if n == name {
+            return true;
+        }
+        if let Some(s) = wf.stage(n) {
+            todo.extend(s.needs.iter().map(String::as_str));
+        }
+    }
+    false
 }
 
 /// An evaluate stage without `metrics:` reports the metric its search selected on, then the

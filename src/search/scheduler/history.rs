@@ -136,20 +136,4 @@ impl<'a> History<'a> {
             .map(|(_, w)| w.config.clone())
             .collect()
     }
-
-    /// Epochs the issued items train in total, paying each trial's epochs once: an item
-    /// continues from where its trial (or, for a clone, its donor) stood.
-    pub fn planned_epochs(&self) -> u64 {
-        let mut at: BTreeMap<usize, u32> = BTreeMap::new();
-        let mut total = 0u64;
-        for w in self.issued {
-            let start = match w.clone_from {
-                Some((_, e)) => e,
-                None => at.get(&w.trial).copied().unwrap_or(0),
-            };
-            total += u64::from(w.epochs.saturating_sub(start));
-            at.insert(w.trial, w.epochs);
-        }
-        total
-    }
 }

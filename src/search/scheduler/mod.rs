@@ -41,7 +41,6 @@ use crate::search::{
     WorkItem,
 };
 
-use history::History;
 use waves::Synchronous;
 
 /// Defaults, in one place so that `describe` and the schedulers agree.
@@ -265,7 +264,7 @@ impl Scheduler for EpochBudget {
             Decision::Run(item) => {
                 let mut with = issued.to_vec();
                 with.push(item.clone());
-                if History::new(&with, &[]).planned_epochs() > self.limit {
+                if crate::search::epochs_paid(&with) > self.limit {
                     Decision::Finished
                 } else {
                     Decision::Run(item)

@@ -9,54 +9,13 @@
 use rand::Rng;
 
 use crate::search::strategy::encode::{Coord, Encoder, Kind, Point};
-use crate::search::strategy::gp::{Posterior, matern, matern_dlog};
+use crate::search::strategy::posterior::Posterior;
 use crate::search::strategy::{lbfgs, normal};
 
 /// L-BFGS iterations per start.
 const LBFGS_ITERS: usize = 60;
 /// Acquisition evaluations per pattern search over discrete coordinates.
 const PATTERN_BUDGET: usize = 200;
-
-impl Posterior {
-    /// Mean and standard deviation at features `x`, with their gradients in `x`.
-    pub fn predict_grad(&self, x: &[f64]) -> (f64, f64, Vec<f64>, Vec<f64>) {
-        let n = self.x.len();
-        let d = x.len();
-        let mut k = vec![0.0; n];
-        // dk_i/dx = −s·m'(r)·(x − x_i)/ℓ², stored as the factor s·m'(r) per point.
-        let mut dfac = vec![0.0; n];
-        for (i, xi) in self.x.iter().enumerate() {
-            let r2: f64 = (0..d)
-                .map(|f| (x[f] - xi[f]).powi(2) * self.inv_l2[self.groups[f]])
-                .sum();
-            let r = r2.sqrt();
-            k[i] = self.signal * matern(r);
-            dfac[i] = self.signal * matern_dlog(r);
-        }
-        let mean: f64 = k.iter().zip(&self.alpha).map(|(a, b)| a * b).sum();
-        let mut w = k;
-        crate::search::strategy::gp::solve_lower(&self.chol, n, &mut w);
-        let var = self.signal - w.iter().map(|v| v * v).sum::<f64>();
-        let sd = var.max(1e-12).sqrt();
-        // v = K⁻¹k, so dvar/dx = −2 vᵀ dk/dx.
-        crate::search::strategy::gp::solve_upper(&self.chol, n, &mut w);
-        let mut dmean = vec![0.0; d];
-        let mut dvar = vec![0.0; d];
-        for (i, xi) in self.x.iter().enumerate() {
-            for f in 0..d {
-                let dk = -dfac[i] * (x[f] - xi[f]) * self.inv_l2[self.groups[f]];
-                dmean[f] += self.alpha[i] * dk;
-                dvar[f] -= 2.0 * w[i] * dk;
-            }
-        }
-        let dsd = if var > 1e-12 {
-            dvar.iter().map(|v| v / (2.0 * sd)).collect()
-        } else {
-            vec![0.0; d]
-        };
-        (mean, sd, dmean, dsd)
-    }
-}
 
 /// An acquisition in standardised units, maximised: log EI, log PI, or the lower confidence
 /// bound's negative. `target` is the best observed value minus `xi`.
@@ -228,7 +187,7 @@ fn pattern(enc: &Encoder, start: &[Coord], acq: &dyn Fn(&[Coord]) -> f64) -> (f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::strategy::gp::Data;
+    use crate::search::strategy::linalg::Factor;
 
     #[test]
     fn acquisition_gradient_matches_finite_differences() {
@@ -236,7 +195,8 @@ mod tests {
             .map(|i| vec![i as f64 / 8.0, ((i * 5) % 9) as f64 / 8.0])
             .collect();
         let y: Vec<f64> = x.iter().map(|p| (5.0 * p[0]).sin() + p[1] * p[1]).collect();
-        let post = Posterior::new(Data::new(x, vec![0, 1]), &y, &[-1.0, -0.5, 0.0, -9.0]).unwrap();
+        let theta = vec![-1.0, -0.5, 0.0, -9.0];
+        let post = Posterior::new(x, &[0, 1], &y, &theta, Factor::default()).unwrap();
         let best = y.iter().copied().fold(f64::INFINITY, f64::min);
         for score in [
             Score::LogEi { target: best },

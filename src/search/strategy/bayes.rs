@@ -9,29 +9,41 @@
 //! 1000`. `xi` is in standardised units (a fraction of the observed values' standard
 //! deviation), so it means the same on any objective's scale.
 //!
-//! Each proposal: fit the hyperparameters on the observations (failed trials imputed with the
-//! worst observed value; at most `MAX_POINTS`, the best half and the most recent); condition
-//! the fitted GP on the pending configurations too, with the observed mean as their value
-//! (constant liar), so a batch spreads out; score `candidates` points (half uniform, half
-//! perturbations of the best observed ones) and maximise the acquisition from the incumbent
-//! and the best few candidates (`acquire.rs`: L-BFGS-B on the gradient of log EI for
-//! continuous coordinates, pattern search for discrete ones).
+//! Each proposal: the observations in trial order (failed trials imputed with the worst
+//! observed value), their values log-warped when heavy-tailed and standardised (`warp.rs`);
+//! the hyperparameters as of the last refit size (`gpcache.rs`: refitted on a schedule fixed
+//! by the observation count, on at most `FIT_POINTS`); the GP conditioned on at most
+//! `MAX_POINTS` observations (past it, the best half and the most recent) and on the pending
+//! configurations with the observed mean as their value (constant liar), so a batch spreads
+//! out; `candidates` points (half uniform, half perturbations of the best observed ones)
+//! scored in blocks, and the acquisition maximised from the incumbent and the best few
+//! candidates (`acquire.rs`: L-BFGS-B on the gradient of log EI for continuous coordinates,
+//! pattern search for discrete ones).
+//!
+//! A proposal is a function of the seed and the observations alone: what `gpcache.rs` keeps
+//! between proposals saves time and never changes a result, so a search resumed after a crash
+//! proposes exactly what an uninterrupted one does.
 
 use std::cmp::Ordering;
 
 use crate::search::space::Config;
 use crate::search::strategy::acquire::{self, Score};
-use crate::search::strategy::encode::{Coord, Encoder, Point};
-use crate::search::strategy::gp::{self, Data, Posterior};
-use crate::search::strategy::{Seen, history, initial_point, random, tpe};
+use crate::search::strategy::encode::{Encoder, Point};
+use crate::search::strategy::gpcache::{FitInput, GpCache, Row};
+use crate::search::strategy::warp::Warp;
+use crate::search::strategy::{Seen, history, initial_point, random};
 use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
 
 pub const DEFAULT_INITIAL: usize = 10;
 pub const DEFAULT_CANDIDATES: usize = 1000;
 pub const DEFAULT_XI: f64 = 0.0;
 pub const DEFAULT_KAPPA: f64 = 2.0;
-/// The most observations the GP is fitted on (the cost grows with the cube of it).
-pub const MAX_POINTS: usize = 200;
+/// The most observations the GP conditions on (past it, the best half and the most recent):
+/// its factor costs the cube of it whenever the set changes other than by new points.
+pub const MAX_POINTS: usize = 600;
+/// The most observations the hyperparameters are fitted on (each likelihood evaluation costs
+/// the cube of it; a few hundred points pin down a handful of hyperparameters).
+pub const FIT_POINTS: usize = 200;
 /// How many of the best candidates are refined by local optimisation (plus the incumbent).
 const REFINE: usize = 10;
 
@@ -42,6 +54,8 @@ pub struct Bayes {
     xi: f64,
     kappa: f64,
     candidates: usize,
+    /// Fits and factors kept between proposals; never changes a proposal (`gpcache.rs`).
+    cache: GpCache,
 }
 
 impl Bayes {
@@ -53,6 +67,7 @@ impl Bayes {
             xi: opts.xi.unwrap_or(DEFAULT_XI),
             kappa: opts.kappa.unwrap_or(DEFAULT_KAPPA),
             candidates: opts.candidates.unwrap_or(DEFAULT_CANDIDATES).max(1),
+            cache: GpCache::default(),
         }
     }
 
@@ -72,21 +87,38 @@ impl Bayes {
     }
 }
 
-/// The observations the GP learns from, as (config, value), failures at the worst value.
-fn training_set<'a>(hist: &[&'a Observation]) -> Vec<(&'a Config, f64)> {
-    let ranked = tpe::ranked(hist);
-    let worst = ranked.last().map_or(0.0, |(_, v)| *v);
-    let failed = hist
+/// The training set made from `rows` (trial order): the indices of the rows used and their
+/// values, failures at the worst observed value. Past `window` rows, the best half and then
+/// the most recent, still in trial order.
+fn training(rows: &[Row], window: usize) -> (Vec<usize>, Vec<f64>) {
+    let worst = rows
         .iter()
-        .filter(|o| !o.value.is_some_and(f64::is_finite))
-        .map(|o| (*o, worst));
-    let mut all: Vec<(&Observation, f64)> = ranked.iter().copied().chain(failed).collect();
-    if all.len() > MAX_POINTS {
-        // `all` is best first (failures last): keep the best half, then the most recent.
-        all[MAX_POINTS / 2..].sort_by_key(|(o, _)| std::cmp::Reverse(o.trial));
-        all.truncate(MAX_POINTS);
+        .filter_map(|r| r.value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let worst = if worst.is_finite() { worst } else { 0.0 };
+    let value = |i: usize| rows[i].value.unwrap_or(worst);
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    if rows.len() > window {
+        idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
+        idx[window / 2..].sort_by_key(|&i| std::cmp::Reverse(i));
+        idx.truncate(window);
+        idx.sort_unstable();
     }
-    all.into_iter().map(|(o, v)| (&o.config, v)).collect()
+    let values = idx.iter().map(|&i| value(i)).collect();
+    (idx, values)
+}
+
+/// The hyperparameters' training set for a prefix of rows.
+fn fit_training(rows: &[Row], log: bool) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
+    let (idx, raw) = training(rows, FIT_POINTS);
+    let warp = Warp::new(&raw, log);
+    let y = raw.iter().map(|&v| warp.apply(v)).collect();
+    let log_jacobian = warp.log_jacobian(&raw);
+    (
+        idx.iter().map(|&i| rows[i].x.clone()).collect(),
+        y,
+        log_jacobian,
+    )
 }
 
 impl Sampler for Bayes {
@@ -111,57 +143,72 @@ impl Sampler for Bayes {
                 reason: format!("bayes: initial sobol point {index}"),
             });
         }
-        let train = training_set(&hist);
-        let raw: Vec<f64> = train.iter().map(|(_, v)| *v).collect();
-        let mean = raw.iter().sum::<f64>() / raw.len() as f64;
-        let var = raw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / raw.len() as f64;
-        let scale = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
-        let y: Vec<f64> = raw.iter().map(|v| (v - mean) / scale).collect();
-        let features = |c: &Config| enc.features_of(&enc.encode(c));
-        let x: Vec<Vec<f64>> = train.iter().map(|(c, _)| features(c)).collect();
-
-        let mut rng = rng_for(self.seed, "bayes-fit", index as u64);
-        let theta = gp::fit(&Data::new(x.clone(), enc.feature_groups()), &y, 2, &mut rng);
+        let groups = enc.feature_groups();
+        let rows: Vec<Row> = hist
+            .iter()
+            .map(|o| Row {
+                x: enc.features_of(&enc.encode(&o.config)),
+                value: o.value.filter(|v| v.is_finite()),
+            })
+            .collect();
+        let model = self.cache.model(
+            &FitInput {
+                seed: self.seed,
+                groups: &groups,
+                training: &fit_training,
+            },
+            &rows,
+        );
+        let (idx, raw) = training(&rows, MAX_POINTS);
+        let warp = Warp::new(&raw, model.log);
+        let theta = model.theta;
+        let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
         // Constant liar: pending points at the observed mean (0 once standardised).
-        let mut x_all = x;
+        let mut x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
+        let n_obs = x.len();
+        x.extend(pending.iter().map(|c| enc.features_of(&enc.encode(c))));
         let mut y_all = y.clone();
-        for c in pending {
-            x_all.push(features(c));
-            y_all.push(0.0);
-        }
+        y_all.resize(x.len(), 0.0);
         let fallback = |why: &str| Proposal {
             config: random::fresh(&enc, self.seed, "bayes-fallback", index, &seen),
             reason: format!("bayes: {why}, random"),
         };
-        let Some(post) = Posterior::new(Data::new(x_all, enc.feature_groups()), &y_all, &theta)
+        let Some(post) = self
+            .cache
+            .posterior(x.clone(), n_obs, &groups, &y_all, &theta)
         else {
             return Some(fallback("the GP could not be conditioned"));
         };
+        self.cache.keep(&post, &x, n_obs, &theta);
         let best = y.iter().copied().fold(f64::INFINITY, f64::min);
         let score = self.score(best);
-        let acq = |p: &[Coord]| {
-            let (m, s) = post.predict(&enc.features(p));
-            score.value(m, s)
-        };
 
+        // The best observations first (ties by trial), for the incumbent and perturbations.
+        let mut ranked: Vec<usize> = (0..n_obs).collect();
+        ranked.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
         let mut rng = rng_for(self.seed, "bayes-candidates", index as u64);
-        let top: Vec<Point> = train
+        let top: Vec<Point> = ranked
             .iter()
             .take(REFINE)
-            .map(|(c, _)| enc.fill(&enc.encode(c), &mut rng))
+            .map(|&i| enc.fill(&enc.encode(&hist[idx[i]].config), &mut rng))
             .collect();
-        let mut scored: Vec<(f64, Point)> = (0..self.candidates)
+        let points: Vec<Point> = (0..self.candidates)
             .map(|k| {
-                let p = if k % 2 == 0 || top.is_empty() {
+                if k % 2 == 0 || top.is_empty() {
                     enc.random_point(&mut rng)
                 } else {
                     acquire::perturb(&enc, &top[(k / 2) % top.len()], &mut rng)
-                };
-                (acq(&p), p)
+                }
             })
             .collect();
+        let feats: Vec<Vec<f64>> = points.iter().map(|p| enc.features(p)).collect();
+        let mut scored: Vec<(f64, Point)> = post
+            .predict_many(&feats)
+            .into_iter()
+            .map(|(m, s)| score.value(m, s))
+            .zip(points)
+            .collect();
         scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal));
-
         // Local optimisation starts at the incumbent (the acquisition's peak is usually near
         // it late in a run) and at the best distinct candidates.
         let mut starts: Vec<Point> = top.iter().take(1).cloned().collect();
@@ -186,18 +233,20 @@ impl Sampler for Bayes {
             return Some(fallback("every candidate was tried already"));
         };
         let (m, s) = post.predict(&enc.features(point));
+        // In the objective's units (to first order near the best value when log-warped).
         let shown = match self.acquisition {
-            Acquisition::Ei => format!("ei {:.4e}", value.exp() * scale),
+            Acquisition::Ei => format!("ei {:.4e}", value.exp() * warp.raw_per_target(best)),
             Acquisition::Pi => format!("pi {:.4e}", value.exp()),
-            Acquisition::Ucb => format!("ucb {:.4e}", -(value * scale - mean)),
+            Acquisition::Ucb => format!("ucb {:.4e}", warp.invert(-value)),
         };
         Some(Proposal {
             config: enc.decode(point),
             reason: format!(
-                "bayes {shown}; predicted mean {:.6e} sd {:.4e}; gp on {} trials, {} pending",
-                m * scale + mean,
-                s * scale,
-                train.len(),
+                "bayes {shown}; predicted mean {:.6e} sd {:.4e}; gp on {} trials{}, {} pending",
+                warp.invert(m),
+                s * warp.raw_per_target(m),
+                n_obs,
+                if warp.is_log() { " (log-warped)" } else { "" },
                 pending.len()
             ),
         })

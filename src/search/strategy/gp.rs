@@ -1,16 +1,18 @@
 //! A Gaussian-process regression model for `bayes`: Matérn 5/2 kernel with one length scale
 //! per parameter (a choice's one-hot features share one), signal variance and noise fitted by
 //! maximising the log marginal likelihood (plus weak log-normal priors that keep it sane with
-//! few points), multi-start L-BFGS on the log-parameters, and a hand-written Cholesky in f64.
+//! few points), L-BFGS on the log-parameters from given starts (`posterior.rs` conditions on
+//! the data with the fitted values).
 //!
 //! Outputs are standardised before fitting; predictions are in standardised units.
 
 use rand::Rng;
 
 use crate::search::strategy::lbfgs;
+use crate::search::strategy::linalg::{Factor, dot};
 
 /// Jitter added to the diagonal on top of the fitted noise, for numerical safety.
-const JITTER: f64 = 1e-8;
+pub const JITTER: f64 = 1e-8;
 const SQRT5: f64 = 2.236_067_977_499_79;
 
 /// Hyperparameters as one vector: `[ln ℓ_1 .. ln ℓ_G, ln σ², ln σ_n²]`.
@@ -71,66 +73,23 @@ pub fn matern_dlog(r: f64) -> f64 {
     5.0 / 3.0 * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp()
 }
 
-/// In-place Cholesky of a symmetric n×n matrix (row-major): the lower factor, or None when
-/// the matrix is not positive definite.
-pub fn cholesky(a: &mut [f64], n: usize) -> Option<()> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if d <= 0.0 || !d.is_finite() {
-            return None;
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-        for i in 0..j {
-            a[i * n + j] = 0.0;
-        }
-    }
-    Some(())
-}
-
-/// Solve L·x = b in place (L lower-triangular).
-pub fn solve_lower(l: &[f64], n: usize, b: &mut [f64]) {
-    for i in 0..n {
-        let s: f64 = (0..i).map(|k| l[i * n + k] * b[k]).sum();
-        b[i] = (b[i] - s) / l[i * n + i];
-    }
-}
-
-/// Solve Lᵀ·x = b in place.
-pub fn solve_upper(l: &[f64], n: usize, b: &mut [f64]) {
-    for i in (0..n).rev() {
-        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * b[k]).sum();
-        b[i] = (b[i] - s) / l[i * n + i];
-    }
-}
-
-/// The kernel matrix (with noise and jitter on the diagonal) for hyperparameters `theta`.
-fn kernel_matrix(data: &Data, theta: &[f64]) -> Vec<f64> {
+/// The Cholesky factor of the kernel matrix (noise and jitter on the diagonal) for `theta`.
+fn factor(data: &Data, theta: &[f64]) -> Option<Factor> {
     let n = data.len();
     let g = data.n_groups;
     let inv_l2: Vec<f64> = theta[..g].iter().map(|l| (-2.0 * l).exp()).collect();
     let (signal, noise) = (theta[g].exp(), theta[g + 1].exp());
-    let mut k = vec![0.0; n * n];
+    let mut f = Factor::default();
+    let mut row = Vec::with_capacity(n);
     for i in 0..n {
-        for j in 0..i {
+        row.clear();
+        row.extend((0..i).map(|j| {
             let r2: f64 = (0..g).map(|q| data.d2[q][i * n + j] * inv_l2[q]).sum();
-            let v = signal * matern(r2.sqrt());
-            k[i * n + j] = v;
-            k[j * n + i] = v;
-        }
-        k[i * n + i] = signal + noise + JITTER;
+            signal * matern(r2.sqrt())
+        }));
+        f.push(&row, signal + noise + JITTER)?;
     }
-    k
+    Some(f)
 }
 
 /// Weak priors on the log-parameters, as (mean, sd) of a normal on each: length scales
@@ -163,26 +122,15 @@ fn bounds(n_groups: usize) -> (Vec<f64>, Vec<f64>) {
 pub fn objective(data: &Data, y: &[f64], theta: &[f64]) -> Option<(f64, Vec<f64>)> {
     let n = data.len();
     let g = data.n_groups;
-    let mut l = kernel_matrix(data, theta);
-    cholesky(&mut l, n)?;
+    let l = factor(data, theta)?;
     let mut alpha = y.to_vec();
-    solve_lower(&l, n, &mut alpha);
-    let fit: f64 = alpha.iter().map(|a| a * a).sum();
-    solve_upper(&l, n, &mut alpha);
-    let logdet: f64 = (0..n).map(|i| l[i * n + i].ln()).sum();
-    let mut value = 0.5 * fit + logdet + 0.5 * n as f64 * std::f64::consts::TAU.ln();
+    l.solve_lower(&mut alpha);
+    let fit = dot(&alpha, &alpha);
+    l.solve_upper(&mut alpha);
+    let mut value = 0.5 * fit + l.half_logdet() + 0.5 * n as f64 * std::f64::consts::TAU.ln();
 
-    // K⁻¹ column by column, then W = ααᵀ − K⁻¹; dNLL/dθ = −½ Σ W ∘ dK/dθ.
-    let mut kinv = vec![0.0; n * n];
-    for c in 0..n {
-        let mut e = vec![0.0; n];
-        e[c] = 1.0;
-        solve_lower(&l, n, &mut e);
-        solve_upper(&l, n, &mut e);
-        for r in 0..n {
-            kinv[r * n + c] = e[r];
-        }
-    }
+    // W = ααᵀ − K⁻¹; dNLL/dθ = −½ Σ W ∘ dK/dθ.
+    let kinv = l.inverse();
     let inv_l2: Vec<f64> = theta[..g].iter().map(|v| (-2.0 * v).exp()).collect();
     let (signal, noise) = (theta[g].exp(), theta[g + 1].exp());
     let mut grad = vec![0.0; g + 2];
@@ -210,13 +158,9 @@ pub fn objective(data: &Data, y: &[f64], theta: &[f64]) -> Option<(f64, Vec<f64>
     Some((value, grad))
 }
 
-/// Fit the hyperparameters: L-BFGS from the prior means and from `restarts` random starts
-/// drawn from the priors; the best optimum wins.
-pub fn fit(data: &Data, y: &[f64], restarts: usize, rng: &mut impl Rng) -> Theta {
-    let g = data.n_groups;
-    let pri = priors(g);
-    let (lo, hi) = bounds(g);
-    let f = |t: &[f64]| objective(data, y, t);
+/// Where a fit from scratch starts: the prior means, then `restarts` draws from the priors.
+pub fn cold_starts(n_groups: usize, restarts: usize, rng: &mut impl Rng) -> Vec<Theta> {
+    let pri = priors(n_groups);
     let mut starts: Vec<Theta> = vec![pri.iter().map(|(m, _)| *m).collect()];
     for _ in 0..restarts {
         starts.push(
@@ -225,75 +169,29 @@ pub fn fit(data: &Data, y: &[f64], restarts: usize, rng: &mut impl Rng) -> Theta
                 .collect(),
         );
     }
+    starts
+}
+
+/// Fit the hyperparameters: L-BFGS (at most `iters` iterations) from each of `starts`; the
+/// best optimum wins (the prior means when nothing could be evaluated), with its objective
+/// (negative log marginal likelihood and log prior; infinite when never evaluated).
+pub fn fit(data: &Data, y: &[f64], starts: &[Theta], iters: usize) -> (Theta, f64) {
+    let g = data.n_groups;
+    let (lo, hi) = bounds(g);
+    let f = |t: &[f64]| objective(data, y, t);
     let mut best: Option<(Theta, f64)> = None;
     for s in starts {
-        let (t, v) = lbfgs::minimize(&f, &s, &lo, &hi, 60);
+        let (t, v) = lbfgs::minimize(&f, s, &lo, &hi, iters);
         if best.as_ref().is_none_or(|(_, bv)| v < *bv) {
             best = Some((t, v));
         }
     }
-    best.map_or_else(|| pri.iter().map(|(m, _)| *m).collect(), |(t, _)| t)
-}
-
-/// A GP conditioned on data with fixed hyperparameters: predicts mean and standard deviation
-/// of the latent function.
-pub struct Posterior {
-    pub(crate) x: Vec<Vec<f64>>,
-    pub(crate) groups: Vec<usize>,
-    pub(crate) inv_l2: Vec<f64>,
-    pub(crate) signal: f64,
-    pub(crate) chol: Vec<f64>,
-    pub(crate) alpha: Vec<f64>,
-}
-
-impl Posterior {
-    /// Condition on `data` and `y`; None when the kernel matrix is not positive definite even
-    /// with the fitted noise.
-    pub fn new(data: Data, y: &[f64], theta: &[f64]) -> Option<Self> {
-        let n = data.len();
-        let g = data.n_groups;
-        let mut chol = kernel_matrix(&data, theta);
-        cholesky(&mut chol, n)?;
-        let mut alpha = y.to_vec();
-        solve_lower(&chol, n, &mut alpha);
-        solve_upper(&chol, n, &mut alpha);
-        Some(Posterior {
-            inv_l2: theta[..g].iter().map(|l| (-2.0 * l).exp()).collect(),
-            signal: theta[g].exp(),
-            x: data.x,
-            groups: data.groups,
-            chol,
-            alpha,
-        })
-    }
-
-    /// Mean and standard deviation at feature vector `x`.
-    pub fn predict(&self, x: &[f64]) -> (f64, f64) {
-        let n = self.x.len();
-        let mut k: Vec<f64> = self
-            .x
-            .iter()
-            .map(|xi| {
-                let r2: f64 = xi
-                    .iter()
-                    .zip(x)
-                    .zip(&self.groups)
-                    .map(|((a, b), g)| (a - b) * (a - b) * self.inv_l2[*g])
-                    .sum();
-                self.signal * matern(r2.sqrt())
-            })
-            .collect();
-        let mean: f64 = k.iter().zip(&self.alpha).map(|(a, b)| a * b).sum();
-        solve_lower(&self.chol, n, &mut k);
-        let var = self.signal - k.iter().map(|v| v * v).sum::<f64>();
-        (mean, var.max(1e-12).sqrt())
-    }
+    best.unwrap_or_else(|| (priors(g).iter().map(|(m, _)| *m).collect(), f64::INFINITY))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     fn toy() -> (Data, Vec<f64>) {
         let x: Vec<Vec<f64>> = (0..12)
@@ -322,37 +220,5 @@ mod tests {
                 grad[k]
             );
         }
-    }
-
-    #[test]
-    fn fitted_model_interpolates_and_knows_what_it_does_not_know() {
-        let (data, y) = toy();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let theta = fit(&data, &y, 2, &mut rng);
-        // x1 matters much more than x2: its length scale is shorter.
-        assert!(theta[0] < theta[1], "{theta:?}");
-        let x = data.x.clone();
-        let post = Posterior::new(data, &y, &theta).unwrap();
-        for (xi, yi) in x.iter().zip(&y) {
-            let (m, s) = post.predict(xi);
-            assert!((m - yi).abs() < 0.05 && s < 0.1, "{m} vs {yi}, sd {s}");
-        }
-        let (_, far) = post.predict(&[3.0, 3.0]);
-        assert!(far > 0.5, "{far}");
-    }
-
-    #[test]
-    fn cholesky_solves_a_system() {
-        let mut a = vec![4.0, 2.0, 0.4, 2.0, 5.0, 1.0, 0.4, 1.0, 3.0];
-        let orig = a.clone();
-        cholesky(&mut a, 3).unwrap();
-        let mut b = vec![1.0, 2.0, 3.0];
-        solve_lower(&a, 3, &mut b);
-        solve_upper(&a, 3, &mut b);
-        for r in 0..3 {
-            let v: f64 = (0..3).map(|c| orig[r * 3 + c] * b[c]).sum();
-            assert!((v - [1.0, 2.0, 3.0][r]).abs() < 1e-12);
-        }
-        assert!(cholesky(&mut [1.0, 2.0, 2.0, 1.0], 2).is_none());
     }
 }

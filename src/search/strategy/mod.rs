@@ -11,13 +11,17 @@ pub mod bench;
 pub mod encode;
 pub mod evolution;
 pub mod gp;
+pub mod gpcache;
 pub mod grid;
 pub mod lbfgs;
+pub mod linalg;
 pub mod normal;
 pub mod parzen;
+pub mod posterior;
 pub mod random;
 pub mod sobol;
 pub mod tpe;
+pub mod warp;
 
 #[cfg(test)]
 mod testing;

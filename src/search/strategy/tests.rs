@@ -279,3 +279,41 @@ fn proposals_record_their_reason() {
         assert!(!p.reason.is_empty(), "{name}");
     }
 }
+
+/// A search resumed after a crash starts a fresh sampler on the recorded observations; it must
+/// propose exactly what the sampler that never stopped proposes, although `bayes` keeps fits
+/// and factors between proposals (and warm-starts fits from earlier ones). Checked at every
+/// proposal of a run that crosses many refit points, with failures, and with trials proposed
+/// in batches (pending ones at the observed mean) whose results then arrive together, so the
+/// long-lived sampler also skips refit sizes it never saw.
+#[test]
+fn a_resumed_search_proposes_exactly_what_an_uninterrupted_one_does() {
+    let mut opts = StrategyOptions::new(StrategyKind::Bayes);
+    opts.initial = Some(4);
+    opts.candidates = Some(200);
+    for space in [branin_space(), mixed_space()] {
+        let long = sampler(&opts, 21);
+        let mut observed: Vec<Observation> = Vec::new();
+        let mut index = 0;
+        for step in 0..24 {
+            let mut pending: Vec<Config> = Vec::new();
+            for _ in 0..1 + step % 3 {
+                let p = long.propose(&space, &observed, &pending, index);
+                let fresh = sampler(&opts, 21).propose(&space, &observed, &pending, index);
+                assert_eq!(p, fresh, "proposal {index}");
+                pending.push(p.expect("a proposal").config);
+                index += 1;
+            }
+            for config in pending {
+                let trial = observed.len();
+                observed.push(Observation {
+                    trial,
+                    value: (trial % 7 != 6).then(|| toy(&space, &config)),
+                    config,
+                    epochs: 1,
+                });
+            }
+        }
+        assert!(observed.len() > 40);
+    }
+}

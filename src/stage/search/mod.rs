@@ -7,11 +7,11 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::exec::pool::{Event, Pool, worker_program};
 use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{files, trial_seed};
+use crate::workers::pool::{Event, Pool, worker_program};
 use crate::workflow::SearchSpec;
 
 /// Request ids carry the item and the attempt, so a status file answers one exact request.
@@ -23,6 +23,7 @@ fn item_of(request: u64) -> usize {
     (request >> 8) as usize
 }
 
+pub mod narrowing;
 mod outcome;
 mod records;
 
@@ -44,12 +45,34 @@ struct Search<'c, 'a> {
 const FAIL_FAST: usize = 3;
 
 pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
-    let sampler = strategy::sampler(&spec.strategy, ctx.wf.seed);
+    let mut sampler = strategy::sampler(&spec.strategy, ctx.wf.seed);
+    let mut space = spec.space.clone();
+    if let Some(n) = &spec.narrow {
+        let upstream = ctx
+            .plan
+            .job(&n.from)
+            .ok_or_else(|| Error::internal("narrow.from names no planned job"))?;
+        if let Some(d) = narrowing::derive(ctx.db, &upstream.id, spec)? {
+            ctx.progress.line(&format!(
+                "  space narrowed from {}: the best {} of {} trials",
+                n.from, d.used, d.ranked
+            ));
+            crate::store::atomic::write_json(
+                &ctx.layout.narrowed(&ctx.job.id),
+                &serde_json::json!({"from": n.from, "top": n.top, "ranked": d.ranked, "used": d.used, "space": d.space, "seeds": d.seeds}),
+            )?;
+            space = d.space;
+            sampler = Box::new(crate::search::narrow::Seeded {
+                configs: d.seeds,
+                inner: sampler,
+            });
+        }
+    }
     let sched = scheduler::scheduler(
         &spec.strategy,
         ctx.wf.seed,
         sampler,
-        spec.space.clone(),
+        space,
         &spec.budget,
         spec.epochs,
         scheduler::ValueLabel {

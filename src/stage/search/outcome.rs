@@ -22,15 +22,10 @@ impl Search<'_, '_> {
     }
 
     pub(super) fn over_epoch_budget(&self) -> bool {
-        let Some(limit) = self.spec.budget.epochs else {
-            return false;
-        };
-        let mut per_trial: HashMap<usize, u32> = HashMap::new();
-        for it in &self.issued {
-            let e = per_trial.entry(it.trial).or_default();
-            *e = (*e).max(it.epochs);
-        }
-        per_trial.values().map(|&e| u64::from(e)).sum::<u64>() >= limit
+        self.spec
+            .budget
+            .epochs
+            .is_some_and(|limit| crate::search::epochs_paid(&self.issued) >= limit)
     }
 
     /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
@@ -102,12 +97,18 @@ impl Search<'_, '_> {
         if self.spec.restart_promotions {
             return known.iter().map(|r| u64::from(r.epochs)).sum();
         }
-        let mut per: HashMap<usize, u32> = HashMap::new();
-        for r in known {
-            let e = per.entry(r.trial).or_default();
-            *e = (*e).max(r.epochs);
-        }
-        per.values().map(|&e| u64::from(e)).sum()
+        // The epochs each item reached (a failed one stops early), not the ones it planned.
+        let reached: Vec<crate::search::WorkItem> = known
+            .iter()
+            .filter_map(|r| {
+                let planned = self.issued.get(r.item)?;
+                Some(crate::search::WorkItem {
+                    epochs: r.epochs,
+                    ..planned.clone()
+                })
+            })
+            .collect();
+        crate::search::epochs_paid(&reached)
     }
 
     /// Select the configuration and write `best.json`.

@@ -182,11 +182,11 @@ impl Pool {
     /// Act on stop signals: the first asks the workers to stop after their current epoch's
     /// checkpoint (returns `Ok(true)` that once), a second kills them and ends the run.
     pub fn follow_signals(&mut self) -> Result<bool> {
-        if crate::exec::signals::count() >= 2 {
+        if crate::signals::count() >= 2 {
             self.kill();
             return Err(Error::Interrupted);
         }
-        if crate::exec::signals::stop_requested() && !self.stopping {
+        if crate::signals::stop_requested() && !self.stopping {
             self.stopping = true;
             self.interrupt();
             return Ok(true);

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::exec::pool::{Event, Pool, worker_program};
 use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
+use crate::workers::pool::{Event, Pool, worker_program};
 
 pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
     let (program, args) = worker_program(req.trainer.needs_torch())?;
