@@ -72,7 +72,7 @@ pub fn render(name: &str, searches: &[SearchImportance]) -> String {
 pub fn run(workflow: &str, layout: &Layout, json: bool) -> Result<()> {
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
-    let searches = collect(&db, &jobs, Options::default())?;
+    let searches = collect(&db, layout, &jobs, Options::default())?;
     if searches.is_empty() {
         return Err(Error::Usage(format!(
             "workflow {name:?} has no search that has run yet"

@@ -18,7 +18,7 @@ pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()>
     let mut searches = Vec::new();
     for (stage, id) in &jobs {
         if db.job(id)?.is_some_and(|j| j.kind == "search") {
-            searches.push(Search::load(&db, stage, id)?);
+            searches.push(Search::load(&db, layout, stage, id)?);
         }
     }
     let html = crate::report::page::render(&data, &status, &checks, &searches);

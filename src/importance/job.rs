@@ -1,12 +1,13 @@
-//! fANOVA of a search job as recorded in the database: its space and metric from the job's
-//! key, its trials' values at the highest common budget.
+//! fANOVA of a search job as recorded: its space and metric from the job's key (or, for a
+//! `narrow:` search, the space it derived, from `narrowed.json`), its trials' values at the
+//! highest common budget.
 
 use serde::Serialize;
 
 use super::{Importance, Observation, Options};
 use crate::error::{Error, Result};
 use crate::search::space::{Config, Space};
-use crate::store::Db;
+use crate::store::{Db, Layout};
 
 /// The least number of trials the budget must hold: twice the searched parameters, at least 8.
 pub fn enough_trials(space: &Space) -> usize {
@@ -27,19 +28,53 @@ pub struct SearchImportance {
     pub importance: Importance,
 }
 
-/// fANOVA of one finished or running search job, read from the database.
-pub fn of_job(db: &Db, stage: &str, job: &str, opts: Options) -> Result<SearchImportance> {
-    let key = db
-        .job_key(job)?
-        .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
+/// What a search job searched: its space (the narrowed one for a `narrow:` search), its
+/// metric's name, whether it maximises, and the workflow's seed.
+pub struct Searched {
+    pub space: Space,
+    pub metric: String,
+    pub maximize: bool,
+    pub seed: u64,
+}
+
+pub fn searched(db: &Db, layout: &Layout, job: &str) -> Result<Option<Searched>> {
+    let Some(key) = db.job_key(job)? else {
+        return Ok(None);
+    };
     let config = &key["config"];
-    let space: Space = serde_json::from_value(config["space"].clone())
-        .map_err(|e| Error::internal(format!("job {job}: the key's space: {e}")))?;
+    let narrowed = std::fs::read(layout.narrowed(job))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .map(|v| v["space"].clone());
+    let space: Space = serde_json::from_value(narrowed.unwrap_or(config["space"].clone()))
+        .map_err(|e| Error::internal(format!("job {job}: its space: {e}")))?;
     let metric = config["metric"]["name"]
         .as_str()
         .ok_or_else(|| Error::internal(format!("job {job}: the key names no metric")))?
         .to_string();
-    let seed = key["seed"].as_u64().unwrap_or(0);
+    Ok(Some(Searched {
+        space,
+        metric,
+        maximize: config["metric"]["goal"] == "maximize",
+        seed: key["seed"].as_u64().unwrap_or(0),
+    }))
+}
+
+/// fANOVA of one finished or running search job.
+pub fn of_job(
+    db: &Db,
+    layout: &Layout,
+    stage: &str,
+    job: &str,
+    opts: Options,
+) -> Result<SearchImportance> {
+    let Searched {
+        space,
+        metric,
+        seed,
+        ..
+    } = searched(db, layout, job)?
+        .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
     let trials = db.trials(job)?;
     let mut configs = std::collections::BTreeMap::new();
     let mut curves = Vec::new();
@@ -86,11 +121,16 @@ pub fn of_job(db: &Db, stage: &str, job: &str, opts: Options) -> Result<SearchIm
 }
 
 /// Every search of a workflow that has run.
-pub fn collect(db: &Db, jobs: &[(String, String)], opts: Options) -> Result<Vec<SearchImportance>> {
+pub fn collect(
+    db: &Db,
+    layout: &Layout,
+    jobs: &[(String, String)],
+    opts: Options,
+) -> Result<Vec<SearchImportance>> {
     let mut out = Vec::new();
     for (stage, id) in jobs {
         if db.job(id)?.is_some_and(|j| j.kind == "search") {
-            out.push(of_job(db, stage, id, opts)?);
+            out.push(of_job(db, layout, stage, id, opts)?);
         }
     }
     Ok(out)

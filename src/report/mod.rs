@@ -11,7 +11,7 @@ pub mod plot;
 use crate::error::{Error, Result};
 use crate::importance::Importance;
 use crate::search::space::{Config, Space};
-use crate::store::Db;
+use crate::store::{Db, Layout};
 
 pub struct Trial {
     pub id: usize,
@@ -40,18 +40,10 @@ pub struct Search {
 }
 
 impl Search {
-    pub fn load(db: &Db, stage: &str, job: &str) -> Result<Search> {
-        let key = db
-            .job_key(job)?
+    pub fn load(db: &Db, layout: &Layout, stage: &str, job: &str) -> Result<Search> {
+        let searched = crate::importance::job::searched(db, layout, job)?
             .ok_or_else(|| Error::internal(format!("search job {job} has no key")))?;
-        let config = &key["config"];
-        let space: Space = serde_json::from_value(config["space"].clone())
-            .map_err(|e| Error::internal(format!("job {job}: the key's space: {e}")))?;
-        let metric = config["metric"]["name"]
-            .as_str()
-            .unwrap_or("value")
-            .to_string();
-        let maximize = config["metric"]["goal"] == "maximize";
+        let (space, metric, maximize) = (searched.space, searched.metric, searched.maximize);
         let mut trials = Vec::new();
         for t in db.trials(job)? {
             let curve: Vec<(u32, f64)> = db
@@ -78,7 +70,7 @@ impl Search {
             .into_iter()
             .map(|i| (i.item.trial, i.item.epochs))
             .collect();
-        let importance = crate::importance::job::of_job(db, stage, job, Default::default())
+        let importance = crate::importance::job::of_job(db, layout, stage, job, Default::default())
             .map(|s| s.importance)
             .map_err(|e| match e {
                 Error::Usage(m) => m,
