@@ -187,3 +187,47 @@ fn the_man_page_renders_and_names_every_command() {
         "{run}"
     );
 }
+
+/// A `narrow:` search is analysed (and charted) in the space it derived, not the wide one.
+#[test]
+fn a_narrowed_search_is_analysed_in_its_narrowed_space() {
+    let sb = Sandbox::new();
+    let wide = function_workflow("wn", "{kind: random}", 16, "");
+    let (head, tail) = wide.split_once("  retrain:").unwrap();
+    let narrow = "  narrow:
+    kind: search
+    needs: [search]
+    model: function
+    function: branin
+    narrow: {from: search, top: 0.25}
+    strategy: {kind: random}
+    metric: {name: objective, goal: minimize}
+    budget: {trials: 12}
+";
+    let wf = format!(
+        "{head}{narrow}  retrain:{}",
+        tail.replace("needs: [search]", "needs: [narrow]")
+    );
+    sb.write("w.yaml", &wf);
+    sb.ok(&["run", "-q", "w.yaml"]);
+    let out = sb.json(&["importance", "--json", "wn"]);
+    assert_eq!(out["searches"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(out["searches"][1]["stage"], "narrow");
+
+    let layout = hpflow::store::Layout::new(sb.runs());
+    let db = hpflow::store::Db::open_read(&layout.db()).unwrap().unwrap();
+    let jobs = db.workflow_jobs("wn").unwrap();
+    let job = &jobs.iter().find(|(s, _)| s == "narrow").unwrap().1;
+    let seen = hpflow::importance::job::searched(&db, &layout, job)
+        .unwrap()
+        .unwrap();
+    let narrowed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.narrowed(job)).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&seen.space).unwrap(),
+        narrowed["space"]
+    );
+    let wide =
+        serde_json::to_value(&db.job_key(&jobs[0].1).unwrap().unwrap()["config"]["space"]).unwrap();
+    assert_ne!(serde_json::to_value(&seen.space).unwrap(), wide);
+}
