@@ -88,7 +88,7 @@ pub fn findings(
             .flatten()
             .flatten()
         {
-            let path = entry.path().join("request.json");
+            let path = crate::train::TrialDir::of(&entry.path()).request();
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };

@@ -136,7 +136,7 @@ fn finished_checkpoints(db: &Db, layout: &Layout, id: &str) -> Result<Vec<Remova
     let best = job.outputs["trial"].as_u64().map(|t| t as usize);
     let mut out = Vec::new();
     for t in db.trials(id)? {
-        let root = crate::train::files::checkpoints(&layout.trial(id, t.trial));
+        let root = layout.trial(id, t.trial).checkpoints();
         let epochs = crate::train::checkpoint::epochs(&root);
         let last = epochs.last().copied();
         let gone: Vec<u32> = epochs

@@ -141,7 +141,7 @@ pub fn trial_epochs_on_disk(
     job: &str,
     trial: usize,
 ) -> Vec<(u32, serde_json::Value)> {
-    let path = crate::train::files::metrics(&layout.trial(job, trial));
+    let path = layout.trial(job, trial).metrics();
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()

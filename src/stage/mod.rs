@@ -57,7 +57,7 @@ impl Ctx<'_> {
         Ok(TrainRequest {
             id: 1,
             trial: 0,
-            trial_dir: self.layout.trial(&self.job.id, 0),
+            trial_dir: self.layout.trial(&self.job.id, 0).to_path_buf(),
             trainer: search.trainer.clone(),
             mode,
             config,

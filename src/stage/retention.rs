@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::train::{checkpoint, files};
+use crate::train::{TrialDir, checkpoint};
 
 /// Bytes under a folder.
 pub fn size(path: &Path) -> u64 {
@@ -26,7 +26,7 @@ pub fn size(path: &Path) -> u64 {
 
 /// Keep a trial's newest checkpoint and the epochs pending clones need.
 pub fn prune_trial(trial_dir: &Path, clone_epochs: &[u32]) {
-    let root = files::checkpoints(trial_dir);
+    let root = TrialDir::of(&trial_dir).checkpoints();
     let mut keep: Vec<u32> = checkpoint::epochs(&root)
         .last()
         .copied()
@@ -61,7 +61,7 @@ pub fn enforce_limit(
         if used <= limit_bytes {
             break;
         }
-        let root = files::checkpoints(&dir);
+        let root = TrialDir::of(&dir).checkpoints();
         let freed = size(&root);
         if freed > 0 && std::fs::remove_dir_all(&root).is_ok() {
             used = used.saturating_sub(freed);

@@ -11,14 +11,19 @@
 //!     ├── split.json            split: what the split did (sizes, label counts, duplicates)
 //!     ├── best.json             search: the selected configuration
 //!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
-//!     ├── trials/<NNNN>/        search: one folder per trial
+//!     ├── trials/<NNNN>/        search: one folder per trial (`TrialDir` names its files)
+//!     │   ├── request.json      the last request (the coordinator writes it before sending)
 //!     │   ├── status.json       the last request's outcome (written by the worker)
 //!     │   ├── metrics.jsonl     one line per epoch
-//!     │   └── checkpoints/epoch-NNNN/   weights, optimizer state, meta.json with hashes
+//!     │   ├── epochs.log        one line per epoch actually trained (resumes included)
+//!     │   ├── stdout.log, stderr.log   a command program's other output
+//!     │   ├── checkpoints/epoch-NNNN/   weights, optimizer state, meta.json with hashes
+//!     │   └── checkpoints/command/      a command program's own checkpoint folder
 //!     ├── model/                retrain: the final model (trials/0000 holds its training)
 //!     └── results.json          retrain / evaluate: the metrics
 //! ```
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -69,17 +74,76 @@ impl Layout {
     pub fn trials(&self, job_id: &str) -> PathBuf {
         self.job(job_id).join("trials")
     }
-    pub fn trial(&self, job_id: &str, trial: usize) -> PathBuf {
-        self.trials(job_id).join(format!("{trial:04}"))
+    pub fn trial(&self, job_id: &str, trial: usize) -> TrialDir {
+        TrialDir(self.trials(job_id).join(format!("{trial:04}")))
     }
     pub fn checkpoint(&self, job_id: &str, trial: usize, epoch: u32) -> PathBuf {
-        crate::train::files::checkpoints(&self.trial(job_id, trial))
-            .join(crate::train::checkpoint::folder_name(epoch))
+        self.trial(job_id, trial).checkpoint(epoch)
     }
     pub fn model(&self, retrain_job: &str) -> PathBuf {
-        crate::train::files::model(&self.trial(retrain_job, 0))
+        self.trial(retrain_job, 0).model()
     }
     pub fn results(&self, job_id: &str) -> PathBuf {
         self.job(job_id).join("results.json")
+    }
+}
+
+/// One trial's folder, and every path inside it: the only code that names a trial's files.
+/// It reads as the folder's `Path` where a path is wanted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct TrialDir(PathBuf);
+
+impl TrialDir {
+    /// The trial folder at `path` (a request carries it as a plain path).
+    pub fn of(path: &Path) -> TrialDir {
+        TrialDir(path.to_path_buf())
+    }
+    pub fn request(&self) -> PathBuf {
+        self.0.join("request.json")
+    }
+    pub fn status(&self) -> PathBuf {
+        self.0.join("status.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.jsonl")
+    }
+    pub fn epochs_log(&self) -> PathBuf {
+        self.0.join("epochs.log")
+    }
+    /// A `command` program's output lines that are not metrics (its own log messages).
+    pub fn stdout_log(&self) -> PathBuf {
+        self.0.join("stdout.log")
+    }
+    pub fn stderr_log(&self) -> PathBuf {
+        self.0.join("stderr.log")
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.0.join("checkpoints")
+    }
+    pub fn checkpoint(&self, epoch: u32) -> PathBuf {
+        self.checkpoints()
+            .join(crate::train::checkpoint::folder_name(epoch))
+    }
+    /// The folder a `command` program saves and resumes from (`HPFLOW_CHECKPOINT_DIR`).
+    pub fn command_checkpoint(&self) -> PathBuf {
+        self.checkpoints().join("command")
+    }
+    /// The final model of a retrain job.
+    pub fn model(&self) -> PathBuf {
+        self.0.join("model")
+    }
+}
+
+impl Deref for TrialDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TrialDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
     }
 }

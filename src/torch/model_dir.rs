@@ -1,4 +1,4 @@
-//! The final model of a retrain job (`files::model(trial_dir)`): its weights and a
+//! The final model of a retrain job (`TrialDir::model`): its weights and a
 //! `model.json` with everything needed to rebuild and feed it (model, hyperparameters, row
 //! shape, task, the normalisation it was trained with), so that evaluate depends on nothing
 //! else of the retrain job.
@@ -28,7 +28,7 @@ pub struct ModelInfo {
 
 /// Write the folder under a temp name and rename it into place: it exists only complete.
 pub fn write(trial_dir: &Path, session: &Session, info: &ModelInfo) -> hpflow::Result<()> {
-    let dir = hpflow::train::files::model(trial_dir);
+    let dir = hpflow::train::TrialDir::of(&trial_dir).model();
     let tmp = trial_dir.join(format!(".model.tmp-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| hpflow::Error::io(&tmp, e))?;

@@ -17,7 +17,7 @@ use super::model_dir::{self, ModelInfo};
 use super::session::Session;
 use hpflow::train::protocol::EpochMetrics;
 use hpflow::train::{
-    Mode, TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint, files,
+    Mode, TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint,
 };
 
 #[derive(Default)]
@@ -87,10 +87,11 @@ impl Answer<'_> {
     }
 
     fn fail(&self, state: TrialState, reason: String) -> TrialStatus {
-        let epoch = checkpoint::epochs(&files::checkpoints(&self.req.trial_dir))
-            .last()
-            .copied()
-            .unwrap_or(0);
+        let epoch =
+            checkpoint::epochs(&hpflow::train::TrialDir::of(&self.req.trial_dir).checkpoints())
+                .last()
+                .copied()
+                .unwrap_or(0);
         self.status(state, epoch, BTreeMap::new(), Some(reason))
     }
 }
@@ -172,7 +173,7 @@ impl TorchTrainer {
             Ok(s) => s,
             Err(reason) => return Ok(ans.fail(TrialState::Infeasible, reason)),
         };
-        let root = files::checkpoints(&req.trial_dir);
+        let root = hpflow::train::TrialDir::of(&req.trial_dir).checkpoints();
         let start = match &req.clone_from {
             Some(dir) => match checkpoint::load(dir) {
                 Ok(c) => Some(c),

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::train::protocol::EpochMetrics;
-use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, files};
+use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 pub struct CommandTrainer;
 
@@ -33,13 +33,13 @@ impl Trainer for CommandTrainer {
             return Err("not a command trial".into());
         };
         let trial_dir = std::path::absolute(&req.trial_dir).map_err(|e| e.to_string())?;
-        let ckpt = files::checkpoints(&trial_dir).join("command");
+        let ckpt = crate::train::TrialDir::of(&trial_dir).command_checkpoint();
         std::fs::create_dir_all(&ckpt).map_err(|e| e.to_string())?;
         if let Some(from) = &req.clone_from {
             copy_dir(from, &ckpt).map_err(|e| format!("cloning {}: {e}", from.display()))?;
         }
         let args: Vec<String> = argv.iter().map(|a| substitute(a, &req.config)).collect();
-        let stderr_path = req.trial_dir.join("stderr.log");
+        let stderr_path = crate::train::TrialDir::of(&req.trial_dir).stderr_log();
         let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
         let mut command = Command::new(&args[0]);
         command
@@ -85,15 +85,21 @@ impl Trainer for CommandTrainer {
                     history.push(m);
                     crate::train::reset_metrics(&req.trial_dir, &history)
                         .map_err(|e| e.to_string())?;
-                    crate::store::atomic::append_line(&files::epochs_log(&req.trial_dir), &line)
-                        .map_err(|e| e.to_string())?;
+                    crate::store::atomic::append_line(
+                        &crate::train::TrialDir::of(&req.trial_dir).epochs_log(),
+                        &line,
+                    )
+                    .map_err(|e| e.to_string())?;
                 }
                 _ => {
                     // The program's own messages ("loading data..."): kept, not metrics.
                     other_lines += 1;
                     last_other = truncate(&line, 200);
-                    crate::store::atomic::append_line(&files::stdout_log(&req.trial_dir), &line)
-                        .map_err(|e| e.to_string())?;
+                    crate::store::atomic::append_line(
+                        &crate::train::TrialDir::of(&req.trial_dir).stdout_log(),
+                        &line,
+                    )
+                    .map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -150,7 +156,7 @@ impl Trainer for CommandTrainer {
 }
 
 fn read_history(trial_dir: &std::path::Path) -> Vec<EpochMetrics> {
-    std::fs::read_to_string(files::metrics(trial_dir))
+    std::fs::read_to_string(crate::train::TrialDir::of(&trial_dir).metrics())
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

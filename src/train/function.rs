@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::search::Config;
 use crate::train::protocol::EpochMetrics;
-use crate::train::{
-    TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint, files,
-};
+use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint};
 
 pub struct FunctionTrainer;
 
@@ -215,7 +213,7 @@ impl Trainer for FunctionTrainer {
             .get("sleep")
             .and_then(|v| v.as_f64())
             .unwrap_or(0.0);
-        let root = files::checkpoints(&req.trial_dir);
+        let root = crate::train::TrialDir::of(&req.trial_dir).checkpoints();
         let start = match &req.clone_from {
             Some(dir) => Some(checkpoint::load(dir)?),
             None => checkpoint::latest(&root, req.epochs),

@@ -27,34 +27,12 @@ pub fn trial_seed(workflow_seed: u64, job: &str, trial: usize) -> u64 {
     rand::RngCore::next_u64(&mut rng)
 }
 
-/// Paths inside a trial folder (the `store::layout` module owns the folders above it).
-pub mod files {
-    use std::path::{Path, PathBuf};
-    pub fn status(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("status.json")
-    }
-    pub fn metrics(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("metrics.jsonl")
-    }
-    pub fn checkpoints(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("checkpoints")
-    }
-    pub fn epochs_log(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("epochs.log")
-    }
-    /// A `command` program's output lines that are not metrics (its own log messages).
-    pub fn stdout_log(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("stdout.log")
-    }
-    /// The final model of a retrain job.
-    pub fn model(trial_dir: &Path) -> PathBuf {
-        trial_dir.join("model")
-    }
-}
+/// Paths inside a trial folder: `store::layout::TrialDir` names them all.
+pub use crate::store::layout::TrialDir;
 
 /// A trial folder's `status.json`, if there is a readable one.
 pub fn read_status(trial_dir: &std::path::Path) -> Option<TrialStatus> {
-    let text = std::fs::read_to_string(files::status(trial_dir)).ok()?;
+    let text = std::fs::read_to_string(crate::train::TrialDir::of(&trial_dir).status()).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -69,7 +47,10 @@ pub fn reset_metrics(
         text.push_str(&serde_json::to_string(h).expect("metrics serialize"));
         text.push('\n');
     }
-    crate::store::atomic::write(&files::metrics(trial_dir), text.as_bytes())
+    crate::store::atomic::write(
+        &crate::train::TrialDir::of(&trial_dir).metrics(),
+        text.as_bytes(),
+    )
 }
 
 /// Record one trained epoch: in `metrics.jsonl` (the curve, rewritten on resume) and in
@@ -77,6 +58,6 @@ pub fn reset_metrics(
 /// the cost of interruptions can be counted).
 pub fn append_metrics(trial_dir: &std::path::Path, m: &EpochMetrics) -> crate::error::Result<()> {
     let line = serde_json::to_string(m).expect("metrics serialize");
-    crate::store::atomic::append_line(&files::metrics(trial_dir), &line)?;
-    crate::store::atomic::append_line(&files::epochs_log(trial_dir), &line)
+    crate::store::atomic::append_line(&crate::train::TrialDir::of(&trial_dir).metrics(), &line)?;
+    crate::store::atomic::append_line(&crate::train::TrialDir::of(&trial_dir).epochs_log(), &line)
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::store::atomic;
 use crate::train::command::CommandTrainer;
 use crate::train::function::FunctionTrainer;
-use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, files};
+use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
 pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
@@ -58,7 +58,10 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
             seconds: started.elapsed().as_secs_f64(),
             ..status
         };
-        atomic::write_json(&files::status(&req.trial_dir), &status)?;
+        atomic::write_json(
+            &crate::train::TrialDir::of(&req.trial_dir).status(),
+            &status,
+        )?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", serde_json::json!({ "done": req.id }));
         let _ = out.flush();
@@ -67,10 +70,11 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
 }
 
 fn failed(req: &TrainRequest, reason: String) -> TrialStatus {
-    let epoch = crate::train::checkpoint::epochs(&files::checkpoints(&req.trial_dir))
-        .last()
-        .copied()
-        .unwrap_or(0);
+    let epoch =
+        crate::train::checkpoint::epochs(&crate::train::TrialDir::of(&req.trial_dir).checkpoints())
+            .last()
+            .copied()
+            .unwrap_or(0);
     TrialStatus {
         request: req.id,
         state: TrialState::Failed,

@@ -139,8 +139,11 @@ impl Pool {
     /// gets the request (what `audit` reads) and loses any status an earlier request left, so
     /// that only this request's answer can be taken for it.
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
-        let _ = std::fs::remove_file(crate::train::files::status(&req.trial_dir));
-        crate::store::atomic::write_json(&req.trial_dir.join("request.json"), req)?;
+        let _ = std::fs::remove_file(crate::train::TrialDir::of(&req.trial_dir).status());
+        crate::store::atomic::write_json(
+            &crate::train::TrialDir::of(&req.trial_dir).request(),
+            req,
+        )?;
         if self.workers[index].is_none() {
             self.spawn(index)?;
         }

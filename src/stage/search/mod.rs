@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
-use crate::train::{files, trial_seed};
+use crate::train::{TrialDir, trial_seed};
 use crate::workers::pool::{Event, Pool, worker_program};
 use crate::workflow::SearchSpec;
 
@@ -146,7 +146,7 @@ impl Search<'_, '_> {
         Ok(TrainRequest {
             id: request_id(index, attempt),
             trial: item.trial,
-            trial_dir: layout.trial(self.job(), item.trial),
+            trial_dir: layout.trial(self.job(), item.trial).to_path_buf(),
             trainer: self.spec.trainer.clone(),
             mode: Mode::Search,
             config,
@@ -257,8 +257,8 @@ impl Search<'_, '_> {
                     && self.issued[..k].iter().any(|i| i.trial == req.trial)
                 {
                     // Measuring what continuation saves: forget the trial's progress.
-                    let _ = std::fs::remove_dir_all(files::checkpoints(&req.trial_dir));
-                    let _ = std::fs::remove_file(files::metrics(&req.trial_dir));
+                    let _ = std::fs::remove_dir_all(TrialDir::of(&req.trial_dir).checkpoints());
+                    let _ = std::fs::remove_file(TrialDir::of(&req.trial_dir).metrics());
                 }
                 self.ctx
                     .db

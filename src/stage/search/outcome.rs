@@ -58,7 +58,7 @@ impl Search<'_, '_> {
         let ranking = best
             .into_iter()
             .filter(|(t, _)| !busy.contains(t))
-            .map(|(t, v)| (self.ctx.layout.trial(self.job(), t), v))
+            .map(|(t, v)| (self.ctx.layout.trial(self.job(), t).to_path_buf(), v))
             .collect();
         let cleared =
             retention::enforce_limit(&self.ctx.layout.trials(self.job()), mb * 1_000_000, ranking);

@@ -7,7 +7,6 @@ use super::Search;
 use crate::error::{Error, Result};
 use crate::search::ItemResult;
 use crate::stage::retention;
-use crate::train::files;
 use crate::train::protocol::{EpochMetrics, TrialState, TrialStatus};
 
 impl Search<'_, '_> {
@@ -19,7 +18,7 @@ impl Search<'_, '_> {
     pub(super) fn ingest(&mut self, k: usize, status: TrialStatus) -> Result<()> {
         let item = self.issued[k].clone();
         let dir = self.ctx.layout.trial(self.job(), item.trial);
-        let lines: Vec<EpochMetrics> = std::fs::read_to_string(files::metrics(&dir))
+        let lines: Vec<EpochMetrics> = std::fs::read_to_string(dir.metrics())
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())

@@ -8,7 +8,7 @@ use serde_json::json;
 use tch::Tensor;
 
 use super::{Problem, fixture, serial, small};
-use hpflow::train::{Mode, Trainer, TrialState, checkpoint, files};
+use hpflow::train::{Mode, Trainer, TrialState, checkpoint};
 
 #[test]
 fn trains_resumes_and_evaluates_on_cuda() {
@@ -61,11 +61,12 @@ fn trains_resumes_and_evaluates_on_cuda() {
     run(&resumed, 2);
     run(&resumed, 4);
     assert_eq!(
-        checkpoint::epochs(&files::checkpoints(&resumed)),
+        checkpoint::epochs(&hpflow::train::TrialDir::of(&resumed).checkpoints()),
         vec![1, 2, 3, 4]
     );
     let file = |d: &Path| {
-        files::checkpoints(d)
+        hpflow::train::TrialDir::of(&d)
+            .checkpoints()
             .join(checkpoint::folder_name(4))
             .join("weights.safetensors")
     };
@@ -91,7 +92,7 @@ fn trains_resumes_and_evaluates_on_cuda() {
     let mut eval = f.request("mlp", json!({}), 0, &f.trial_dir("cuda-eval"));
     eval.device = "cuda".into();
     eval.mode = Mode::Evaluate {
-        model_dir: files::model(&dir),
+        model_dir: hpflow::train::TrialDir::of(&dir).model(),
         test_rows: f.test_rows.clone(),
         metrics: vec![],
     };

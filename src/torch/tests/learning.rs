@@ -122,7 +122,7 @@ fn retrain_on_train_and_val_then_evaluate() {
     let s = f.trainer().run(&req).expect("status");
     assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
     assert_eq!(s.metrics.keys().collect::<Vec<_>>(), vec!["train_loss"]);
-    let model_dir = hpflow::train::files::model(&dir);
+    let model_dir = hpflow::train::TrialDir::of(&dir).model();
     assert!(model_dir.join("model.json").exists());
 
     let mut eval = f.request("mlp", json!({}), 0, &f.trial_dir("evaluate"));

@@ -57,18 +57,22 @@ fn exact_resume(optimizer: serde_json::Value) {
     tch::manual_seed(999);
     let _ = Tensor::randn([100], (tch::Kind::Float, tch::Device::Cpu));
     run(&f, &config, 4, &resumed);
-    let root = |d: &Path| hpflow::train::files::checkpoints(d).join(checkpoint::folder_name(4));
+    let root = |d: &Path| {
+        hpflow::train::TrialDir::of(&d)
+            .checkpoints()
+            .join(checkpoint::folder_name(4))
+    };
     let n = assert_same_state(&root(&straight), &root(&resumed));
     assert!(n >= 7, "compared only {n} tensors");
     let history = |d: &Path| checkpoint::load(&root(d)).expect("checkpoint").meta.history;
     assert_eq!(history(&straight), history(&resumed));
-    let lines =
-        std::fs::read_to_string(hpflow::train::files::metrics(&resumed)).expect("metrics.jsonl");
+    let lines = std::fs::read_to_string(hpflow::train::TrialDir::of(&resumed).metrics())
+        .expect("metrics.jsonl");
     assert_eq!(lines.lines().count(), 4);
     // Per-epoch seeding makes retraining from scratch give the same weights, so only the log
     // of epochs actually trained tells resuming apart: 2 + 2, not 2 + 4.
-    let trained =
-        std::fs::read_to_string(hpflow::train::files::epochs_log(&resumed)).expect("epochs.log");
+    let trained = std::fs::read_to_string(hpflow::train::TrialDir::of(&resumed).epochs_log())
+        .expect("epochs.log");
     assert_eq!(trained.lines().count(), 4, "epochs trained:\n{trained}");
 }
 
@@ -104,7 +108,9 @@ fn corrupt_checkpoint_falls_back_to_the_one_before() {
     let config = small(json!({"units": 16, "dropout": 0.2}));
     let dir = f.trial_dir("trial");
     run(&f, &config, 3, &dir);
-    let third = hpflow::train::files::checkpoints(&dir).join(checkpoint::folder_name(3));
+    let third = hpflow::train::TrialDir::of(&dir)
+        .checkpoints()
+        .join(checkpoint::folder_name(3));
     let good = f.trial_dir("copy");
     std::fs::create_dir_all(&good).expect("mkdir");
     for file in ["weights.safetensors", "optimizer.safetensors"] {
@@ -114,7 +120,7 @@ fn corrupt_checkpoint_falls_back_to_the_one_before() {
     // Asked for 3 epochs again: epoch 3 is retrained from epoch 2, to the same weights.
     run(&f, &config, 3, &dir);
     assert_eq!(
-        checkpoint::epochs(&hpflow::train::files::checkpoints(&dir)),
+        checkpoint::epochs(&hpflow::train::TrialDir::of(&dir).checkpoints()),
         vec![1, 2, 3]
     );
     assert_same_state(&good, &third);
@@ -126,7 +132,9 @@ fn pbt_clone_continues_from_another_trial_with_its_own_config() {
     let f = fixture(Problem::Images3, 200);
     let donor = f.trial_dir("donor");
     run(&f, &small(json!({"units": 16})), 2, &donor);
-    let from = hpflow::train::files::checkpoints(&donor).join(checkpoint::folder_name(2));
+    let from = hpflow::train::TrialDir::of(&donor)
+        .checkpoints()
+        .join(checkpoint::folder_name(2));
     let dir = f.trial_dir("clone");
     let mut req = f.request("mlp", small(json!({"units": 16, "lr": 0.002})), 3, &dir);
     req.clone_from = Some(from);
@@ -134,11 +142,11 @@ fn pbt_clone_continues_from_another_trial_with_its_own_config() {
     assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
     assert_eq!(s.epoch, 3);
     assert_eq!(
-        checkpoint::epochs(&hpflow::train::files::checkpoints(&dir)),
+        checkpoint::epochs(&hpflow::train::TrialDir::of(&dir).checkpoints()),
         vec![3]
     );
-    let lines =
-        std::fs::read_to_string(hpflow::train::files::metrics(&dir)).expect("metrics.jsonl");
+    let lines = std::fs::read_to_string(hpflow::train::TrialDir::of(&dir).metrics())
+        .expect("metrics.jsonl");
     assert_eq!(
         lines.lines().count(),
         3,
