@@ -34,6 +34,7 @@ pub struct Cli {
 pub enum ExportFormat {
     Json,
     Csv,
+    Mlflow,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,12 +87,16 @@ pub enum Command {
     Export {
         /// A workflow file, or the `name:` of a workflow that has run.
         workflow: String,
-        /// json: everything nested; csv: one row per trial and epoch.
+        /// json: everything nested; csv: one row per trial and epoch; mlflow: runs on a
+        /// tracking server (with --to).
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
         /// Write to a file instead of standard output (`-` is standard output).
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "to")]
         output: Option<PathBuf>,
+        /// The MLflow tracking server (`--format mlflow`), e.g. http://127.0.0.1:5000.
+        #[arg(long, value_name = "URI", required_if_eq("format", "mlflow"))]
+        to: Option<String>,
     },
     /// One self-contained HTML page with the jobs, plots of the search and the test results.
     Report {
@@ -100,6 +105,18 @@ pub enum Command {
         /// Where to write it (default: NAME-report.html; `-` is standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// Which hyperparameters mattered: fANOVA shares of each search's metric variance.
+    ///
+    /// Main effects and pairwise interactions from a seeded random forest; log ranges are
+    /// measured in log space, and a multi-fidelity search at the highest budget (epoch) that
+    /// enough trials reached.
+    Importance {
+        /// A workflow file, or the `name:` of a workflow that has run.
+        workflow: String,
+        /// Print every share (and its spread across trees) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run, then run again whenever the workflow file or its data changes.
     Watch {
@@ -116,6 +133,20 @@ pub enum Command {
         /// (not used by init; hidden so that its help shows only what applies)
         #[arg(long, hide = true)]
         runs_dir: Option<PathBuf>,
+    },
+    /// A shell completion script on stdout.
+    ///
+    /// For example `hpflow completions bash > ~/.local/share/bash-completion/completions/hpflow`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout, or one page per command written into a folder.
+    Man {
+        /// Write hpflow.1 and hpflow-COMMAND.1 into this folder instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Remove job folders and checkpoints that no workflow needs any more.
     Gc {
@@ -153,9 +184,9 @@ impl Command {
             Command::Status { workflow, .. } | Command::Audit { workflow, .. } => {
                 workflow.as_ref().map(PathBuf::from)
             }
-            Command::Export { workflow, .. } | Command::Report { workflow, .. } => {
-                Some(PathBuf::from(workflow))
-            }
+            Command::Export { workflow, .. }
+            | Command::Report { workflow, .. }
+            | Command::Importance { workflow, .. } => Some(PathBuf::from(workflow)),
             _ => None,
         };
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -205,14 +236,29 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Export {
             workflow,
+            format: ExportFormat::Mlflow,
+            to: Some(uri),
+            ..
+        } => crate::cmd::mlflow::run(&workflow, &layout, &uri),
+        Command::Export { to: Some(_), .. } => Err(crate::Error::Usage(
+            "--to is for --format mlflow (json and csv go to -o FILE or stdout)".into(),
+        )),
+        Command::Export {
+            workflow,
             format,
             output,
+            to: None,
         } => crate::cmd::export::run(&workflow, &layout, format, output.as_deref()),
         Command::Report { workflow, output } => {
             crate::cmd::report::run(&workflow, &layout, output.as_deref())
         }
+        Command::Importance { workflow, json } => {
+            crate::cmd::importance::run(&workflow, &layout, json)
+        }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
         Command::Init { dir, template, .. } => crate::cmd::init::run(&dir, &template),
+        Command::Completions { shell } => crate::cmd::completions::run(shell),
+        Command::Man { dir } => crate::cmd::man::run(dir.as_deref()),
         Command::Gc { dry_run } => crate::cmd::gc::run(&layout, dry_run),
         Command::BenchStrategy { args } => {
             crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}"))

@@ -10,6 +10,9 @@
 
 pub mod data;
 pub mod error;
+pub mod importance;
+pub mod mlflow;
+pub mod report;
 pub mod search;
 pub mod store;
 pub mod text;

@@ -117,7 +117,19 @@ fn help_lists_every_command() {
 fn every_command_help_explains_each_option() {
     let sb = Sandbox::new();
     for cmd in [
-        "run", "plan", "status", "show", "audit", "export", "report", "watch", "init", "gc",
+        "run",
+        "plan",
+        "status",
+        "show",
+        "audit",
+        "export",
+        "report",
+        "importance",
+        "watch",
+        "init",
+        "completions",
+        "man",
+        "gc",
     ] {
         let help = sb.ok(&[cmd, "--help"]);
         insta::assert_snapshot!(format!("help_{cmd}"), help);

@@ -1,6 +1,6 @@
 //! Real libtorch trials driven through the real binaries: the quickstart end to end with its
 //! audit, determinism across worker counts, and a Hyperband search on Fashion-MNIST that
-//! survives SIGKILLs of its coordinator.
+//! survives SIGKILLs of its coordinator; fANOVA on real trials against Optuna.
 
 mod common;
 use common::*;
@@ -328,4 +328,20 @@ stages:
             .collect()
     };
     assert!(groups("train").is_disjoint(&groups("val")));
+}
+
+/// `scripts/check-importance --digits`: fANOVA of 100 random MLP trials on the digits (log,
+/// integer, choice and conditional parameters) against Optuna's, beside the function searches.
+#[test]
+fn importance_on_digits_agrees_with_optuna() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check-importance");
+    let out = std::process::Command::new(script)
+        .arg("--digits")
+        .env("HPFLOW_BIN", BIN)
+        .env_remove("HPFLOW_RUNS_DIR")
+        .output()
+        .expect("run scripts/check-importance");
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+    assert!(report.contains("digits-random: 100 trials"), "{report}");
 }

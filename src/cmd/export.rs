@@ -220,6 +220,8 @@ pub fn run(
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&data).map_err(Error::internal)? + "\n",
         ExportFormat::Csv => to_csv(&data),
+        // Sent to a server by `cmd::mlflow`, never written here.
+        ExportFormat::Mlflow => return Err(Error::internal("mlflow export without --to")),
     };
     super::write_output(output, &text).map(|_| ())
 }

@@ -41,6 +41,19 @@ pub const TEMPLATES: &[(&str, &str, &[(&str, &str)])] = &[
             ("train.py", include_str!("../../templates/train.py")),
         ],
     ),
+    (
+        "rnn",
+        "LSTM/GRU on Fashion-MNIST read row by row, as sequences",
+        &[("workflow.yaml", include_str!("../../templates/rnn.yaml"))],
+    ),
+    (
+        "transformer",
+        "a small vision transformer on Fashion-MNIST patches",
+        &[(
+            "workflow.yaml",
+            include_str!("../../templates/transformer.yaml"),
+        )],
+    ),
 ];
 
 /// The template names, for the command line's help and checks.

@@ -1,15 +1,18 @@
 //! One module per subcommand, and what they share: finding a workflow's jobs, printing tables.
 
 pub mod audit;
+pub mod completions;
 pub mod export;
 pub mod gc;
+pub mod importance;
 pub mod init;
+pub mod man;
+pub mod mlflow;
 pub mod plan;
 pub mod report;
 pub mod run;
 pub mod show;
 pub mod status;
-pub mod svg;
 pub mod watch;
 
 use std::path::Path;

@@ -21,7 +21,8 @@ pub fn config_hash(config: &Config) -> String {
     hex::encode(Sha256::digest(json.as_bytes()))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Serialized into job keys and read back from them (`hpflow importance`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dist {
     Uniform {
@@ -43,7 +44,7 @@ pub enum Dist {
 }
 
 /// A searched hyperparameter.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub dist: Dist,
@@ -55,7 +56,7 @@ pub struct Param {
 
 /// The searched parameters in the order the workflow lists them. A condition may only refer
 /// to a parameter listed before it, so one pass in order decides what is active.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Space {
     pub params: Vec<Param>,
 }

@@ -1,0 +1,137 @@
+//! fANOVA of a search job as recorded: its space and metric from the job's key (or, for a
+//! `narrow:` search, the space it derived, from `narrowed.json`), its trials' values at the
+//! highest common budget.
+
+use serde::Serialize;
+
+use super::{Importance, Observation, Options};
+use crate::error::{Error, Result};
+use crate::search::space::{Config, Space};
+use crate::store::{Db, Layout};
+
+/// The least number of trials the budget must hold: twice the searched parameters, at least 8.
+pub fn enough_trials(space: &Space) -> usize {
+    (2 * space.params.len()).max(8)
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchImportance {
+    pub stage: String,
+    pub job: String,
+    pub metric: String,
+    /// The epoch the trials are compared at (the highest one enough trials reached).
+    pub budget: u32,
+    /// Trials of the search not in the analysis (no value at the budget, or off the space).
+    pub trials_left_out: usize,
+    pub seed: u64,
+    #[serde(flatten)]
+    pub importance: Importance,
+}
+
+/// What a search job searched: its space (the narrowed one for a `narrow:` search), its
+/// metric's name, whether it maximises, and the workflow's seed.
+pub struct Searched {
+    pub space: Space,
+    pub metric: String,
+    pub maximize: bool,
+    pub seed: u64,
+}
+
+pub fn searched(db: &Db, layout: &Layout, job: &str) -> Result<Option<Searched>> {
+    let Some(key) = db.job_key(job)? else {
+        return Ok(None);
+    };
+    let config = &key["config"];
+    let narrowed = std::fs::read(layout.narrowed(job))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .map(|v| v["space"].clone());
+    let space: Space = serde_json::from_value(narrowed.unwrap_or(config["space"].clone()))
+        .map_err(|e| Error::internal(format!("job {job}: its space: {e}")))?;
+    let metric = config["metric"]["name"]
+        .as_str()
+        .ok_or_else(|| Error::internal(format!("job {job}: the key names no metric")))?
+        .to_string();
+    Ok(Some(Searched {
+        space,
+        metric,
+        maximize: config["metric"]["goal"] == "maximize",
+        seed: key["seed"].as_u64().unwrap_or(0),
+    }))
+}
+
+/// fANOVA of one finished or running search job.
+pub fn of_job(
+    db: &Db,
+    layout: &Layout,
+    stage: &str,
+    job: &str,
+    opts: Options,
+) -> Result<SearchImportance> {
+    let Searched {
+        space,
+        metric,
+        seed,
+        ..
+    } = searched(db, layout, job)?
+        .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
+    let trials = db.trials(job)?;
+    let mut configs = std::collections::BTreeMap::new();
+    let mut curves = Vec::new();
+    for t in &trials {
+        let mut curve: Vec<(u32, f64)> = db
+            .epochs(job, t.trial)?
+            .into_iter()
+            .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
+            .collect();
+        if curve.is_empty() {
+            // A trial that recorded no epochs but a value: its value is at its last epoch.
+            curve.extend(t.value.map(|v| (t.epochs, v)));
+        }
+        let config: Config = serde_json::from_value(t.config.clone()).unwrap_or_default();
+        configs.insert(t.trial, config);
+        curves.push((t.trial, curve));
+    }
+    let (budget, values) =
+        super::common_budget(&curves, enough_trials(&space)).ok_or_else(|| {
+            Error::Usage(format!(
+                "search {stage:?} has no trial with a value of {metric} yet"
+            ))
+        })?;
+    let obs: Vec<Observation> = values
+        .iter()
+        .map(|&(trial, value)| Observation {
+            trial,
+            config: configs.remove(&trial).unwrap_or_default(),
+            value,
+        })
+        .collect();
+    let opts = Options { seed, ..opts };
+    let importance = super::analyse(&space, &obs, opts)
+        .map_err(|e| Error::Usage(format!("search {stage:?}: {e}")))?;
+    Ok(SearchImportance {
+        stage: stage.to_string(),
+        job: job.to_string(),
+        metric,
+        budget,
+        trials_left_out: trials.len().saturating_sub(importance.trials),
+        seed,
+        importance,
+    })
+}
+
+/// Every search of a workflow that has run.
+pub fn collect(
+    db: &Db,
+    layout: &Layout,
+    jobs: &[(String, String)],
+    opts: Options,
+) -> Result<Vec<SearchImportance>> {
+    let mut out = Vec::new();
+    for (stage, id) in jobs {
+        if db.job(id)?.is_some_and(|j| j.kind == "search") {
+            out.push(of_job(db, layout, stage, id, opts)?);
+        }
+    }
+    Ok(out)
+}

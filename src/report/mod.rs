@@ -1,0 +1,91 @@
+//! `hpflow report`'s page: one self-contained HTML file (inline SVG and CSS, no script, no
+//! network). `Search` gathers one search's trials from the database in the shape the charts
+//! need; `page` lays out the whole workflow; `charts`, `effects`, `fidelity` and `plot` draw.
+
+pub mod charts;
+pub mod effects;
+pub mod fidelity;
+pub mod page;
+pub mod plot;
+
+use crate::error::{Error, Result};
+use crate::importance::Importance;
+use crate::search::space::{Config, Space};
+use crate::store::{Db, Layout};
+
+pub struct Trial {
+    pub id: usize,
+    pub state: String,
+    pub epochs: u32,
+    /// The metric at the trial's last epoch.
+    pub value: Option<f64>,
+    pub params: Config,
+    /// (epoch, metric) for every epoch it trained.
+    pub curve: Vec<(u32, f64)>,
+    pub reason: Option<String>,
+}
+
+pub struct Search {
+    pub stage: String,
+    pub job: String,
+    pub metric: String,
+    pub maximize: bool,
+    pub space: Space,
+    pub trials: Vec<Trial>,
+    pub selected: Option<usize>,
+    /// (trial, epochs) of every work item, in the order they were issued.
+    pub items: Vec<(usize, u32)>,
+    /// fANOVA, or why there is none.
+    pub importance: std::result::Result<Importance, String>,
+}
+
+impl Search {
+    pub fn load(db: &Db, layout: &Layout, stage: &str, job: &str) -> Result<Search> {
+        let searched = crate::importance::job::searched(db, layout, job)?
+            .ok_or_else(|| Error::internal(format!("search job {job} has no key")))?;
+        let (space, metric, maximize) = (searched.space, searched.metric, searched.maximize);
+        let mut trials = Vec::new();
+        for t in db.trials(job)? {
+            let curve: Vec<(u32, f64)> = db
+                .epochs(job, t.trial)?
+                .into_iter()
+                .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
+                .collect();
+            trials.push(Trial {
+                id: t.trial,
+                value: t.metrics[&metric].as_f64().or(curve.last().map(|c| c.1)),
+                state: t.state,
+                epochs: t.epochs,
+                params: serde_json::from_value(t.config).unwrap_or_default(),
+                curve,
+                reason: t.reason,
+            });
+        }
+        let selected = db
+            .job(job)?
+            .and_then(|j| j.outputs["trial"].as_u64())
+            .map(|t| t as usize);
+        let items = db
+            .items(job)?
+            .into_iter()
+            .map(|i| (i.item.trial, i.item.epochs))
+            .collect();
+        let importance = crate::importance::job::of_job(db, layout, stage, job, Default::default())
+            .map(|s| s.importance)
+            .map_err(|e| match e {
+                Error::Usage(m) => m,
+                other => other.to_string(),
+            });
+        Ok(Search {
+            stage: stage.to_string(),
+            job: job.to_string(),
+            metric,
+            maximize,
+            space,
+            trials,
+            selected,
+            items,
+            importance,
+        })
+    }
+}
