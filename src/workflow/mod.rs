@@ -93,7 +93,9 @@ pub struct SearchSpec {
     /// Fixed hyperparameters (not searched).
     pub params: Config,
     pub space: Space,
-    /// The space comes from this upstream search's best trials (then `space` is empty).
+    /// The space comes from this upstream search's best trials (then `space` is the
+    /// upstream's). Left out of the key when absent, so that earlier searches keep their ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub narrow: Option<crate::search::narrow::Narrow>,
     pub strategy: StrategyOptions,
     pub metric: Metric,
