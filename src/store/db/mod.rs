@@ -265,24 +265,18 @@ impl Db {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// (name, file) of every workflow, the most recently run first.
     pub fn workflows(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT name, file FROM workflows ORDER BY updated_at DESC")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        self.string_pairs("SELECT name, file FROM workflows ORDER BY updated_at DESC")
     }
 
     /// (file, workflow name) of every workflow file that ran in this runs folder.
     pub fn workflow_files(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT file, name FROM workflow_files ORDER BY file")
-            .map_err(|e| self.err(e))?;
+        self.string_pairs("SELECT file, name FROM workflow_files ORDER BY file")
+    }
+
+    fn string_pairs(&self, sql: &str) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;

@@ -122,7 +122,10 @@ fn retrain_on_train_and_val_then_evaluate() {
     let s = f.trainer().run(&req).expect("status");
     assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
     // No validation rows on train+val: only the training loss and the learning rate.
-    assert_eq!(s.metrics.keys().collect::<Vec<_>>(), vec!["lr", "train_loss"]);
+    assert_eq!(
+        s.metrics.keys().collect::<Vec<_>>(),
+        vec!["lr", "train_loss"]
+    );
     let model_dir = hpflow::train::TrialDir::of(&dir).model();
     assert!(model_dir.join("model.json").exists());
 
