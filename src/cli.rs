@@ -13,8 +13,9 @@ use crate::store::Layout;
     version,
     about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows",
     after_help = "The runs folder: --runs-dir, else HPFLOW_RUNS_DIR, else the project's `runs/`: \
-the nearest folder holding `runs/`, from the workflow file's folder (or the current one) up to \
-the top of a git repository; where there is none, `runs/` beside the workflow file."
+the nearest hpflow `runs/` (holding hpflow.db, or empty), from the workflow file's folder (or \
+the current one) up to the top of a git repository; where there is none, `runs/` beside the \
+workflow file."
 )]
 pub struct Cli {
     /// Where jobs, trials and the database live [default: the project's runs/, see `hpflow --help`].
@@ -200,17 +201,31 @@ impl Command {
     }
 }
 
-/// The project's runs folder: the nearest `runs/` from `start` upward, stopping at the top of
-/// a git repository (whose `runs/` it is then); with neither, `runs/` in `start`. So a project
-/// has one runs folder whichever folder hpflow is started from.
+/// The project's runs folder: the nearest hpflow `runs/` from `start` upward, stopping at the
+/// top of a git repository (whose `runs/` it is then); with neither, `runs/` in `start`. So a
+/// project has one runs folder whichever folder hpflow is started from.
 pub fn project_runs(start: &Path) -> PathBuf {
     for dir in start.ancestors() {
         let runs = dir.join("runs");
-        if runs.is_dir() || dir.join(".git").exists() {
+        if is_hpflow_runs(&runs) || dir.join(".git").exists() {
             return runs;
         }
     }
     start.join("runs")
+}
+
+/// A `runs/` hpflow may use: one holding its database, or an empty one (`hpflow init` makes
+/// it; a repository keeps it with a `.gitkeep`). Another tool's `runs/` up the tree is not.
+fn is_hpflow_runs(runs: &Path) -> bool {
+    if runs.join("hpflow.db").is_file() {
+        return true;
+    }
+    match std::fs::read_dir(runs) {
+        Ok(entries) => entries
+            .flatten()
+            .all(|e| e.file_name().to_string_lossy().starts_with('.')),
+        Err(_) => false,
+    }
 }
 
 pub fn dispatch(cli: Cli) -> Result<()> {

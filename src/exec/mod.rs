@@ -36,6 +36,7 @@ pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<V
     db.record_workflow(&wf.name, &file, &jobs)?;
     crate::signals::install();
     let mut progress = Progress::new(quiet);
+    progress.line(&format!("runs folder {}", layout.root().display()));
     let mut outcomes = Vec::new();
     for job in &plan.jobs {
         let stage = wf
