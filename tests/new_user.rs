@@ -400,6 +400,18 @@ fn one_project_has_one_runs_folder_whichever_folder_hpflow_starts_in() {
         "{inside}"
     );
     assert!(!sb.path().join("proj/proj").exists());
+    // Another tool's `runs/` further up is not hpflow's: a workflow below it keeps its own.
+    std::fs::create_dir_all(sb.path().join("outer/runs")).unwrap();
+    std::fs::write(sb.path().join("outer/runs/their-log.txt"), "not ours").unwrap();
+    std::fs::create_dir_all(sb.path().join("outer/p")).unwrap();
+    std::fs::copy(
+        sb.path().join("proj/workflow.yaml"),
+        sb.path().join("outer/p/w.yaml"),
+    )
+    .unwrap();
+    bare(&sb.path().join("outer/p"), &["-q", "run", "w.yaml"]);
+    assert!(sb.path().join("outer/p/runs/hpflow.db").exists());
+    assert!(!sb.path().join("outer/runs/hpflow.db").exists());
 }
 
 #[test]
