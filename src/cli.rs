@@ -14,8 +14,8 @@ use crate::store::Layout;
     about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows",
     after_help = "The runs folder: --runs-dir, else HPFLOW_RUNS_DIR, else the project's `runs/`: \
 the nearest hpflow `runs/` (holding hpflow.db, or empty), from the workflow file's folder (or \
-the current one) up to the top of a git repository; where there is none, `runs/` beside the \
-workflow file."
+the current one) up to the top of a git repository (whose runs/ it then is); outside one, with \
+none found, `runs/` beside the workflow file."
 )]
 pub struct Cli {
     /// Where jobs, trials and the database live [default: the project's runs/, see `hpflow --help`].

@@ -173,3 +173,31 @@ fn a_full_disk_is_named_loses_nothing_and_the_run_resumes() {
     assert_eq!(resumed["test"], straight["test"]);
     assert_eq!(resumed["trials"].as_array().unwrap().len(), 40);
 }
+
+#[test]
+fn fail_fast_judges_the_first_trials_by_number_whatever_finishes_first() {
+    let sb = Sandbox::new();
+    // Trial 0 succeeds slowly; every other trial fails at once, for the same reason. With 2
+    // workers the failures of trials 1, 2, 3 arrive before trial 0's success: that must not
+    // stop the search (the first three trials did not all fail).
+    sb.write(
+        "p.py",
+        "import json, os, sys, time\ntrial = int(os.path.basename(os.environ['HPFLOW_TRIAL_DIR']))\nif trial != 0:\n    sys.stderr.write('broken\\n'); sys.exit(2)\ntime.sleep(2)\nfor e in range(1, int(os.environ['HPFLOW_EPOCHS']) + 1):\n    print(json.dumps({'epoch': e, 'val_loss': 0.5}))\n",
+    );
+    sb.write(
+        "w.yaml",
+        "name: ff\nstages:\n  search:\n    kind: search\n    model: command\n    command: [python3, p.py, \"{x}\"]\n    space:\n      x: {uniform: [0, 1]}\n    strategy: {kind: random}\n    params: {epochs: 1}\n    budget: {trials: 6}\n    workers: 2\n    max_failed: 1.0\n",
+    );
+    let out = sb.output(&["-q", "run", "w.yaml"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let recorded: i64 = sb
+        .db()
+        .query_row(
+            "SELECT count(*) FROM trials WHERE state IN ('done', 'failed')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, 6, "every trial ran: {err}");
+}

@@ -127,3 +127,33 @@ fn narrow_is_checked_when_the_workflow_is_read() {
         assert!(err.trim_end().ends_with(want), "{err}");
     }
 }
+
+#[test]
+fn a_narrowed_command_search_keeps_its_placeholders_and_its_seeds_inside_the_space() {
+    let sb = Sandbox::new();
+    sb.write(
+        "p.py",
+        "import json, os, sys\nx = float(sys.argv[1])\nfor e in range(1, int(os.environ['HPFLOW_EPOCHS']) + 1):\n    print(json.dumps({'epoch': e, 'val_loss': (x - 0.3) ** 2}))\n",
+    );
+    sb.write(
+        "w.yaml",
+        "name: wc\nseed: 2\nstages:\n  wide:\n    kind: search\n    model: command\n    command: [python3, p.py, \"{x}\"]\n    space:\n      x: {uniform: [0, 1]}\n    strategy: {kind: random}\n    params: {epochs: 1}\n    budget: {trials: 10}\n  narrow:\n    kind: search\n    needs: [wide]\n    model: command\n    command: [python3, p.py, \"{x}\"]\n    narrow: {from: wide, top: 0.1, seed_best: 4}\n    strategy: {kind: random}\n    params: {epochs: 1}\n    budget: {trials: 6}\n",
+    );
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let plan = sb.json(&["plan", "--json", "w.yaml"]);
+    let derived = &plan["jobs"][1]["narrowed"];
+    // seed_best (4) is more than the top tenth (1 trial): the four seeds bound the space.
+    assert_eq!(derived["used"], 4, "{derived}");
+    let range = &derived["space"]["params"][0]["dist"]["uniform"];
+    let (lo, hi) = (
+        range["low"].as_f64().unwrap(),
+        range["high"].as_f64().unwrap(),
+    );
+    for t in sb.json(&["show", "--json", plan["jobs"][1]["id"].as_str().unwrap()])["trials"]
+        .as_array()
+        .unwrap()
+    {
+        let x = t["config"]["x"].as_f64().unwrap();
+        assert!(lo <= x && x <= hi, "x = {x} outside [{lo}, {hi}]");
+    }
+}

@@ -54,7 +54,8 @@ const MARGIN: f64 = 0.1;
 pub fn top<'a>(trials: &'a [(Config, f64)], fraction: f64) -> Vec<&'a Config> {
     let mut ranked: Vec<(usize, &(Config, f64))> = trials.iter().enumerate().collect();
     ranked.sort_by(|a, b| a.1.1.total_cmp(&b.1.1).then(a.0.cmp(&b.0)));
-    let k = ((fraction * trials.len() as f64).ceil() as usize).clamp(1, trials.len().max(1));
+    // Less a hair, so that 0.55 × 100 (55.000000000000007 in floating point) is 55.
+    let k = ((fraction * trials.len() as f64 - 1e-9).ceil() as usize).clamp(1, trials.len().max(1));
     ranked.into_iter().take(k).map(|(_, t)| &t.0).collect()
 }
 

@@ -62,7 +62,8 @@ impl Ctx<'_> {
             mode,
             config,
             epochs,
-            max_epochs: search.epochs,
+            // A schedule's horizon: the search's, unless a retrain asks for more epochs.
+            max_epochs: search.epochs.max(epochs),
             clone_from: None,
             seed: crate::train::trial_seed(self.wf.seed, self.job.kind, 0),
             device: self.wf.device.clone(),

@@ -24,8 +24,19 @@ impl RunLock {
             .truncate(false)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        // A reader's probe (`holder`) holds a shared lock for an instant: try a few times
+        // before calling the folder taken.
+        let mut rc = -1;
+        for attempt in 0..10 {
+            // SAFETY: flock on a file descriptor we own; no memory is involved.
+            rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
+            if attempt < 9 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         if rc != 0 {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);

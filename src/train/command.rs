@@ -72,6 +72,7 @@ impl Trainer for CommandTrainer {
         // reports from where its own checkpoint resumes.
         let mut history = read_history(&req.trial_dir);
         let mut other_lines = 0usize;
+        let mut stdout_log: Option<std::io::Result<std::io::BufWriter<std::fs::File>>> = None;
         let mut last_other = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         for line in BufReader::new(stdout).lines() {
@@ -95,14 +96,23 @@ impl Trainer for CommandTrainer {
                     // The program's own messages ("loading data..."): kept, not metrics.
                     other_lines += 1;
                     last_other = truncate(&line, 200);
-                    crate::store::atomic::append_line(
-                        &crate::train::TrialDir::of(&req.trial_dir).stdout_log(),
-                        &line,
-                    )
-                    .map_err(|e| e.to_string())?;
+                    // A log, not a record: appended without a sync per line (a program may
+                    // print one per batch).
+                    let log = stdout_log.get_or_insert_with(|| {
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(crate::train::TrialDir::of(&req.trial_dir).stdout_log())
+                            .map(std::io::BufWriter::new)
+                    });
+                    if let Ok(w) = log {
+                        use std::io::Write;
+                        let _ = writeln!(w, "{line}");
+                    }
                 }
             }
         }
+        drop(stdout_log); // flushed before anyone reads it
         let exit = child.wait().map_err(|e| e.to_string())?;
         let epoch = history.last().map_or(0, |h| h.epoch);
         let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();

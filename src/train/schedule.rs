@@ -66,7 +66,9 @@ impl LrSchedule {
             Kind::Step => self.base * self.gamma.powi((t / self.step_size) as i32),
             Kind::Exponential => self.base * self.gamma.powi(t as i32),
             Kind::Cosine => {
-                let span = self.horizon.saturating_sub(self.warmup + 1).max(1);
+                // The last epoch of the horizon still trains (as PyTorch's CosineAnnealingLR):
+                // `min_lr` is where the curve would go next.
+                let span = self.horizon.saturating_sub(self.warmup).max(1);
                 let progress = (f64::from(t) / f64::from(span)).min(1.0);
                 let low = self.min_lr.min(self.base);
                 low + (self.base - low) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
@@ -102,12 +104,13 @@ mod tests {
         assert_eq!((x.lr_at(1), x.lr_at(2), x.lr_at(4)), (1.0, 0.9, 0.85));
         let cos = schedule(
             json!({"lr": 1.0, "lr_schedule": "cosine", "min_lr": 0.0}),
-            5,
+            4,
         );
-        let got: Vec<f64> = (1..=5)
+        let got: Vec<f64> = (1..=4)
             .map(|e| (cos.lr_at(e) * 1e9).round() / 1e9)
             .collect();
-        assert_eq!(got, vec![1.0, 0.853553391, 0.5, 0.146446609, 0.0]);
+        // The last epoch of the horizon still trains; min_lr is where the curve goes next.
+        assert_eq!(got, vec![1.0, 0.853553391, 0.5, 0.146446609]);
         // Past its horizon the cosine stays at min_lr.
         assert_eq!(cos.lr_at(9), 0.0);
     }
@@ -116,9 +119,9 @@ mod tests {
     fn warm_up_rises_linearly_then_the_schedule_starts() {
         let w = schedule(
             json!({"lr": 0.4, "lr_schedule": "cosine", "warmup_epochs": 3}),
-            7,
+            6,
         );
-        let got: Vec<f64> = (1..=7).map(|e| (w.lr_at(e) * 1e9).round() / 1e9).collect();
-        assert_eq!(got, vec![0.1, 0.2, 0.3, 0.4, 0.3, 0.1, 0.0]);
+        let got: Vec<f64> = (1..=6).map(|e| (w.lr_at(e) * 1e9).round() / 1e9).collect();
+        assert_eq!(got, vec![0.1, 0.2, 0.3, 0.4, 0.3, 0.1]);
     }
 }

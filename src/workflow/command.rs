@@ -31,26 +31,35 @@ pub fn resolve(argv: &[String], base_dir: &Path, field: &str) -> Result<Vec<Stri
     }
     if is_interpreter(program) {
         for (i, a) in argv.iter().enumerate().skip(1) {
-            if matches!(a.as_str(), "-m" | "-c" | "-e" | "-") || a.contains('{') {
-                break; // a module, inline code or a computed name: nothing to check
+            if matches!(a.as_str(), "-m" | "-c" | "-e" | "-") {
+                break; // a module or inline code: no script file
             }
-            if a.starts_with('-') {
-                continue;
-            }
-            if !Path::new(a).is_file() {
+            // A script is an argument that names a file (an extension or a folder), not an
+            // option or an option's value (`-W ignore`, `-t 4`).
+            let looks_like_script = !a.starts_with('-')
+                && !a.contains('{')
+                && (a.contains('/') || Path::new(a).extension().is_some());
+            if looks_like_script && !Path::new(a).is_file() {
                 return Err(FieldError::new(
                     at(i),
                     format!("no file {a:?} beside the workflow (programs run in its folder)"),
                 ));
             }
-            break;
         }
     }
     Ok(argv)
 }
 
-/// Every `{name}` in the program line must be a parameter (fixed or searched).
+/// Every `{name}` in the program line must be a parameter (fixed or searched). Only a brace
+/// around an identifier is a placeholder: `${HOME}`, `{'epoch': 1}` and `{print $1}` are the
+/// program's own text.
 pub fn check_placeholders(argv: &[String], names: &[&str], field: &str) -> Result<(), FieldError> {
+    let identifier = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
     for (i, a) in argv.iter().enumerate() {
         let mut rest = a.as_str();
         while let Some(open) = rest.find('{') {
@@ -58,7 +67,8 @@ pub fn check_placeholders(argv: &[String], names: &[&str], field: &str) -> Resul
                 break;
             };
             let name = &rest[open + 1..open + len];
-            if !names.contains(&name) {
+            let shell = rest[..open].ends_with('$');
+            if identifier(name) && !shell && !names.contains(&name) {
                 return Err(FieldError::new(
                     format!("{field}[{i}]"),
                     format!(
@@ -125,8 +135,17 @@ mod tests {
         let e = resolve(&argv(&["python3", "trian.py"]), dir.path(), "c").unwrap_err();
         assert_eq!(e.field, "c[1]");
         assert!(e.msg.contains("no file \"trian.py\""), "{}", e.msg);
-        // A module is not a file.
+        // A module is not a file, nor is an option's value.
         resolve(&argv(&["python3", "-m", "mypkg.train"]), dir.path(), "c").unwrap();
+        resolve(
+            &argv(&["python3", "-W", "ignore", "train.py"]),
+            dir.path(),
+            "c",
+        )
+        .unwrap();
+        // The program's own braces are not placeholders.
+        check_placeholders(&argv(&["bash", "-c", "echo ${HOME} {lr}"]), &["lr"], "c").unwrap();
+        check_placeholders(&argv(&["awk", "{print $1}", "{'epoch': 1}"]), &[], "c").unwrap();
         check_placeholders(&argv(&["x", "--lr={lr}"]), &["lr"], "c").unwrap();
         let e = check_placeholders(&argv(&["x", "--lr", "{lrr}"]), &["lr"], "c").unwrap_err();
         assert_eq!(e.field, "c[2]");

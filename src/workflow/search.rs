@@ -146,7 +146,8 @@ pub fn search(
         }
         super::hparams::check_range(schema, p, &at)?;
     }
-    if let TrainerSpec::Command { argv } = &trainer {
+    // A narrowed search's space arrives from upstream later (`validate::narrowed_spaces`).
+    if let (TrainerSpec::Command { argv }, None) = (&trainer, &narrow) {
         let names: Vec<&str> = params
             .keys()
             .map(String::as_str)

@@ -210,6 +210,16 @@ fn narrowed_spaces(wf: &mut Workflow) -> Result<(), FieldError> {
             ));
         }
         let space = upstream.space.clone();
+        if let crate::train::TrainerSpec::Command { argv } = &spec.trainer {
+            let names: Vec<&str> = spec
+                .params
+                .keys()
+                .map(String::as_str)
+                .chain(space.params.iter().map(|p| p.name.as_str()))
+                .collect();
+            let at = format!("stages.{}.command", wf.stages[i].name);
+            super::command::check_placeholders(argv, &names, &at)?;
+        }
         if let StageSpec::Search(spec) = &mut wf.stages[i].spec {
             spec.space = space;
         }

@@ -109,7 +109,9 @@ pub fn describe(opts: &StrategyOptions, budget: &Budget, default_epochs: u32) ->
     if let Some(e) = budget.epochs {
         out["budget_epochs"] = json!(e);
     }
-    if let Some(by) = budget.open_ended_by() {
+    // Evolution and PBT end with their generations, whatever the budget.
+    let generations = matches!(opts.kind, Evolution | Pbt);
+    if let Some(by) = budget.open_ended_by().filter(|_| !generations) {
         // The schedule above repeats (new trials, new brackets) until the budget is spent.
         out["until"] = json!(by);
         out["trials_at_most"] = json!(crate::search::options::OPEN_ENDED_TRIALS);

@@ -34,14 +34,15 @@ struct Search<'c, 'a> {
     results: Vec<Option<ItemResult>>,
     /// Duplicates (item, twin item) waiting for their twin's result.
     waiting: Vec<(usize, usize)>,
-    /// Until a trial succeeds: the reason the trials so far failed with, and which, while
-    /// they all failed alike (see `FAIL_FAST`).
+    /// While the first trials all failed outright for one reason: it, and which trials.
     failing: Option<(String, Vec<usize>)>,
+    /// Fail-fast no longer applies: a first trial did not fail outright, failed otherwise, or
+    /// the search was resumed.
     any_ok: bool,
 }
 
-/// When this many trials failed one after another with the same reason and none succeeded,
-/// the search stops: the rest of the budget would fail the same way.
+/// When the first this-many trials (0, 1, 2) of a fresh search all failed outright with the
+/// same reason, the search stops: the rest of the budget would fail the same way.
 const FAIL_FAST: usize = 3;
 
 pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
@@ -100,6 +101,8 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
             None
         });
     }
+    // Fail-fast judges a fresh search's first trials only (see `fail_fast`).
+    s.any_ok = !rows.is_empty();
     if !rows.is_empty() {
         let left = s.results.iter().filter(|r| r.is_none()).count();
         s.ctx.progress.line(&format!(
@@ -316,6 +319,9 @@ impl Search<'_, '_> {
                 };
                 if stopping {
                     continue;
+                }
+                if crate::store::disk_full(&trials_dir) {
+                    return Err(Error::DiskFull { path: trials_dir });
                 }
                 // Only crashes count against the retry limit, not restarts of the coordinator.
                 let attempts = {

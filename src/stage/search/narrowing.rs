@@ -49,12 +49,17 @@ pub fn derive(db: &Db, upstream_job: &str, spec: &SearchSpec) -> Result<Option<D
             Some((c, r.value?))
         })
         .collect();
-    let best = top(&trials, n.top);
-    let seeds = top(&trials, 1.0)
+    let mut best = top(&trials, n.top);
+    let seeds: Vec<Config> = top(&trials, 1.0)
         .into_iter()
         .take(n.seed_best)
         .cloned()
         .collect();
+    // The seeds are the ranking's first ones too: when there are more of them than the top
+    // fraction, they bound the space, so that every seed lies inside it.
+    if seeds.len() > best.len() {
+        best = top(&trials, 1.0).into_iter().take(seeds.len()).collect();
+    }
     Ok(Some(Derived {
         space: narrow(&spec.space, &best),
         seeds,

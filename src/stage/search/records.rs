@@ -18,6 +18,12 @@ impl Search<'_, '_> {
     pub(super) fn ingest(&mut self, k: usize, status: TrialStatus) -> Result<()> {
         let item = self.issued[k].clone();
         let dir = self.ctx.layout.trial(self.job(), item.trial);
+        if status.state == TrialState::Failed && crate::store::disk_full(&dir) {
+            // Not the trial's failure: the run stops and the item is trained again on resume.
+            return Err(Error::DiskFull {
+                path: dir.to_path_buf(),
+            });
+        }
         let lines: Vec<EpochMetrics> = std::fs::read_to_string(dir.metrics())
             .unwrap_or_default()
             .lines()
@@ -103,7 +109,8 @@ impl Search<'_, '_> {
                 reason.unwrap_or_default()
             )));
         }
-        self.fail_fast(item.trial, value.is_some(), reason.as_deref())?;
+        let hard = (state == TrialState::Failed).then(|| reason.as_deref().unwrap_or("failed"));
+        self.fail_fast(item.trial, hard)?;
         let ready: Vec<(usize, usize)> = self
             .waiting
             .iter()
@@ -118,40 +125,38 @@ impl Search<'_, '_> {
         Ok(())
     }
 
-    /// Stop the search when its first trials all failed for one reason (`FAIL_FAST`).
-    fn fail_fast(&mut self, trial: usize, ok: bool, reason: Option<&str>) -> Result<()> {
-        if self.any_ok || ok {
-            self.any_ok = true;
-            self.failing = None;
+    /// Stop the search when its first `FAIL_FAST` trials (by number, so that any number of
+    /// workers decides alike) all failed outright for one reason: a broken set-up, not a bad
+    /// configuration (a diverged or infeasible trial does not count). Only a search that
+    /// started fresh: a resumed one has results this run did not see arrive.
+    fn fail_fast(&mut self, trial: usize, hard_failure: Option<&str>) -> Result<()> {
+        if self.any_ok || trial >= super::FAIL_FAST {
             return Ok(());
         }
-        let reason = reason.unwrap_or("failed").to_string();
-        match &mut self.failing {
-            Some((r, trials)) if *r == reason => {
-                if !trials.contains(&trial) {
-                    trials.push(trial);
-                }
-            }
-            // A different reason: the failures are not one cause; keep going.
-            Some(_) => {
-                self.any_ok = true;
-                self.failing = None;
-            }
-            None => self.failing = Some((reason, vec![trial])),
+        let Some(reason) = hard_failure else {
+            self.any_ok = true;
+            return Ok(());
+        };
+        let failing = self
+            .failing
+            .get_or_insert_with(|| (reason.to_string(), Vec::new()));
+        if failing.0 != reason {
+            self.any_ok = true;
+            return Ok(());
         }
-        match &self.failing {
-            Some((r, trials)) if trials.len() >= super::FAIL_FAST => {
-                Err(Error::JobFailed(format!(
-                    "stage {}: the first {} trials all failed with: {r}; stopped before spending the \
-                 rest of the budget (see `hpflow show {}/{}`)",
-                    self.ctx.stage.name,
-                    trials.len(),
-                    crate::store::layout::short(self.job()),
-                    trials[0]
-                )))
-            }
-            _ => Ok(()),
+        if !failing.1.contains(&trial) {
+            failing.1.push(trial);
         }
+        if failing.1.len() < super::FAIL_FAST {
+            return Ok(());
+        }
+        Err(Error::JobFailed(format!(
+            "stage {}: the first {} trials all failed with: {reason}; stopped before spending the \
+             rest of the budget (see `hpflow show {}/0`)",
+            self.ctx.stage.name,
+            super::FAIL_FAST,
+            crate::store::layout::short(self.job()),
+        )))
     }
 
     /// The earlier item that trains the same configuration to the same epochs as new trial

@@ -190,7 +190,11 @@ fn exact_resume_through_lr_schedules() {
         lrs[0] < lrs[1] && lrs[1] <= lrs[2] && lrs[2] > lrs[5],
         "{lrs:?}"
     );
-    assert_eq!(end.metrics["lr"], 1e-4);
+    // The last epoch of the horizon still trains, on the way down to min_lr.
+    assert!(
+        end.metrics["lr"] > 1e-4 && end.metrics["lr"] < lrs[3],
+        "{lrs:?}"
+    );
     for stop in [1, 4] {
         // 1: in the warm-up; 4: half-way down the cosine.
         let resumed = f.trial_dir(&format!("resumed-{stop}"));
