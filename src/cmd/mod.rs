@@ -42,7 +42,8 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
 pub fn open_db(layout: &Layout) -> Result<Db> {
     let db = Db::open_read(&layout.db())?.ok_or_else(|| {
         Error::Usage(format!(
-            "no runs in {} yet (run `hpflow run WORKFLOW.yaml` first)",
+            "no runs in {} yet (run `hpflow run WORKFLOW.yaml` first; a run keeps its runs/ \
+             beside the workflow file, so name the file, run from its folder, or give --runs-dir)",
             layout.root().display()
         ))
     })?;
