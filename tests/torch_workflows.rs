@@ -345,3 +345,31 @@ fn importance_on_digits_agrees_with_optuna() {
     assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
     assert!(report.contains("digits-random: 100 trials"), "{report}");
 }
+
+#[test]
+fn retrain_over_seeds_reports_mean_and_spread_from_one_look() {
+    let sb = Sandbox::new();
+    let seeded = quickstart().replace("    on: train+val\n", "    on: train+val\n    seeds: 3\n");
+    assert!(seeded.contains("seeds: 3"));
+    sb.write("q.yaml", &seeded);
+    let out = sb.json(&["run", "--json", "q.yaml"]);
+    let eval = &out["jobs"][3]["outputs"];
+    let seeds = eval["seeds"].as_array().expect("every seed's test metrics");
+    assert_eq!(seeds.len(), 3);
+    let accs: Vec<f64> = seeds
+        .iter()
+        .map(|s| s["test_accuracy"].as_f64().unwrap())
+        .collect();
+    let mean = accs.iter().sum::<f64>() / 3.0;
+    assert!((eval["metrics"]["test_accuracy"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let sd = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    assert!((eval["std"]["test_accuracy"].as_f64().unwrap() - sd).abs() < 1e-12);
+    assert!(
+        accs.iter().any(|a| (a - accs[0]).abs() > 0.0),
+        "three seeds, three models: {accs:?}"
+    );
+    // One planned look: the test rows were opened once for the three models.
+    let audit = sb.output(&["audit"]);
+    assert!(audit.status.success(), "{}", text(&audit.stdout));
+    assert!(text(&audit.stdout).contains("1 test-set openings recorded"));
+}

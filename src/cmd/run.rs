@@ -46,8 +46,16 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
         .filter(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
     {
         text.push_str(&format!("\ntest metrics ({}):\n", eval.stage));
+        let seeds = eval.outputs["seeds"].as_array().map_or(0, Vec::len);
         for (k, v) in eval.outputs["metrics"].as_object().into_iter().flatten() {
-            text.push_str(&format!("  {k:<14} {}\n", super::fmt_value(v.as_f64())));
+            let spread = eval.outputs["std"][k]
+                .as_f64()
+                .map(|s| format!(" ± {s:.4} (mean of {seeds} seeds)"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  {k:<14} {}{spread}\n",
+                super::fmt_value(v.as_f64())
+            ));
         }
     }
     text

@@ -74,7 +74,14 @@ fn summary(job: &Value) -> String {
     }
     if outputs.get("model_from").is_some() {
         for (k, v) in outputs["metrics"].as_object().into_iter().flatten() {
-            parts.push(format!("{k} {}", super::fmt_value(v.as_f64())));
+            let spread = outputs["std"][k]
+                .as_f64()
+                .map(|s| format!(" ± {s:.4}"))
+                .unwrap_or_default();
+            parts.push(format!("{k} {}{spread}", super::fmt_value(v.as_f64())));
+        }
+        if let Some(seeds) = outputs["seeds"].as_array() {
+            parts.push(format!("mean of {} seeds", seeds.len()));
         }
     } else if let Some(train) = outputs["train"].as_u64() {
         parts.push(format!(

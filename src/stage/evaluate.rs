@@ -37,27 +37,40 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
     let metrics = match &search.trainer {
         TrainerSpec::Torch { .. } => {
             let split_job = ctx.upstream("split")?.clone();
+            // Opened once, whatever the number of models: one planned look.
             let test_rows = open_test(ctx, &split_job.id)?;
             let n = test_rows.len();
-            let mode = Mode::Evaluate {
-                model_dir: ctx.layout.model(&retrain_job.id),
-                test_rows,
-                metrics: spec.metrics.clone(),
-            };
-            let config =
+            let config: crate::search::Config =
                 serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
-            let req = ctx.single_request(&search, mode, config, 0)?;
-            ctx.progress.line(&format!(
-                "  evaluating the retrained model on {n} sealed test rows"
-            ));
-            let status = run_one(&req)?;
-            if status.state != TrialState::Done {
-                return Err(Error::JobFailed(format!(
-                    "evaluate: {}",
-                    status.reason.unwrap_or_default()
-                )));
+            // One model per retrain seed (a retrain from before seeds has its trial 0 only).
+            let models = retrained["models"].as_array().map_or(1, Vec::len).max(1);
+            let mut each = Vec::new();
+            for m in 0..models {
+                let mode = Mode::Evaluate {
+                    model_dir: ctx.layout.trial(&retrain_job.id, m).model(),
+                    test_rows: test_rows.clone(),
+                    metrics: spec.metrics.clone(),
+                };
+                let req = ctx.single_request(&search, mode, config.clone(), 0, m)?;
+                ctx.progress.line(&format!(
+                    "  evaluating retrained model {} of {models} on {n} sealed test rows",
+                    m + 1
+                ));
+                let status = run_one(&req)?;
+                if status.state != TrialState::Done {
+                    return Err(Error::JobFailed(format!(
+                        "evaluate: {}",
+                        status.reason.unwrap_or_default()
+                    )));
+                }
+                each.push(status.metrics);
             }
-            serde_json::to_value(status.metrics).map_err(Error::internal)?
+            if each.len() > 1 {
+                let spread = seeds_summary(&each);
+                let results = json!({ "model_from": retrain_job.id, "metrics": spread.0, "std": spread.1, "seeds": each });
+                return finish(ctx, results);
+            }
+            serde_json::to_value(each.pop().unwrap_or_default()).map_err(Error::internal)?
         }
         TrainerSpec::Function { name } => {
             // A test function has no test split: its exact value at full fidelity stands in.
@@ -70,10 +83,43 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
         }
         TrainerSpec::Command { .. } => retrained["metrics"].clone(),
     };
-    let results = json!({ "model_from": retrain_job.id, "metrics": metrics });
+    finish(
+        ctx,
+        json!({ "model_from": retrain_job.id, "metrics": metrics }),
+    )
+}
+
+/// Mean and standard deviation (n - 1) of each metric over the models of several seeds.
+fn seeds_summary(
+    each: &[std::collections::BTreeMap<String, f64>],
+) -> (serde_json::Value, serde_json::Value) {
+    let mut mean = serde_json::Map::new();
+    let mut std = serde_json::Map::new();
+    for k in each[0].keys() {
+        let xs: Vec<f64> = each.iter().filter_map(|m| m.get(k).copied()).collect();
+        let n = xs.len() as f64;
+        let mu = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        mean.insert(k.clone(), json!(mu));
+        std.insert(k.clone(), json!(var.sqrt()));
+    }
+    (mean.into(), std.into())
+}
+
+fn finish(ctx: &mut Ctx, results: serde_json::Value) -> Result<serde_json::Value> {
+    let metrics = &results["metrics"];
     for (k, v) in metrics.as_object().into_iter().flatten() {
+        let spread = results["std"][k]
+            .as_f64()
+            .map(|s| {
+                format!(
+                    " ± {s:.4} over {} seeds",
+                    results["seeds"].as_array().map_or(0, Vec::len)
+                )
+            })
+            .unwrap_or_default();
         ctx.progress.line(&format!(
-            "  {k:<16} {}",
+            "  {k:<16} {}{spread}",
             v.as_f64().map_or(v.to_string(), |x| format!("{x:.4}"))
         ));
     }

@@ -45,19 +45,20 @@ impl Ctx<'_> {
         }
     }
 
-    /// The one request of a retrain or evaluate job: trial 0 in the job's own folder, the
-    /// search's trainer and settings, a seed of its own.
+    /// A request of a retrain or evaluate job: trial `trial` (one per seed) in the job's own
+    /// folder, the search's trainer and settings, a seed of its own.
     pub fn single_request(
         &self,
         search: &SearchSpec,
         mode: Mode,
         config: Config,
         epochs: u32,
+        trial: usize,
     ) -> Result<TrainRequest> {
         Ok(TrainRequest {
             id: 1,
-            trial: 0,
-            trial_dir: self.layout.trial(&self.job.id, 0).to_path_buf(),
+            trial,
+            trial_dir: self.layout.trial(&self.job.id, trial).to_path_buf(),
             trainer: search.trainer.clone(),
             mode,
             config,
@@ -65,7 +66,7 @@ impl Ctx<'_> {
             // A schedule's horizon: the search's, unless a retrain asks for more epochs.
             max_epochs: search.epochs.max(epochs),
             clone_from: None,
-            seed: crate::train::trial_seed(self.wf.seed, self.job.kind, 0),
+            seed: crate::train::trial_seed(self.wf.seed, self.job.kind, trial),
             device: self.wf.device.clone(),
             threads: search.threads,
             data: self.data_ref()?,

@@ -12,28 +12,41 @@ use crate::workflow::RetrainSpec;
 pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
     let (search_job, search) = ctx.upstream_search()?;
     let best: serde_json::Value = read_json(&ctx.layout.best(&search_job.id))?;
-    let config = serde_json::from_value(best["config"].clone()).map_err(Error::internal)?;
+    let config: crate::search::Config =
+        serde_json::from_value(best["config"].clone()).map_err(Error::internal)?;
     let epochs = spec
         .epochs
         .unwrap_or(best["epochs"].as_u64().unwrap_or(1) as u32);
     let mode = Mode::Retrain {
         on: spec.on.clone(),
     };
-    let req = ctx.single_request(&search, mode, config, epochs)?;
-    ctx.progress.line(&format!(
-        "  retraining trial {} on {} for {}",
-        best["trial"],
-        spec.on,
-        crate::text::plural(epochs, "epoch")
-    ));
-    let status = run_one(&req)?;
-    if status.state != TrialState::Done {
-        return Err(Error::JobFailed(format!(
-            "retrain {}: {}",
-            status.state.as_str(),
-            status.reason.unwrap_or_default()
-        )));
+    let mut models = Vec::new();
+    let mut first = None;
+    for seed in 0..spec.seeds as usize {
+        let req = ctx.single_request(&search, mode.clone(), config.clone(), epochs, seed)?;
+        ctx.progress.line(&format!(
+            "  retraining trial {} on {} for {}{}",
+            best["trial"],
+            spec.on,
+            crate::text::plural(epochs, "epoch"),
+            if spec.seeds > 1 {
+                format!(" (seed {} of {})", seed + 1, spec.seeds)
+            } else {
+                String::new()
+            }
+        ));
+        let status = run_one(&req)?;
+        if status.state != TrialState::Done {
+            return Err(Error::JobFailed(format!(
+                "retrain {}: {}",
+                status.state.as_str(),
+                status.reason.unwrap_or_default()
+            )));
+        }
+        models.push(json!({"trial": seed, "epochs": status.epoch, "metrics": status.metrics}));
+        first.get_or_insert((req, status));
     }
+    let (req, status) = first.ok_or_else(|| Error::internal("retrain with no seed"))?;
     let results = json!({
         "from_search": search_job.id,
         "from_trial": best["trial"],
@@ -42,6 +55,8 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         "epochs": status.epoch,
         "metrics": status.metrics,
         "seconds": status.seconds,
+        // One entry per seed (trial folder): the models evaluate will measure.
+        "models": models,
     });
     crate::store::atomic::write_json(&ctx.layout.results(&ctx.job.id), &results)?;
     Ok(results)

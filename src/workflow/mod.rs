@@ -123,6 +123,10 @@ pub struct SearchSpec {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RetrainSpec {
+    /// Models trained from the selected configuration, each with its own seed. Left out of
+    /// the key when 1, so that earlier retrains keep their ids.
+    #[serde(skip_serializing_if = "one")]
+    pub seeds: u32,
     /// `train` or `train+val`.
     pub on: String,
     /// `None`: the epochs the winning trial reached.
@@ -158,4 +162,8 @@ pub fn load(path: &Path) -> Result<Workflow> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     validate::from_text(path, &text)
+}
+
+fn one(n: &u32) -> bool {
+    *n == 1
 }

@@ -95,6 +95,8 @@ pub struct RawRetrain {
     pub on: Option<String>,
     /// `best` (the epochs the winning trial reached) or a number.
     pub epochs: Option<serde_json::Value>,
+    /// Retrain the selected configuration with this many seeds (each model evaluated once).
+    pub seeds: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -105,9 +105,16 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                         }
                     },
                 };
+                let seeds = r.seeds.unwrap_or(1);
+                if !(1..=100).contains(&seeds) {
+                    return Err(FieldError::new(
+                        format!("{field}.seeds"),
+                        format!("expected a number from 1 to 100, got {seeds}"),
+                    ));
+                }
                 (
                     r.needs.clone().unwrap_or_default(),
-                    StageSpec::Retrain(RetrainSpec { on, epochs }),
+                    StageSpec::Retrain(RetrainSpec { on, epochs, seeds }),
                 )
             }
             RawStage::Evaluate(e) => {
@@ -170,6 +177,19 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
     };
     check_upstreams(&wf)?;
     narrowed_spaces(&mut wf)?;
+    for s in &wf.stages {
+        if let StageSpec::Retrain(r) = &s.spec
+            && r.seeds > 1
+            && !matches!(wf.upstream(s, "search").map(|u| &u.spec),
+                Some(StageSpec::Search(x)) if x.trainer.needs_torch())
+        {
+            return Err(FieldError::new(
+                format!("stages.{}.seeds", s.name),
+                "several seeds need a built-in model (mlp, cnn, rnn, transformer): a function \
+                 gives the same value every time, and a command program evaluates its own model",
+            ));
+        }
+    }
     default_metrics(&mut wf);
     Ok(wf)
 }
