@@ -225,7 +225,9 @@ fn status_show_export_and_audit_report_a_finished_run() {
     assert!(export["test"]["metrics"]["regret"].as_f64().unwrap() >= 0.0);
     let csv = sb.ok(&["export", "report", "--format", "csv"]);
     assert!(
-        csv.starts_with("record,stage,trial,state,epochs_trained,epoch,param_x1,param_x2,"),
+        csv.starts_with(
+            "record,stage,trial,state,epochs_trained,best_epoch,epoch,param_x1,param_x2,"
+        ),
         "{csv}"
     );
     // One row per trial and epoch: 5 trials of 10 epochs (the default).

@@ -72,6 +72,8 @@ impl Ctx<'_> {
             data: self.data_ref()?,
             metric: search.metric.name.clone(),
             workdir: Some(self.wf.base_dir.clone()),
+            // Retrain trains a fixed number of epochs (the winner's best): nothing stops it.
+            early_stopping: None,
         })
     }
 

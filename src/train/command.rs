@@ -161,6 +161,7 @@ impl Trainer for CommandTrainer {
                 reason
             },
             seconds: 0.0,
+            early: None,
         })
     }
 }

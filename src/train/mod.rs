@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod command;
+pub mod early;
 pub mod function;
 pub mod metrics;
 pub mod protocol;

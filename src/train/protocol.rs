@@ -88,6 +88,9 @@ pub struct TrainRequest {
     /// the way its author wrote them (its own trial folder is `HPFLOW_TRIAL_DIR`).
     #[serde(default)]
     pub workdir: Option<PathBuf>,
+    /// Stop when the watched metric stops improving; report the best epoch's metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::train::early::EarlyStopping>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +128,10 @@ pub struct TrialStatus {
     pub reason: Option<String>,
     /// Seconds spent on this request.
     pub seconds: f64,
+    /// Under early stopping: the best epoch (whose metrics `metrics` are) and whether the
+    /// trial stopped before its epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early: Option<crate::train::early::EarlyEnd>,
 }
 
 /// One line of `metrics.jsonl`: the metrics after one epoch.

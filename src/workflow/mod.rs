@@ -99,6 +99,9 @@ pub struct SearchSpec {
     pub narrow: Option<crate::search::narrow::Narrow>,
     pub strategy: StrategyOptions,
     pub metric: Metric,
+    /// Left out of the key when absent, so that earlier searches keep their ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::train::early::EarlyStopping>,
     pub budget: Budget,
     /// The epochs a trial trains by default (`params.epochs`, else `max_epochs`, else 10).
     pub epochs: u32,

@@ -277,15 +277,24 @@ impl Scheduler for EpochBudget {
 
 /// The selected configuration: among results with a value, those at the largest epoch count
 /// any trial reached with a value; the best of them, ties by trial number. Returns (trial,
-/// epochs, value); the configuration is that of the trial's last item (PBT changes it).
+/// the epochs its value was measured at (the best epoch under early stopping), value); the
+/// configuration is that of the trial's last item (PBT changes it).
 pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize, u32, f64)> {
     let ok: Vec<&ItemResult> = results
         .iter()
         .filter(|r| r.item < issued.len() && history::usable(r.value).is_some())
         .collect();
-    let top = ok.iter().map(|r| r.epochs).max()?;
+    // A trial early stopping ended competes at the budget it was given, with its best value.
+    let budget = |r: &ItemResult| {
+        if r.stopped {
+            issued[r.item].epochs
+        } else {
+            r.epochs
+        }
+    };
+    let top = ok.iter().map(|r| budget(r)).max()?;
     ok.into_iter()
-        .filter(|r| r.epochs == top)
-        .filter_map(|r| Some((r.trial, r.epochs, r.value?)))
+        .filter(|r| budget(r) == top)
+        .filter_map(|r| Some((r.trial, r.measured_at(), r.value?)))
         .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)))
 }

@@ -96,7 +96,11 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         s.issued.push(row.item.clone());
         let done = row.state == "done" || row.state == "failed";
         s.results.push(if done {
-            Some(s.stored_result(row.index, row.value)?)
+            Some(ItemResult {
+                best_epoch: row.best_epoch,
+                stopped: row.stopped,
+                ..s.stored_result(row.index, row.value)?
+            })
         } else {
             None
         });
@@ -138,6 +142,7 @@ impl Search<'_, '_> {
             epochs: item.epochs,
             value,
             curve,
+            ..Default::default()
         })
     }
 
@@ -164,6 +169,7 @@ impl Search<'_, '_> {
             data: self.ctx.data_ref()?,
             metric: self.spec.metric.name.clone(),
             workdir: Some(self.ctx.wf.base_dir.clone()),
+            early_stopping: self.spec.early_stopping.clone(),
         })
     }
 
@@ -337,6 +343,7 @@ impl Search<'_, '_> {
                         metrics: Default::default(),
                         reason: Some(format!("worker crashed {attempts} times")),
                         seconds: 0.0,
+                        early: None,
                     };
                     self.ingest(k, status)?;
                 } else {

@@ -161,7 +161,15 @@ impl Search<'_, '_> {
             .unwrap_or(item);
         config.extend(latest.config.clone());
         let trained = self.epochs_trained(&known);
-        let best = json!({
+        // Under early stopping `epochs` is the winner's best epoch, which retrain trains to.
+        let winner = known
+            .iter()
+            .filter(|r| r.trial == trial)
+            .max_by_key(|r| (r.epochs, r.item));
+        let early = winner.filter(|r| r.best_epoch.is_some()).map(
+            |r| json!({"best_epoch": r.measured_at(), "trained": r.epochs, "stopped": r.stopped}),
+        );
+        let mut best = json!({
             "trial": trial,
             "config": config,
             "epochs": epochs,
@@ -172,12 +180,18 @@ impl Search<'_, '_> {
             "failed": failed,
             "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
         });
+        if let Some(e) = &early {
+            best["early_stopping"] = e.clone();
+        }
         crate::store::atomic::write_json(&self.ctx.layout.best(self.job()), &best)?;
+        let at = match &early {
+            Some(e) => format!("at its best epoch {epochs} of {}", e["trained"]),
+            None => format!("after {}", crate::text::plural(epochs, "epoch")),
+        };
         self.ctx.progress.line(&format!(
-            "  best: trial {trial} with {} = {:.4} after {} ({} trained in all)",
+            "  best: trial {trial} with {} = {:.4} {at} ({} trained in all)",
             self.spec.metric.name,
             self.spec.metric.objective(objective),
-            crate::text::plural(epochs, "epoch"),
             crate::text::plural(trained, "epoch")
         ));
         Ok(best)

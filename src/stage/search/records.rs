@@ -61,12 +61,15 @@ impl Search<'_, '_> {
                     .map(|v| metric.objective(*v))
             })
             .collect();
+        let early = status.early.filter(|_| value.is_some());
         let result = ItemResult {
             item: k,
             trial: item.trial,
             epochs: status.epoch,
             value,
             curve,
+            best_epoch: early.map(|e| e.best_epoch),
+            stopped: early.is_some_and(|e| e.stopped),
         };
         let epochs: Vec<(u32, serde_json::Value)> = lines
             .iter()
@@ -81,7 +84,10 @@ impl Search<'_, '_> {
             status.seconds,
             &epochs,
         )?;
-        retention::prune_trial(&dir, &self.pending_clones(item.trial));
+        // The best epoch's checkpoint stays beside the newest one.
+        let mut keep = self.pending_clones(item.trial);
+        keep.extend(result.best_epoch);
+        retention::prune_trial(&dir, &keep);
         let shown = status
             .metrics
             .get(&metric.name)
@@ -94,8 +100,14 @@ impl Search<'_, '_> {
                 reason.clone().unwrap_or_default()
             ),
         };
+        let stopped = match early {
+            Some(e) if e.stopped => format!("  stopped early, best at epoch {}", e.best_epoch),
+            Some(e) if e.best_epoch != status.epoch => format!("  best at epoch {}", e.best_epoch),
+            Some(_) => String::new(),
+            None => String::new(),
+        };
         self.ctx.progress.line(&format!(
-            "  trial {:>4}  epoch {:>3}  {} {shown}{extra}",
+            "  trial {:>4}  epoch {:>3}  {} {shown}{extra}{stopped}",
             item.trial, status.epoch, metric.name
         ));
         self.results[k] = Some(result);

@@ -52,6 +52,14 @@ CREATE TABLE workflow_files (
 INSERT OR IGNORE INTO workflow_files (file, name, updated_at)
     SELECT file, name, updated_at FROM workflows;
 "#,
+    // 4: early stopping: the epoch an item's value was measured at, and whether the trial
+    // stopped before the item's epochs (kept per item for the scheduler, per trial for show).
+    r#"
+ALTER TABLE items ADD COLUMN best_epoch INTEGER;
+ALTER TABLE items ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN best_epoch INTEGER;
+ALTER TABLE trials ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 mod access;
@@ -92,6 +100,8 @@ pub struct ItemRow {
     pub state: String,
     pub value: Option<f64>,
     pub attempts: u32,
+    pub best_epoch: Option<u32>,
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +115,12 @@ pub struct TrialRow {
     pub metrics: serde_json::Value,
     pub reason: Option<String>,
     pub seconds: f64,
+    /// Under early stopping: the epoch `value` and `metrics` come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<u32>,
+    /// Early stopping ended the trial before the epochs it was given.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
