@@ -193,6 +193,7 @@ impl Fixture {
             data: Some(self.data.clone()),
             metric: "val_accuracy".into(),
             workdir: None,
+            early_stopping: None,
         }
     }
 
