@@ -160,3 +160,34 @@ fn early_stopping_decides_the_same_with_one_worker_or_three_and_after_sigkill() 
     assert_eq!(items(&sb), items(&clean));
     assert_eq!(items(&clean).len(), got[0].len());
 }
+
+/// Under `budget: {epochs}`, a stopped trial's unused epochs go to new trials: more trials
+/// within the same total, the same ones with 1 worker or 3.
+#[test]
+fn an_epoch_budget_counts_the_epochs_stopped_trials_trained() {
+    let run = |early: &str, workers: usize| {
+        let sb = Sandbox::new();
+        let wf = function_workflow(
+            "budget",
+            "{kind: random}",
+            1000,
+            &format!(
+                "    params: {{epochs: 12, overfit_from: 3}}\n{early}    workers: {workers}\n"
+            ),
+        )
+        .replace("budget: {trials: 1000}", "budget: {epochs: 60}");
+        sb.write("w.yaml", &wf);
+        sb.ok(&["-q", "run", "w.yaml"]);
+        let selected = sb.json(&["export", "budget", "--format", "json"])["selected"].clone();
+        (items(&sb), selected)
+    };
+    let (plain, plain_sel) = run("", 2);
+    assert_eq!(plain.len(), 5, "12 epochs each: 5 trials in 60");
+    let (early, early_sel) = run("    early_stopping: {patience: 2}\n", 2);
+    assert!(early.len() > plain.len(), "{early:?}");
+    let trained = early_sel["epochs_trained"].as_u64().unwrap();
+    assert!(trained <= 60 && trained > 48, "{early_sel}");
+    assert_eq!(plain_sel["epochs_trained"].as_u64(), Some(60));
+    let (again, _) = run("    early_stopping: {patience: 2}\n", 3);
+    assert_eq!(again, early);
+}

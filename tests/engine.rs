@@ -657,7 +657,10 @@ fn a_database_of_schema_1_is_migrated() {
     sb.ok(&["-q", "run", "w.yaml"]);
     sb.db()
         .execute_batch(
-            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds; PRAGMA user_version = 1;",
+            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds;
+             ALTER TABLE items DROP COLUMN best_epoch; ALTER TABLE items DROP COLUMN stopped;
+             ALTER TABLE trials DROP COLUMN best_epoch; ALTER TABLE trials DROP COLUMN stopped;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     let out = sb.json(&["run", "--json", "w.yaml"]);
@@ -666,7 +669,17 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    // Migration 4 added early stopping's columns; the old trials read as not stopped.
+    let stopped: i64 = sb
+        .db()
+        .query_row(
+            "SELECT count(*) FROM trials WHERE stopped = 0 AND best_epoch IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stopped, 2);
     // Migration 3 took the workflow files from the workflows table.
     let files: i64 = sb
         .db()

@@ -163,3 +163,16 @@ pub fn write_output(output: Option<&Path>, text: &str) -> Result<bool> {
 pub fn fmt_value(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
 }
+
+/// A search's early stopping for people: how many trials stopped, and the winner's best epoch.
+pub fn stopped_note(outputs: &serde_json::Value) -> Option<String> {
+    let n = outputs["stopped_early"].as_u64()?;
+    let winner = match outputs["early_stopping"].as_object() {
+        Some(e) => format!(
+            ", the winner's best epoch {} of {}",
+            e["best_epoch"], e["trained"]
+        ),
+        None => String::new(),
+    };
+    Some(format!("{n} stopped early{winner}"))
+}

@@ -73,5 +73,6 @@ fn notes(outputs: &serde_json::Value) -> String {
             outputs["trials"].as_u64().unwrap_or(0)
         ));
     }
+    parts.extend(super::stopped_note(outputs));
     parts.join("; ")
 }

@@ -80,6 +80,25 @@ pub fn epochs_paid<'a>(items: impl IntoIterator<Item = &'a WorkItem>) -> u64 {
     total
 }
 
+/// `epochs_paid` with each finished item counted at the epochs it reached (an item early
+/// stopping or a failure ended trains fewer than it asked for); unfinished ones as planned.
+pub fn epochs_paid_known(issued: &[WorkItem], results: &[ItemResult]) -> u64 {
+    let reached: std::collections::HashMap<usize, u32> =
+        results.iter().map(|r| (r.item, r.epochs)).collect();
+    let items: Vec<WorkItem> = issued
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match reached.get(&i) {
+            Some(&e) if e < w.epochs => WorkItem {
+                epochs: e,
+                ..w.clone()
+            },
+            _ => w.clone(),
+        })
+        .collect();
+    epochs_paid(&items)
+}
+
 /// The outcome of one work item, as the coordinator recorded it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemResult {

@@ -1,5 +1,6 @@
 //! The retrain stage: train the configuration the search selected, on train or train+val,
-//! for the epochs the winning trial reached (or a stated number), and keep the final model.
+//! for the epochs the winning trial's value was measured at (its best epoch under early
+//! stopping) or a stated number, and keep the final model.
 
 use serde_json::json;
 

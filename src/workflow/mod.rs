@@ -132,7 +132,8 @@ pub struct RetrainSpec {
     pub seeds: u32,
     /// `train` or `train+val`.
     pub on: String,
-    /// `None`: the epochs the winning trial reached.
+    /// `None`: the epochs the winning trial's value was measured at (its best epoch under
+    /// early stopping).
     pub epochs: Option<u32>,
 }
 

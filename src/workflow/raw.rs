@@ -106,7 +106,8 @@ pub struct RawRetrain {
     #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
     pub on: Option<String>,
-    /// `best` (the epochs the winning trial reached) or a number.
+    /// `best` (the epochs the winning trial's value was measured at: its best epoch under
+    /// early stopping) or a number.
     pub epochs: Option<serde_json::Value>,
     /// Retrain the selected configuration with this many seeds (each model evaluated once).
     pub seeds: Option<u32>,

@@ -358,7 +358,7 @@ fn early_stopping(
         TrainerSpec::Command { .. } => {
             return Err(FieldError::new(
                 f("early_stopping"),
-                "needs a trainer that keeps every epoch's checkpoint (mlp, cnn, rnn,                  transformer, function); a command program can stop itself and report fewer epochs",
+                "needs a trainer that keeps every epoch's checkpoint (mlp, cnn, rnn, transformer, function); a command program can stop itself and report fewer epochs",
             ));
         }
         TrainerSpec::Torch { .. } => {
@@ -396,7 +396,7 @@ fn early_stopping(
     if strategy.kind == StrategyKind::Pbt {
         return Err(FieldError::new(
             f("early_stopping"),
-            "does not combine with pbt: members are continued and replaced by exploit, never              stopped; use sha, hyperband, asha or bohb",
+            "does not combine with pbt: members are continued and replaced by exploit, never stopped; use sha, hyperband, asha or bohb",
         ));
     }
     if e.patience == 0 {

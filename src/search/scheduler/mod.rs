@@ -246,8 +246,10 @@ pub fn scheduler(
     })
 }
 
-/// `budget.epochs`: no item is issued that would take the planned total (each trial's epochs
-/// paid once) past the limit; the search finishes there instead.
+/// `budget.epochs`: no item is issued that would take the total (each trial's epochs paid
+/// once; finished items at the epochs they reached, so early stopping hands its unused epochs
+/// on) past the limit; the search finishes there instead. The results are those the horizon
+/// fixes, so the count, like every decision, does not depend on the number of workers.
 struct EpochBudget {
     inner: Box<dyn Scheduler>,
     limit: u64,
@@ -264,7 +266,7 @@ impl Scheduler for EpochBudget {
             Decision::Run(item) => {
                 let mut with = issued.to_vec();
                 with.push(item.clone());
-                if crate::search::epochs_paid(&with) > self.limit {
+                if crate::search::epochs_paid_known(&with, results) > self.limit {
                     Decision::Finished
                 } else {
                     Decision::Run(item)
@@ -276,7 +278,8 @@ impl Scheduler for EpochBudget {
 }
 
 /// The selected configuration: among results with a value, those at the largest epoch count
-/// any trial reached with a value; the best of them, ties by trial number. Returns (trial,
+/// any trial reached with a value, and those early stopping ended; the best of them, ties by
+/// trial number. Returns (trial,
 /// the epochs its value was measured at (the best epoch under early stopping), value); the
 /// configuration is that of the trial's last item (PBT changes it).
 pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize, u32, f64)> {
@@ -284,17 +287,11 @@ pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize,
         .iter()
         .filter(|r| r.item < issued.len() && history::usable(r.value).is_some())
         .collect();
-    // A trial early stopping ended competes at the budget it was given, with its best value.
-    let budget = |r: &ItemResult| {
-        if r.stopped {
-            issued[r.item].epochs
-        } else {
-            r.epochs
-        }
-    };
-    let top = ok.iter().map(|r| budget(r)).max()?;
+    // A trial early stopping ended has finished training: its best value competes with
+    // the trials that reached the most epochs (theirs are best-epoch values too).
+    let top = ok.iter().filter(|r| !r.stopped).map(|r| r.epochs).max();
     ok.into_iter()
-        .filter(|r| budget(r) == top)
+        .filter(|r| r.stopped || Some(r.epochs) == top)
         .filter_map(|r| Some((r.trial, r.measured_at(), r.value?)))
         .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)))
 }
