@@ -517,9 +517,6 @@ stages:
   retrain:
     kind: retrain
     needs: [search]
-  evaluate:
-    kind: evaluate
-    needs: [retrain]
 "
     )
 }
@@ -528,7 +525,11 @@ stages:
 fn command_trials_resume_from_their_own_checkpoints() {
     let sb = Sandbox::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("templates/train.py"), sb.path().join("train.py")).unwrap();
+    std::fs::copy(
+        root.join("tests/programs/quadratic.py"),
+        sb.path().join("train.py"),
+    )
+    .unwrap();
     sb.write("w.yaml", &command_workflow("train.py", "    workers: 2\n"));
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let search = run["jobs"][0]["job"].as_str().unwrap();
@@ -604,7 +605,7 @@ fn a_failed_job_starts_over_once_its_cause_is_fixed() {
     let out = sb.output(&["run", "w.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let train = std::fs::read_to_string(root.join("templates/train.py")).unwrap();
+    let train = std::fs::read_to_string(root.join("tests/programs/quadratic.py")).unwrap();
     sb.write("helper.py", &train);
     let out = sb.output(&["run", "w.yaml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

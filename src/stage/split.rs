@@ -1,5 +1,6 @@
-//! The split stage: load the dataset, split its rows, write the manifest (train and val rows,
-//! normalisation fitted on train) and, apart from it, the sealed test rows.
+//! The split stage: load the dataset, split its rows, write the train and val rows as files,
+//! the manifest (their indices, normalisation fitted on train) and, apart from them, the
+//! sealed test rows. The only stage that reads the data source.
 
 use serde_json::json;
 
@@ -19,6 +20,12 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     let loaded = started.elapsed().as_secs_f64();
     let out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
     let id = &ctx.job.id;
+    // The rows themselves, so that no later stage opens the data source: train and val for
+    // search and retrain, test in the sealed folder for evaluate alone.
+    for (part, rows) in [("train", &out.manifest.train), ("val", &out.manifest.val)] {
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, part), &ds.select(rows))?;
+    }
+    crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
     atomic::write_json(
         &ctx.layout.sealed_test(id),
         &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }),

@@ -61,6 +61,16 @@ impl Layout {
     pub fn sealed_test(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("sealed").join("test.json")
     }
+    /// The rows of `part` (`train` or `val`) that search and retrain read.
+    pub fn split_rows(&self, split_job: &str, part: &str) -> PathBuf {
+        self.job(split_job)
+            .join("rows")
+            .join(format!("{part}.safetensors"))
+    }
+    /// The test rows themselves, which only an evaluate job reads (after logging it).
+    pub fn sealed_rows(&self, split_job: &str) -> PathBuf {
+        self.job(split_job).join("sealed").join("test.safetensors")
+    }
     pub fn split_record(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("split.json")
     }

@@ -29,17 +29,6 @@ impl TorchTrainer {
     pub fn new() -> TorchTrainer {
         TorchTrainer::default()
     }
-
-    #[cfg(test)]
-    /// Serve `data` from `dataset` instead of loading it (tests, benchmarks).
-    pub fn with_dataset(
-        mut self,
-        data: &hpflow::train::protocol::DataRef,
-        dataset: hpflow::data::Dataset,
-    ) -> TorchTrainer {
-        self.cache.insert(data, dataset);
-        self
-    }
 }
 
 /// `cpu`, `cuda` or `cuda:N`; CUDA that is not there is an error, never a silent fallback.
@@ -124,9 +113,9 @@ impl Trainer for TorchTrainer {
             },
             Mode::Evaluate {
                 model_dir,
-                test_rows,
+                test,
                 metrics,
-            } => match evaluate(&mut self.cache, req, device, model_dir, test_rows, metrics) {
+            } => match evaluate(req, device, model_dir, test, metrics) {
                 Ok((epoch, m)) => Ok(ans.status(TrialState::Done, epoch, m, None)),
                 Err(reason) => Ok(ans.fail(TrialState::Failed, reason)),
             },

@@ -446,7 +446,17 @@ fn check_upstreams(wf: &Workflow) -> Result<(), FieldError> {
                 }
             }
             StageSpec::Retrain(_) => need("search")?,
-            StageSpec::Evaluate(_) => need("retrain")?,
+            StageSpec::Evaluate(_) => {
+                need("retrain")?;
+                let command = matches!(wf.upstream(s, "search").map(|u| &u.spec),
+                    Some(StageSpec::Search(x)) if matches!(x.trainer, crate::train::TrainerSpec::Command { .. }));
+                if command && wf.upstream(s, "split").is_none() {
+                    return Err(FieldError::new(
+                        format!("stages.{}.needs", s.name),
+                        "a command program is evaluated on the sealed test rows of a split:                          give the workflow `data:` and a split stage the search needs (or                          leave out the evaluate stage)",
+                    ));
+                }
+            }
         }
     }
     Ok(())

@@ -241,7 +241,11 @@ pub fn scheduler(
         }
     };
     Ok(match budget.epochs {
-        Some(limit) => Box::new(EpochBudget { inner, limit }),
+        Some(limit) => Box::new(EpochBudget {
+            inner,
+            limit,
+            largest: u64::from(opts.max_epochs.unwrap_or(default_epochs)),
+        }),
         None => inner,
     })
 }
@@ -253,16 +257,29 @@ pub fn scheduler(
 struct EpochBudget {
     inner: Box<dyn Scheduler>,
     limit: u64,
+    /// The most epochs one item can add (the search's max_epochs).
+    largest: u64,
 }
 
 impl Scheduler for EpochBudget {
+    /// Near the limit (when the items issued, as planned, leave less than one item's worth),
+    /// wait for every result: items that ended early leave room the planned count hides.
     fn horizon(&self, k: usize, issued: &[WorkItem]) -> usize {
-        self.inner.horizon(k, issued)
+        let inner = self.inner.horizon(k, issued);
+        let planned = crate::search::epochs_paid(&issued[..k.min(issued.len())]);
+        if planned + self.largest > self.limit {
+            k
+        } else {
+            inner
+        }
     }
 
     fn decide(&self, k: usize, issued: &[WorkItem], results: &[ItemResult]) -> Decision {
         let issued = &issued[..k.min(issued.len())];
-        match self.inner.decide(k, issued, results) {
+        // The inner scheduler decides from its own horizon's results, as without a budget.
+        let h = self.inner.horizon(k, issued);
+        let seen: Vec<ItemResult> = results.iter().filter(|r| r.item < h).cloned().collect();
+        match self.inner.decide(k, issued, &seen) {
             Decision::Run(item) => {
                 let mut with = issued.to_vec();
                 with.push(item.clone());
