@@ -7,7 +7,10 @@
 //! └── <job>/                    one folder per job, named by its content hash (16 hex digits)
 //!     ├── job.json              the job's key: everything that went into its hash
 //!     ├── manifest.json         split: train/val rows and normalisation
-//!     ├── sealed/test.json      split: the test rows (only evaluate opens them)
+//!     ├── rows/train.safetensors, rows/val.safetensors   split: the rows search and retrain
+//!     │                         read (and `*.csv` made from them for command programs)
+//!     ├── sealed/test.json      split: the test rows' indices and hash
+//!     ├── sealed/test.safetensors   split: the test rows (only evaluate opens them)
 //!     ├── split.json            split: what the split did (sizes, label counts, duplicates)
 //!     ├── best.json             search: the selected configuration
 //!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
