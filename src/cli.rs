@@ -47,6 +47,10 @@ pub enum Command {
         /// Print the outcome as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Evaluate even on test rows an earlier evaluation already looked at (the audit
+        /// lists it as an acknowledged second look).
+        #[arg(long)]
+        allow_second_look: bool,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -236,9 +240,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     };
     let layout = Layout::new(runs);
     match cli.command {
-        Command::Run { workflow, json } => {
-            crate::cmd::run::run(&workflow, &layout, cli.quiet, json)
-        }
+        Command::Run {
+            workflow,
+            json,
+            allow_second_look,
+        } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json, allow_second_look),
         Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
         Command::Status {
             workflow,

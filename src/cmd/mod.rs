@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: finding a workflow's jobs, printing tables.
 
 pub mod audit;
+mod audit_content;
 pub mod completions;
 pub mod export;
 pub mod gc;

@@ -8,10 +8,16 @@ use crate::exec::JobOutcome;
 use crate::store::Layout;
 use crate::store::layout::short;
 
-pub fn run(path: &Path, layout: &Layout, quiet: bool, json: bool) -> Result<()> {
+pub fn run(
+    path: &Path,
+    layout: &Layout,
+    quiet: bool,
+    json: bool,
+    allow_second_look: bool,
+) -> Result<()> {
     let wf = crate::workflow::load(path)?;
     let plan = crate::plan::build(&wf)?;
-    let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json)?;
+    let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json, allow_second_look)?;
     if json {
         return super::print_json(&serde_json::json!({ "workflow": wf.name, "jobs": outcomes }));
     }

@@ -12,10 +12,13 @@ use crate::workflow::EvaluateSpec;
 
 /// The sealed test rows of a split job: their count and the file that holds them, with the
 /// opening recorded first.
+/// The opening is logged first (hash-chained), with the fingerprints of the rows it exposes;
+/// the new chain head goes into the evaluate job's results (`access`), so that a log cut
+/// after it, or rewritten, no longer matches a finished evaluation.
 fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> {
     let manifest_path = ctx.layout.manifest(split_job);
     let manifest: crate::data::Manifest = read_json(&manifest_path)?;
-    ctx.db.record_access(
+    let entry = ctx.db.record_access(
         &ctx.job.id,
         "evaluate",
         split_job,
@@ -28,6 +31,13 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> 
             "the sealed test file of split {split_job} does not match its manifest's hash"
         )));
     }
+    let fingerprints: Vec<String> =
+        serde_json::from_value(sealed["fingerprints"].clone()).unwrap_or_default();
+    ctx.db.record_looks(entry.seq, &fingerprints)?;
+    crate::store::atomic::write_json(
+        &ctx.layout.access_receipt(&ctx.job.id),
+        &serde_json::json!({"seq": entry.seq, "hash": entry.hash}),
+    )?;
     let n = sealed["rows"].as_array().map_or(0, Vec::len);
     Ok((n, ctx.layout.sealed_rows(split_job)))
 }

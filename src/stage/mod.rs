@@ -118,6 +118,7 @@ pub fn outputs_present(layout: &Layout, job: &Job) -> bool {
             layout.sealed_rows(&job.id),
             layout.split_rows(&job.id, "train"),
             layout.split_rows(&job.id, "val"),
+            layout.split_fingerprints(&job.id),
         ]
         .iter()
         .all(|p| p.exists()),

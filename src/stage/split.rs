@@ -26,16 +26,27 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         crate::data::rows_file::write(&ctx.layout.split_rows(id, part), &ds.select(rows))?;
     }
     crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
+    // Each row's content fingerprint, so the audit can follow rows by content across splits,
+    // seeds and workflows (a row evaluated twice, a former test row trained on).
+    let fp = |rows: &[u32]| -> Vec<String> {
+        rows.iter()
+            .map(|&r| crate::data::split::fingerprint(&out.hashes[r as usize]))
+            .collect()
+    };
+    atomic::write_json(
+        &ctx.layout.split_fingerprints(id),
+        &json!({ "train": fp(&out.manifest.train), "val": fp(&out.manifest.val) }),
+    )?;
     atomic::write_json(
         &ctx.layout.sealed_test(id),
-        &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }),
+        &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash, "fingerprints": fp(&out.test_rows) }),
     )?;
     atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
     // The manifest last: it is what marks the split's outputs complete on disk.
     atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;
     if !out.duplicates.is_empty() {
         ctx.progress.line(&format!(
-            "  warning: {} rows are byte-identical across splits (set dedupe: true to remove them)",
+            "  warning: {} rows are byte-identical across splits (dedupe: true removes them; dedupe: keep accepts them)",
             out.duplicates.len()
         ));
     }

@@ -9,13 +9,15 @@
 //!     ├── manifest.json         split: train/val rows and normalisation
 //!     ├── rows/train.safetensors, rows/val.safetensors   split: the rows search and retrain
 //!     │                         read (and `*.csv` made from them for command programs)
-//!     ├── sealed/test.json      split: the test rows' indices and hash
+//!     ├── rows/fingerprints.json   split: the train and val rows' content fingerprints
+//!     ├── sealed/test.json      split: the test rows' indices, hash and fingerprints
 //!     ├── sealed/test.safetensors   split: the test rows (only evaluate opens them)
 //!     ├── split.json            split: what the split did (sizes, label counts, duplicates)
 //!     ├── best.json             search: the selected configuration
 //!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
 //!     ├── trials/<NNNN>/        search: one folder per trial (`TrialDir` names its files)
 //!     │   ├── request.json      the last request (the coordinator writes it before sending)
+//!     │   ├── requests.jsonl    every request it ever received (the audit reads them all)
 //!     │   ├── status.json       the last request's outcome (written by the worker)
 //!     │   ├── metrics.jsonl     one line per epoch
 //!     │   ├── epochs.log        one line per epoch actually trained (resumes included)
@@ -23,6 +25,7 @@
 //!     │   ├── checkpoints/epoch-NNNN/   weights, optimizer state, meta.json with hashes
 //!     │   └── checkpoints/command/      a command program's own checkpoint folder
 //!     ├── model/                retrain: the final model (trials/0000 holds its training)
+//!     ├── access.json           evaluate: its entry in the access log (seq, chain hash)
 //!     └── results.json          retrain / evaluate: the metrics
 //! ```
 
@@ -70,6 +73,14 @@ impl Layout {
             .join("rows")
             .join(format!("{part}.safetensors"))
     }
+    /// evaluate: the access-log entry (seq, chain hash) of its opening of the test rows.
+    pub fn access_receipt(&self, evaluate_job: &str) -> PathBuf {
+        self.job(evaluate_job).join("access.json")
+    }
+    /// The content fingerprints of the train and val rows (for the audit).
+    pub fn split_fingerprints(&self, split_job: &str) -> PathBuf {
+        self.job(split_job).join("rows").join("fingerprints.json")
+    }
     /// The test rows themselves, which only an evaluate job reads (after logging it).
     pub fn sealed_rows(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("sealed").join("test.safetensors")
@@ -114,6 +125,10 @@ impl TrialDir {
     }
     pub fn request(&self) -> PathBuf {
         self.0.join("request.json")
+    }
+    /// Every request the trial received, one JSON line each (append-only).
+    pub fn requests_log(&self) -> PathBuf {
+        self.0.join("requests.jsonl")
     }
     pub fn status(&self) -> PathBuf {
         self.0.join("status.json")

@@ -60,6 +60,14 @@ ALTER TABLE items ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE trials ADD COLUMN best_epoch INTEGER;
 ALTER TABLE trials ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 5: which test rows (by content fingerprint) each logged opening exposed, so that a
+    // second look at the same rows is seen across splits, seeds and workflows; and the
+    // second looks a user allowed (`--allow-second-look`).
+    r#"
+CREATE TABLE test_looks (seq INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+CREATE INDEX test_looks_by_fingerprint ON test_looks (fingerprint);
+CREATE TABLE second_looks (job TEXT PRIMARY KEY, at REAL NOT NULL, rows INTEGER NOT NULL, earlier TEXT NOT NULL);
+"#,
 ];
 
 mod access;
