@@ -54,7 +54,10 @@ pub fn findings(
             ));
         }
     }
-    check_with("only evaluate jobs opened the test split", (problems, Vec::new()));
+    check_with(
+        "only evaluate jobs opened the test split",
+        (problems, Vec::new()),
+    );
     // 2b. One look: a test split opened by several evaluate jobs was used to compare models,
     // unless the later ones were allowed (`--allow-second-look`).
     let mut per_split: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();

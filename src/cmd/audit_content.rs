@@ -22,17 +22,22 @@ fn strings(v: &Value) -> Vec<String> {
     serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
-/// A test row looked at by two evaluate jobs, wherever its split came from.
+/// A test row looked at by two evaluate jobs of different splits (two of one split are the
+/// per-split check's finding): another seed, `test: official` under a new split, another
+/// workflow on the same data.
 pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
-    let job_of: HashMap<i64, String> = db
-        .accesses()?
-        .into_iter()
-        .map(|a| (a.seq, a.job))
+    let accesses = db.accesses()?;
+    let job_of: HashMap<i64, String> = accesses.iter().map(|a| (a.seq, a.job.clone())).collect();
+    let split_of: HashMap<&str, &str> = accesses
+        .iter()
+        .map(|a| (a.job.as_str(), a.split_job.as_str()))
         .collect();
     // fingerprint → the jobs that looked at it, in the order they looked.
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
     for (seq, f) in db.looks()? {
-        let Some(job) = job_of.get(&seq) else { continue };
+        let Some(job) = job_of.get(&seq) else {
+            continue;
+        };
         let jobs = seen.entry(f).or_default();
         if !jobs.contains(job) {
             jobs.push(job.clone());
@@ -42,7 +47,9 @@ pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome>
     let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
     for jobs in seen.values().filter(|j| j.len() > 1) {
         for later in &jobs[1..] {
-            *pairs.entry((jobs[0].clone(), later.clone())).or_default() += 1;
+            if split_of.get(jobs[0].as_str()) != split_of.get(later.as_str()) {
+                *pairs.entry((jobs[0].clone(), later.clone())).or_default() += 1;
+            }
         }
     }
     let allowed = db.second_looks()?;
@@ -67,7 +74,11 @@ pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome>
 
 /// A split made after an evaluation that puts rows the evaluation looked at into train or
 /// val: the former test rows now steer training or selection.
-pub fn former_test_rows(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+pub fn former_test_rows(
+    db: &Db,
+    layout: &Layout,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<Outcome> {
     let accesses = db.accesses()?;
     let at: HashMap<i64, (f64, String)> = accesses
         .iter()
@@ -85,7 +96,10 @@ pub fn former_test_rows(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> boo
         return Ok((problems, Vec::new()));
     }
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db.job(&id)?.filter(|j| j.kind == "split" && j.status == "done") else {
+        let Some(job) = db
+            .job(&id)?
+            .filter(|j| j.kind == "split" && j.status == "done")
+        else {
             continue;
         };
         let Some(fp) = read(layout.split_fingerprints(&id)) else {
@@ -118,7 +132,10 @@ pub fn former_test_rows(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> boo
 pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
     let (mut problems, mut accepted) = (Vec::new(), Vec::new());
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        if !db.job(&id)?.is_some_and(|j| j.kind == "split" && j.status == "done") {
+        if !db
+            .job(&id)?
+            .is_some_and(|j| j.kind == "split" && j.status == "done")
+        {
             continue;
         }
         let (Some(fp), Some(sealed)) = (
@@ -164,7 +181,10 @@ pub fn receipts(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Re
         .collect();
     let mut problems = Vec::new();
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        if !db.job(&id)?.is_some_and(|j| j.kind == "evaluate" && j.status == "done") {
+        if !db
+            .job(&id)?
+            .is_some_and(|j| j.kind == "evaluate" && j.status == "done")
+        {
             continue;
         }
         let Some(receipt) = read(layout.access_receipt(&id)) else {

@@ -26,8 +26,7 @@ pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) 
         };
         let rows = test_fingerprints(wf, layout, db, split)?;
         let earlier = db.earlier_looks(&job.id, &rows)?;
-        let Some((other, other_split, at, n)) = earlier.iter().max_by_key(|e| e.3).cloned()
-        else {
+        let Some((other, other_split, at, n)) = earlier.iter().max_by_key(|e| e.3).cloned() else {
             continue;
         };
         let what = format!(
@@ -66,8 +65,7 @@ fn test_fingerprints(wf: &Workflow, layout: &Layout, db: &Db, split: &Job) -> Re
     let ran = db.job(&split.id)?.is_some_and(|r| r.status == "done");
     if ran {
         if let Ok(text) = std::fs::read_to_string(layout.sealed_test(&split.id)) {
-            let sealed: serde_json::Value =
-                serde_json::from_str(&text).map_err(Error::internal)?;
+            let sealed: serde_json::Value = serde_json::from_str(&text).map_err(Error::internal)?;
             if let Ok(f) = serde_json::from_value(sealed["fingerprints"].clone()) {
                 return Ok(f);
             }
@@ -117,7 +115,12 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
                 } else {
                     format!("{path}.{k}")
                 };
-                diff(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                diff(
+                    &p,
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
             }
         }
         _ if a != b => {
