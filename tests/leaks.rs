@@ -377,7 +377,10 @@ fn leak_8_the_same_test_split_evaluated_for_a_second_model() {
     sb.write("w.yaml", &csv_workflow(1, 2, ""));
     sb.ok(&["-q", "run", "w.yaml"]);
     // Another search on the same split: the same test rows would be opened again.
-    sb.write("w.yaml", &csv_workflow(1, 2, "").replace("lr: 0.01", "lr: 0.02"));
+    sb.write(
+        "w.yaml",
+        &csv_workflow(1, 2, "").replace("lr: 0.01", "lr: 0.02"),
+    );
     let out = sb.output(&["run", "w.yaml"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(

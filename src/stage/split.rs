@@ -18,7 +18,27 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     let started = std::time::Instant::now();
     let ds = crate::data::load(spec, &ctx.wf.base_dir, opts.group.as_deref())?;
     let loaded = started.elapsed().as_secs_f64();
-    let out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    let mut out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    // Class numbers from the training rows (the fingerprints above are of the rows as loaded).
+    let mut ds = ds;
+    let unseen = crate::data::relabel::train_first(
+        &mut ds,
+        &out.manifest.train,
+        &out.manifest.val,
+        &out.test_rows,
+    );
+    for u in &unseen {
+        ctx.progress.line(&format!(
+            "  warning: class {:?} occurs in no training row but in {} val and {} test rows: no model can predict it",
+            u.class, u.val, u.test
+        ));
+    }
+    out.record["classes_not_in_train"] = json!(
+        unseen
+            .iter()
+            .map(|u| json!({"class": u.class, "val": u.val, "test": u.test}))
+            .collect::<Vec<_>>()
+    );
     let id = &ctx.job.id;
     // The rows themselves, so that no later stage opens the data source: train and val for
     // search and retrain, test in the sealed folder for evaluate alone.
