@@ -45,6 +45,21 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     for (part, rows) in [("train", &out.manifest.train), ("val", &out.manifest.val)] {
         crate::data::rows_file::write(&ctx.layout.split_rows(id, part), &ds.select(rows))?;
     }
+    // k-fold: fold f validates on its rows and trains on the rest of train+val.
+    for (f, fold) in out.manifest.folds.iter().enumerate() {
+        let held: std::collections::HashSet<u32> = fold.iter().copied().collect();
+        let rest: Vec<u32> = out
+            .manifest
+            .train
+            .iter()
+            .chain(&out.manifest.val)
+            .copied()
+            .filter(|r| !held.contains(r))
+            .collect();
+        let (train, val) = fold_parts(f);
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, &train), &ds.select(&rest))?;
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, &val), &ds.select(fold))?;
+    }
     crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
     // Each row's content fingerprint, so the audit can follow rows by content across splits,
     // seeds and workflows (a row evaluated twice, a former test row trained on).
@@ -85,4 +100,9 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         "duplicates_across_splits": out.duplicates.len(),
         "removed_duplicates": out.removed_duplicates,
     }))
+}
+
+/// The rows files of fold `f`: (its training part, its validation part).
+pub fn fold_parts(f: usize) -> (String, String) {
+    (format!("fold-{f}-train"), format!("fold-{f}-val"))
 }

@@ -42,15 +42,17 @@ pub struct Prepared {
 #[derive(Default)]
 pub struct DataCache {
     // Tensors are not `Sync`; a worker trains on one thread, so `Rc` suffices.
-    prepared: Option<(PathBuf, Device, Rc<Prepared>)>,
+    /// Keyed by the train and val files (folds share a manifest, not their rows).
+    prepared: Option<((PathBuf, PathBuf), Device, Rc<Prepared>)>,
 }
 
 impl DataCache {
     /// The split's train and val rows, read from the files the split job wrote (never the
     /// data source), normalised with its statistics and moved to `device`, once per split.
     pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Rc<Prepared>, String> {
-        if let Some((m, d, p)) = &self.prepared
-            && *m == data.manifest
+        let key = (data.train.clone(), data.val.clone());
+        if let Some((k, d, p)) = &self.prepared
+            && *k == key
             && *d == device
         {
             return Ok(p.clone());
@@ -70,7 +72,7 @@ impl DataCache {
             val: all(&val, &manifest.normalisation, device)?,
             normalisation: manifest.normalisation,
         });
-        self.prepared = Some((data.manifest.clone(), device, p.clone()));
+        self.prepared = Some((key, device, p.clone()));
         Ok(p)
     }
 }

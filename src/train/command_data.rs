@@ -29,21 +29,21 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
     let path = |p: PathBuf| p.display().to_string();
     match &req.mode {
         Mode::Search => {
-            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train], "train")?)));
-            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val], "val")?)));
+            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
+            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
         }
         Mode::Retrain { on } if on == "train+val" => {
-            let both = csv(data, &[&data.train, &data.val], "train+val")?;
+            let both = csv(data, &[&data.train, &data.val])?;
             out.push(("HPFLOW_TRAIN", path(both)));
         }
         Mode::Retrain { .. } => {
-            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train], "train")?)));
-            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val], "val")?)));
+            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
+            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
         }
         Mode::Evaluate {
             model_dir, test, ..
         } => {
-            out.push(("HPFLOW_TEST", path(csv(data, &[test.as_path()], "test")?)));
+            out.push(("HPFLOW_TEST", path(csv(data, &[test.as_path()])?)));
             out.push(("HPFLOW_MODEL_DIR", path(model_dir.clone())));
         }
     }
@@ -53,11 +53,17 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
     Ok(out)
 }
 
-/// `name.csv` beside the first of `parts` (its rows, then the next part's), normalised with
-/// the split's statistics; made if missing.
-fn csv(data: &DataRef, parts: &[&Path], name: &str) -> Result<PathBuf, String> {
+/// A CSV beside the first of `parts` (`train.csv`, `fold-2-val.csv`, `train+val.csv`: its
+/// rows, then the next part's), normalised with the split's statistics; made if missing.
+fn csv(data: &DataRef, parts: &[&Path]) -> Result<PathBuf, String> {
     let first = parts[0];
-    let out = first.with_file_name(format!("{name}.csv"));
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let name: Vec<String> = parts.iter().map(|p| stem(p)).collect();
+    let out = first.with_file_name(format!("{}.csv", name.join("+")));
     if out.exists() {
         return Ok(out);
     }

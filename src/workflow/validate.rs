@@ -190,6 +190,30 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
             ));
         }
     }
+    for s in &wf.stages {
+        let StageSpec::Search(search) = &s.spec else {
+            continue;
+        };
+        let folds = matches!(wf.upstream(s, "split").map(|u| &u.spec),
+            Some(StageSpec::Split(o)) if o.folds.is_some());
+        if !folds {
+            continue;
+        }
+        if search.strategy.kind == crate::search::StrategyKind::Pbt {
+            return Err(FieldError::new(
+                format!("stages.{}.strategy.kind", s.name),
+                "pbt does not combine with k-fold splits (folds:): its members copy each \
+                 other's single model; use sha, hyperband, asha or bohb",
+            ));
+        }
+        if search.early_stopping.is_some() {
+            return Err(FieldError::new(
+                format!("stages.{}.early_stopping", s.name),
+                "does not combine with k-fold splits (folds:) yet: each fold would stop at its \
+                 own epoch",
+            ));
+        }
+    }
     default_metrics(&mut wf);
     Ok(wf)
 }

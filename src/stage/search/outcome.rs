@@ -183,6 +183,7 @@ impl Search<'_, '_> {
             "trials": known.iter().map(|r| r.trial).collect::<std::collections::BTreeSet<_>>().len(),
             "epochs_trained": trained,
             "failed": failed,
+            "folds": self.folds,
             "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
         });
         if let Some(e) = &early {
@@ -201,8 +202,13 @@ impl Search<'_, '_> {
             Some(e) => format!("at its best epoch {epochs} of {}", e["trained"]),
             None => format!("after {}", crate::text::plural(epochs, "epoch")),
         };
+        let each = if self.folds > 0 {
+            format!(", each by {} fold models", self.folds)
+        } else {
+            String::new()
+        };
         self.ctx.progress.line(&format!(
-            "  best: trial {trial} with {} = {:.4} {at} ({} trained in all)",
+            "  best: trial {trial} with {} = {:.4} {at} ({} trained in all{each})",
             self.spec.metric.name,
             self.spec.metric.objective(objective),
             crate::text::plural(trained, "epoch")

@@ -10,8 +10,39 @@ use crate::stage::retention;
 use crate::train::protocol::{EpochMetrics, TrialState, TrialStatus};
 
 impl Search<'_, '_> {
-    pub(super) fn read_status(&self, k: usize) -> Option<TrialStatus> {
-        crate::train::read_status(&self.ctx.layout.trial(self.job(), self.issued[k].trial))
+    pub(super) fn read_status(&self, u: super::Unit) -> Option<TrialStatus> {
+        crate::train::read_status(&self.unit_dir(u))
+    }
+
+    /// A unit's final status: the item's, or one fold's (the item ends with its last fold).
+    pub(super) fn finish_unit(
+        &mut self,
+        (k, fold): super::Unit,
+        status: TrialStatus,
+    ) -> Result<()> {
+        if self.folds == 0 {
+            return self.ingest(k, status);
+        }
+        let n = self.folds;
+        let slots = self.fold_status.entry(k).or_insert_with(|| vec![None; n]);
+        slots[fold] = Some(status);
+        if slots.iter().any(Option::is_none) {
+            return Ok(());
+        }
+        let each: Vec<TrialStatus> = self
+            .fold_status
+            .remove(&k)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
+        let trial_dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
+        let merged = super::folds::merge(&trial_dir, &each, &self.spec.metric.name)
+            .map_err(Error::internal)?;
+        for f in 0..n {
+            retention::prune_trial(&self.unit_dir((k, f)), &[]);
+        }
+        self.ingest(k, merged)
     }
 
     /// Record a finished item: its value, the trial's state and every epoch's metrics.
@@ -218,7 +249,7 @@ impl Search<'_, '_> {
 
     /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
     /// one's result, now or when it arrives.
-    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<usize>) -> Result<()> {
+    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<super::Unit>) -> Result<()> {
         match self.twin_of(k) {
             Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
             Some(twin) => {
@@ -226,7 +257,10 @@ impl Search<'_, '_> {
                 Ok(())
             }
             None => {
-                queue.push_back(k);
+                // Each fold is a unit of its own, so folds train on several workers at once.
+                for f in 0..self.folds.max(1) {
+                    queue.push_back((k, f));
+                }
                 Ok(())
             }
         }
