@@ -98,6 +98,8 @@ fn accepted(sb: &Sandbox) -> Vec<String> {
 }
 
 fn only(sb: &Sandbox, check: &str) {
+    // What the audit printed (shown with --nocapture).
+    println!("{}", text(&sb.output(&["audit"]).stdout));
     let failed = failing(sb);
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].starts_with(check), "{failed:?}");
