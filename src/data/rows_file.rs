@@ -44,6 +44,27 @@ pub fn write(path: &Path, ds: &Dataset) -> Result<()> {
     crate::store::atomic::write(path, &bytes)
 }
 
+/// The number of classes a rows file holds, from its header alone (a file of 60k images is
+/// not read for one number).
+pub fn classes(path: &Path) -> std::result::Result<usize, String> {
+    use std::io::Read;
+    let bad = |why: String| format!("{}: {why}", path.display());
+    let mut f = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|e| bad(e.to_string()))?;
+    let n = u64::from_le_bytes(len) as usize;
+    if n > 100_000_000 {
+        return Err(bad(format!("a header of {n} bytes")));
+    }
+    let mut header = vec![0u8; n];
+    f.read_exact(&mut header).map_err(|e| bad(e.to_string()))?;
+    let h: serde_json::Value = serde_json::from_slice(&header).map_err(|e| bad(e.to_string()))?;
+    h["__metadata__"]["classes"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| bad("no classes in the metadata".into()))
+}
+
 /// Read a file `write` wrote back into a `Dataset` of its rows.
 pub fn read(path: &Path) -> std::result::Result<Dataset, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;

@@ -47,8 +47,8 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
             out.push(("HPFLOW_MODEL_DIR", path(model_dir.clone())));
         }
     }
-    if let Ok(ds) = rows_file::read(&data.train) {
-        out.push(("HPFLOW_CLASSES", ds.classes.to_string()));
+    if let Ok(k) = rows_file::classes(&data.train) {
+        out.push(("HPFLOW_CLASSES", k.to_string()));
     }
     Ok(out)
 }
