@@ -47,6 +47,9 @@ pub enum Command {
         /// Print the outcome as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Where trials run, overriding the workflow's `executor:` (its Slurm settings stay).
+        #[arg(long, value_enum)]
+        executor: Option<crate::workflow::executor::ExecutorKind>,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -163,7 +166,11 @@ pub enum Command {
     },
     /// (internal) Serve trials on stdin; started by `hpflow run`.
     #[command(name = "__worker", hide = true)]
-    Worker,
+    Worker {
+        /// Serve a Slurm search's queue folder instead of stdin.
+        #[arg(long, value_name = "DIR")]
+        queue: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -171,7 +178,7 @@ impl Command {
     pub fn writes_to_children(&self) -> bool {
         matches!(
             self,
-            Command::Run { .. } | Command::Watch { .. } | Command::Worker
+            Command::Run { .. } | Command::Watch { .. } | Command::Worker { .. }
         )
     }
 
@@ -236,9 +243,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     };
     let layout = Layout::new(runs);
     match cli.command {
-        Command::Run { workflow, json } => {
-            crate::cmd::run::run(&workflow, &layout, cli.quiet, json)
-        }
+        Command::Run {
+            workflow,
+            json,
+            executor,
+        } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json, executor),
         Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
         Command::Status {
             workflow,
@@ -279,6 +288,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}"))
                 .map_err(crate::Error::Usage)
         }
-        Command::Worker => crate::train::worker::serve(None),
+        Command::Worker { queue: None } => crate::train::worker::serve(None),
+        Command::Worker { queue: Some(dir) } => crate::train::queue_worker::serve_queue(None, &dir),
     }
 }

@@ -8,8 +8,17 @@ use crate::exec::JobOutcome;
 use crate::store::Layout;
 use crate::store::layout::short;
 
-pub fn run(path: &Path, layout: &Layout, quiet: bool, json: bool) -> Result<()> {
-    let wf = crate::workflow::load(path)?;
+pub fn run(
+    path: &Path,
+    layout: &Layout,
+    quiet: bool,
+    json: bool,
+    executor: Option<crate::workflow::executor::ExecutorKind>,
+) -> Result<()> {
+    let mut wf = crate::workflow::load(path)?;
+    if let Some(kind) = executor {
+        wf.executor.kind = kind;
+    }
     let plan = crate::plan::build(&wf)?;
     let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json)?;
     if json {

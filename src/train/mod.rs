@@ -7,6 +7,7 @@ pub mod command;
 pub mod function;
 pub mod metrics;
 pub mod protocol;
+pub mod queue_worker;
 pub mod schedule;
 pub mod schema;
 pub mod worker;

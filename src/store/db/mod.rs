@@ -52,10 +52,21 @@ CREATE TABLE workflow_files (
 INSERT OR IGNORE INTO workflow_files (file, name, updated_at)
     SELECT file, name, updated_at FROM workflows;
 "#,
+    // 4: the Slurm worker jobs a search submitted, with their last known state, so that
+    // `status` shows them and a restarted coordinator adopts the live ones.
+    r#"
+CREATE TABLE slurm_jobs (
+    slurm_id TEXT PRIMARY KEY, job TEXT NOT NULL, submitted_at REAL NOT NULL,
+    state TEXT NOT NULL, reason TEXT, updated_at REAL NOT NULL);
+CREATE INDEX slurm_jobs_by_job ON slurm_jobs (job);
+"#,
 ];
 
 mod access;
 mod search;
+mod slurm;
+
+pub use slurm::SlurmJobRow;
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
