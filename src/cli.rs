@@ -58,6 +58,9 @@ pub enum Command {
         /// Print the plan as JSON: every job with its key and hash.
         #[arg(long)]
         json: bool,
+        /// Plan for this executor instead of the workflow's `executor:` (jobs stay the same).
+        #[arg(long, value_enum)]
+        executor: Option<crate::workflow::executor::ExecutorKind>,
     },
     /// Jobs and trials of a workflow (file or name), or of every workflow.
     Status {
@@ -248,7 +251,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             executor,
         } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json, executor),
-        Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
+        Command::Plan {
+            workflow,
+            json,
+            executor,
+        } => crate::cmd::plan::run(&workflow, &layout, json, executor),
         Command::Status {
             workflow,
             json,

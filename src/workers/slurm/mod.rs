@@ -71,6 +71,42 @@ pub fn job_name(search_job: &str) -> String {
     format!("hpflow-{}", crate::store::layout::short(search_job))
 }
 
+/// How many worker jobs serve a search with `slots` requests in flight at once.
+pub fn worker_jobs(settings: &SlurmSettings, slots: usize) -> usize {
+    settings.max_jobs.unwrap_or(slots).min(slots).max(1)
+}
+
+/// What `hpflow plan` shows of a search under Slurm: the jobs it would submit and how.
+pub fn describe(
+    layout: &crate::store::Layout,
+    search_job: &str,
+    settings: &SlurmSettings,
+    slots: usize,
+    threads: u32,
+    needs_torch: bool,
+) -> serde_json::Value {
+    let q = layout.queue(search_job);
+    let worker = if needs_torch {
+        "hpflow-worker --queue"
+    } else {
+        "hpflow __worker --queue"
+    };
+    let mut sbatch = vec!["sbatch".to_string()];
+    sbatch.extend(commands::sbatch_args(
+        settings,
+        &job_name(search_job),
+        &q.logs(),
+        threads,
+    ));
+    sbatch.push(q.script().display().to_string());
+    serde_json::json!({
+        "kind": "slurm",
+        "worker_jobs": worker_jobs(settings, slots),
+        "sbatch": sbatch,
+        "runs": format!("{worker} {}", q.root().display()),
+    })
+}
+
 impl<'a> SlurmPool<'a> {
     /// Prepare the queue folder and adopt the worker jobs a previous coordinator left running.
     /// A request such a job is still training is waited for (its answer is then read like
@@ -88,7 +124,7 @@ impl<'a> SlurmPool<'a> {
         let mut pool = SlurmPool {
             db: s.db,
             sbatch: commands::sbatch_args(&s.settings, &name, &q.logs(), s.threads),
-            target: s.settings.max_jobs.unwrap_or(s.slots).min(s.slots).max(1),
+            target: worker_jobs(&s.settings, s.slots),
             search_job: s.search_job,
             name,
             slots: vec![None; s.slots],
@@ -315,6 +351,7 @@ impl<'a> SlurmPool<'a> {
     /// still busy after a grace period are cancelled, and the coordinator waits until none
     /// is left, so that `hpflow run` never returns with worker jobs still in Slurm.
     fn close(&mut self) {
+        self.stopping = true;
         let _ = atomic::write(&self.q.stop(), b"");
         for (name, _) in files(&self.q.queue()) {
             let _ = std::fs::remove_file(self.q.queue().join(name));
