@@ -1,0 +1,390 @@
+//! `executor: slurm` against a real single-node Slurm (see `slurm/cluster.rs`): a Hyperband
+//! search served by two worker jobs gives what the local executor gives; so does one whose
+//! worker job is cancelled mid-trial, and one whose coordinator is SIGKILLed and restarted
+//! (without a duplicate worker job); Ctrl-C cancels the worker jobs; a job that cannot start
+//! is reported with Slurm's reason. Each test starts and stops its own cluster, one at a time.
+
+#[path = "slurm/cluster.rs"]
+mod cluster;
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cluster::{Cluster, wait_for};
+use common::{BIN, Sandbox, text};
+use serde_json::Value;
+
+/// One cluster at a time: they would compete for the same two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Hyperband on Branin, 2 trials at once; `sleep` seconds per epoch make trials last long
+/// enough to be interrupted. `retries: 0`: a lost worker counted as a crash would fail a trial.
+fn workflow(sleep: f64, executor: &str) -> String {
+    format!(
+        "name: hb-slurm
+seed: 5
+executor:
+{executor}
+stages:
+  search:
+    kind: search
+    model: function
+    function: branin
+    space:
+      x1: {{uniform: [-5.0, 10.0]}}
+      x2: {{uniform: [0.0, 15.0]}}
+    params:
+      sleep: {sleep}
+    strategy:
+      kind: hyperband
+      eta: 3
+      min_epochs: 1
+      max_epochs: 9
+    metric: {{name: objective, goal: minimize}}
+    workers: 2
+    retries: 0
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
+"
+    )
+}
+
+const SLURM: &str = "  kind: slurm\n  cpus_per_worker: 1\n  time: 10m";
+
+fn start() -> Option<(std::sync::MutexGuard<'static, ()>, Cluster)> {
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    match Cluster::start() {
+        Ok(c) => Some((guard, c)),
+        Err(reason) => {
+            eprintln!("SKIPPED: Slurm cannot run here: {reason}");
+            None
+        }
+    }
+}
+
+fn hpflow(c: &Cluster, sb: &Sandbox, runs: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    c.env(&mut cmd)
+        .current_dir(sb.path())
+        .env_remove("HPFLOW_RUNS_DIR")
+        .arg("--runs-dir")
+        .arg(sb.path().join(runs))
+        .args(args);
+    cmd
+}
+
+/// Run to the end; the jobs' outputs without timings, and the seconds it took.
+fn run_json(c: &Cluster, sb: &Sandbox, runs: &str, extra: &[&str]) -> (Vec<Value>, f64) {
+    let started = Instant::now();
+    let mut args = vec!["run", "--json", "wf.yaml"];
+    args.extend(extra);
+    let out = hpflow(c, sb, runs, &args).output().expect("run hpflow");
+    assert!(
+        out.status.success(),
+        "hpflow run failed: {}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    (outcome(&v), started.elapsed().as_secs_f64())
+}
+
+/// What must not depend on the executor: every job's id and outputs (timings left out).
+fn outcome(run: &Value) -> Vec<Value> {
+    fn strip(v: &mut Value) {
+        if let Value::Object(m) = v {
+            m.remove("seconds");
+            m.values_mut().for_each(strip);
+        } else if let Value::Array(a) = v {
+            a.iter_mut().for_each(strip);
+        }
+    }
+    run["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            let mut o = j["outputs"].clone();
+            strip(&mut o);
+            serde_json::json!({"stage": j["stage"], "job": j["job"], "outputs": o})
+        })
+        .collect()
+}
+
+/// The reference: the same workflow under the local executor.
+fn local(c: &Cluster, sb: &Sandbox) -> (Vec<Value>, f64) {
+    run_json(c, sb, "runs-local", &["--executor", "local"])
+}
+
+fn slurm_jobs(c: &Cluster, sb: &Sandbox, runs: &str) -> Vec<Value> {
+    let out = hpflow(c, sb, runs, &["status", "--json", "wf.yaml"])
+        .output()
+        .expect("status");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("status json");
+    v["jobs"][0]["slurm_jobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The search job's queue folder under `runs`.
+fn queue_dir(sb: &Sandbox, runs: &str) -> std::path::PathBuf {
+    let root = sb.path().join(runs);
+    for e in std::fs::read_dir(&root).expect("runs").flatten() {
+        if e.path().join("slurm").is_dir() {
+            return e.path().join("slurm");
+        }
+    }
+    panic!("no slurm folder under {}", root.display())
+}
+
+/// A claim (`claimed/<request>@<jobid>.json`) exists: a worker job is mid-trial. Its job id.
+fn claim(sb: &Sandbox, runs: &str) -> Option<String> {
+    let root = sb.path().join(runs);
+    let dirs = std::fs::read_dir(&root).ok()?;
+    for d in dirs.flatten() {
+        for e in std::fs::read_dir(d.path().join("slurm/claimed"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some((_, id)) = name.trim_end_matches(".json").rsplit_once('@') {
+                return Some(id.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn spawn(c: &Cluster, sb: &Sandbox, runs: &str) -> Child {
+    hpflow(c, sb, runs, &["run", "wf.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hpflow run")
+}
+
+fn finish(c: &mut Cluster) {
+    println!("sacct (job completion log):\n{}", c.sacct());
+    let left = c.stop();
+    assert!(
+        left.is_empty(),
+        "left running after the cluster stopped: {left:?}"
+    );
+}
+
+#[test]
+fn two_worker_jobs_give_the_local_result() {
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    sb.write("wf.yaml", &workflow(0.02, SLURM));
+    let plan = hpflow(&c, &sb, "runs-slurm", &["plan", "wf.yaml"])
+        .output()
+        .expect("plan");
+    let plan = text(&plan.stdout);
+    assert!(
+        plan.contains("on Slurm, 2 worker job(s)") && plan.contains("sbatch --parsable"),
+        "{plan}"
+    );
+    let (want, local_s) = local(&c, &sb);
+    let (got, slurm_s) = run_json(&c, &sb, "runs-slurm", &[]);
+    assert_eq!(got, want, "slurm and local runs differ");
+    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
+    println!(
+        "local {local_s:.1}s, slurm {slurm_s:.1}s (overhead {:.1}s); worker jobs: {jobs:?}",
+        slurm_s - local_s
+    );
+    assert_eq!(jobs.len(), 2, "two worker jobs submitted: {jobs:?}");
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:?}");
+    // Each served part of the search (items went to whichever was free).
+    let logs = queue_dir(&sb, "runs-slurm").join("logs");
+    let served: Vec<String> = std::fs::read_dir(&logs)
+        .expect("logs")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert_eq!(served.len(), 2);
+    assert!(
+        served
+            .iter()
+            .all(|l| l.contains("leaving after") && !l.contains("after 0 requests")),
+        "{served:?}"
+    );
+    assert!(
+        c.live_jobs().is_empty(),
+        "jobs left in Slurm: {:?}",
+        c.jobs()
+    );
+    let status = hpflow(&c, &sb, "runs-slurm", &["status", "wf.yaml"])
+        .output()
+        .expect("status");
+    assert!(
+        text(&status.stdout).contains("Slurm worker jobs:"),
+        "{}",
+        text(&status.stdout)
+    );
+    finish(&mut c);
+}
+
+#[test]
+fn a_worker_job_cancelled_mid_trial_changes_nothing() {
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    sb.write("wf.yaml", &workflow(0.25, SLURM));
+    let (want, _) = local(&c, &sb);
+    let mut child = spawn(&c, &sb, "runs-slurm");
+    let mut victim = None;
+    wait_for(
+        || {
+            victim = claim(&sb, "runs-slurm");
+            victim.is_some()
+        },
+        "a worker job to claim a trial",
+    )
+    .expect("a claim");
+    let victim = victim.expect("claimed");
+    std::thread::sleep(Duration::from_millis(300));
+    c.slurm("scancel", &[&victim]).expect("scancel");
+    let out = child.wait_with_output().expect("run");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "run failed after scancel: {stderr}");
+    let (got, _) = run_json(&c, &sb, "runs-slurm", &[]);
+    assert_eq!(got, want, "results differ after a cancelled worker job");
+    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
+    println!("worker jobs after scancel of {victim}: {jobs:?}\n{stderr}");
+    let cancelled = jobs
+        .iter()
+        .find(|j| j["slurm_id"] == victim.as_str())
+        .expect("victim recorded");
+    assert_eq!(cancelled["state"], "CANCELLED");
+    assert!(jobs.len() >= 3, "a replacement was submitted: {jobs:?}");
+    assert!(c.live_jobs().is_empty(), "{:?}", c.jobs());
+    finish(&mut c);
+}
+
+#[test]
+fn a_restarted_coordinator_adopts_its_worker_jobs() {
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    sb.write("wf.yaml", &workflow(0.2, SLURM));
+    let (want, _) = local(&c, &sb);
+    let mut child = spawn(&c, &sb, "runs-slurm");
+    // Mid-sweep: both worker jobs running and some trials answered.
+    wait_for(
+        || {
+            let running = c.jobs().iter().filter(|j| j.2 == "RUNNING").count();
+            let answered = std::fs::read_dir(sb.path().join("runs-slurm"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .flat_map(|d| {
+                    std::fs::read_dir(d.path().join("trials"))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                })
+                .filter(|t| t.path().join("status.json").exists())
+                .count();
+            running == 2 && answered >= 4 && claim(&sb, "runs-slurm").is_some()
+        },
+        "the sweep to be under way",
+    )
+    .expect("mid-sweep");
+    // SAFETY: killing our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let before: Vec<String> = c.live_jobs();
+    assert_eq!(
+        before.len(),
+        2,
+        "the worker jobs outlive their coordinator: {:?}",
+        c.jobs()
+    );
+    let out = hpflow(&c, &sb, "runs-slurm", &["run", "wf.yaml"])
+        .output()
+        .expect("rerun");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "restarted run failed: {stderr}");
+    assert!(stderr.contains("adopted worker jobs"), "{stderr}");
+    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
+    println!("worker jobs: {jobs:?}\n{stderr}");
+    assert_eq!(jobs.len(), 2, "no duplicate worker jobs: {jobs:?}");
+    let (got, _) = run_json(&c, &sb, "runs-slurm", &[]);
+    assert_eq!(got, want, "results differ after the coordinator was killed");
+    assert!(c.live_jobs().is_empty(), "{:?}", c.jobs());
+    finish(&mut c);
+}
+
+#[test]
+fn ctrl_c_cancels_the_worker_jobs() {
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    sb.write("wf.yaml", &workflow(0.3, SLURM));
+    let child = spawn(&c, &sb, "runs-slurm");
+    wait_for(|| claim(&sb, "runs-slurm").is_some(), "a trial under way").expect("claim");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("run");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(c.live_jobs().is_empty(), "worker jobs left: {:?}", c.jobs());
+    let workers: Vec<_> = c
+        .processes()
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains("--queue"))
+        .collect();
+    assert!(workers.is_empty(), "worker processes left: {workers:?}");
+    // The next run resumes and still gives the local result.
+    let (got, _) = run_json(&c, &sb, "runs-slurm", &[]);
+    let (want, _) = local(&c, &sb);
+    assert_eq!(got, want);
+    finish(&mut c);
+}
+
+#[test]
+fn a_job_that_cannot_start_is_reported_with_slurms_reason() {
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    // Held jobs never start by themselves: Slurm's reason is JobHeldUser.
+    sb.write(
+        "wf.yaml",
+        &workflow(0.0, &format!("{SLURM}\n  extra: [--hold]")),
+    );
+    let mut child = spawn(&c, &sb, "runs-slurm");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    wait_for(
+        || {
+            slurm_jobs(&c, &sb, "runs-slurm")
+                .iter()
+                .any(|j| j["reason"] == "JobHeldUser")
+        },
+        "the pending reason to be recorded",
+    )
+    .expect("reason recorded");
+    std::thread::sleep(Duration::from_secs(6));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    let stderr = reader.join().expect("stderr");
+    assert!(
+        stderr.contains("pending for") && stderr.contains("Slurm says JobHeldUser"),
+        "{stderr}"
+    );
+    let status = hpflow(&c, &sb, "runs-slurm", &["status", "wf.yaml"])
+        .output()
+        .expect("status");
+    println!("{}", text(&status.stdout));
+    assert!(c.live_jobs().is_empty(), "held jobs left: {:?}", c.jobs());
+    finish(&mut c);
+}
