@@ -126,7 +126,11 @@ fn slurm_jobs(c: &Cluster, sb: &Sandbox, runs: &str) -> Vec<Value> {
     let out = hpflow(c, sb, runs, &["status", "--json", "wf.yaml"])
         .output()
         .expect("status");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("status json");
+    // While a run starts there may be nothing to show yet.
+    let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) else {
+        eprintln!("status: {}", text(&out.stderr));
+        return Vec::new();
+    };
     v["jobs"][0]["slurm_jobs"]
         .as_array()
         .cloned()
@@ -239,7 +243,7 @@ fn a_worker_job_cancelled_mid_trial_changes_nothing() {
     let sb = Sandbox::new();
     sb.write("wf.yaml", &workflow(0.25, SLURM));
     let (want, _) = local(&c, &sb);
-    let mut child = spawn(&c, &sb, "runs-slurm");
+    let child = spawn(&c, &sb, "runs-slurm");
     let mut victim = None;
     wait_for(
         || {

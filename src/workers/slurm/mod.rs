@@ -290,6 +290,17 @@ impl<'a> SlurmPool<'a> {
                 )));
             }
         }
+        if self.stopping && self.live.is_empty() {
+            // Nothing will claim what still waits in the queue: hand it back.
+            for worker in 0..self.slots.len() {
+                let Some((request, _)) = &self.slots[worker] else {
+                    continue;
+                };
+                if std::fs::remove_file(self.q.waiting(*request)).is_ok() {
+                    self.events.push_back(Event::Lost { worker });
+                }
+            }
+        }
         if self.failures > self.target + 2 {
             self.fatal = Some(Error::JobFailed(format!(
                 "executor slurm: {} worker jobs failed; their output is in {}",
