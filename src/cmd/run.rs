@@ -19,6 +19,9 @@ pub fn run(
     if let Some(kind) = executor {
         wf.executor.kind = kind;
     }
+    if wf.executor.kind == crate::workflow::executor::ExecutorKind::Slurm {
+        crate::workers::slurm::commands::check_installed()?;
+    }
     let plan = crate::plan::build(&wf)?;
     let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json)?;
     if json {

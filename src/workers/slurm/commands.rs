@@ -87,6 +87,20 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Before anything is written: the Slurm tools are here (hpflow runs on a login node).
+pub fn check_installed() -> Result<()> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in ["sbatch", "squeue", "scancel"] {
+        if !std::env::split_paths(&path).any(|d| d.join(tool).is_file()) {
+            return Err(Error::Usage(format!(
+                "executor slurm: {tool} is not on PATH; run hpflow where Slurm's commands work \
+                 (a login node), or use --executor local"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Submit one worker job; its Slurm job id.
 pub fn submit(args: &[String], script: &Path) -> Result<String> {
     let out = Command::new("sbatch")
