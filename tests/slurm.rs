@@ -150,6 +150,11 @@ fn queue_dir(sb: &Sandbox, runs: &str) -> std::path::PathBuf {
 
 /// A claim (`claimed/<request>@<jobid>.json`) exists: a worker job is mid-trial. Its job id.
 fn claim(sb: &Sandbox, runs: &str) -> Option<String> {
+    long_claim(sb, runs, 0)
+}
+
+/// A worker job holding a request with at least `left` epochs still to train.
+fn long_claim(sb: &Sandbox, runs: &str, left: u64) -> Option<String> {
     let root = sb.path().join(runs);
     let dirs = std::fs::read_dir(&root).ok()?;
     for d in dirs.flatten() {
@@ -159,7 +164,18 @@ fn claim(sb: &Sandbox, runs: &str) -> Option<String> {
             .flatten()
         {
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some((_, id)) = name.trim_end_matches(".json").rsplit_once('@') {
+            let Some((_, id)) = name.trim_end_matches(".json").rsplit_once('@') else {
+                continue;
+            };
+            let req: Value = std::fs::read_to_string(e.path())
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            let trained = req["trial_dir"]
+                .as_str()
+                .and_then(|d| std::fs::read_to_string(format!("{d}/metrics.jsonl")).ok())
+                .map_or(0, |m| m.lines().count() as u64);
+            if req["epochs"].as_u64().unwrap_or(0) >= trained + left {
                 return Some(id.to_string());
             }
         }
@@ -239,30 +255,74 @@ fn two_worker_jobs_give_the_local_result() {
 
 #[test]
 fn a_worker_job_cancelled_mid_trial_changes_nothing() {
+    // Slurm's SIGTERM: the worker checkpoints its trial and leaves.
+    cancel_mid_trial_of(&[]);
+}
+
+#[test]
+fn a_worker_job_killed_mid_epoch_resumes_elsewhere_without_a_retry() {
+    // Epochs of 8 s against KillWait=1 (Slurm kills a few seconds after its SIGTERM): the
+    // SIGKILL lands mid-epoch, before the worker could checkpoint and answer, and its claim
+    // is left behind for the coordinator to find.
+    let slow = workflow(8.0, SLURM)
+        .replace(
+            "kind: hyperband\n      eta: 3\n      min_epochs: 1\n      max_epochs: 9",
+            "kind: random",
+        )
+        .replace(
+            "    workers: 2\n",
+            "    workers: 2\n    budget: {trials: 2}\n",
+        )
+        .replace("      sleep: 8\n", "      sleep: 8\n      epochs: 2\n");
+    assert!(
+        slow.contains("kind: random") && slow.contains("epochs: 2"),
+        "{slow}"
+    );
+    cancel_mid_trial(&[], &slow, true);
+}
+
+fn cancel_mid_trial_of(how: &[&str]) {
+    cancel_mid_trial(how, &workflow(0.25, SLURM), false)
+}
+
+fn cancel_mid_trial(how: &[&str], wf: &str, hard: bool) {
     let Some((_g, mut c)) = start() else { return };
     let sb = Sandbox::new();
-    sb.write("wf.yaml", &workflow(0.25, SLURM));
+    sb.write("wf.yaml", wf);
     let (want, _) = local(&c, &sb);
     let child = spawn(&c, &sb, "runs-slurm");
     let mut victim = None;
     wait_for(
         || {
-            victim = claim(&sb, "runs-slurm");
+            victim = long_claim(&sb, "runs-slurm", if hard { 1 } else { 4 });
             victim.is_some()
         },
-        "a worker job to claim a trial",
+        "a worker job to claim a trial with 4 epochs to go",
     )
     .expect("a claim");
+    // At once: the claimed trial trains for about a second more.
     let victim = victim.expect("claimed");
-    std::thread::sleep(Duration::from_millis(300));
-    c.slurm("scancel", &[&victim]).expect("scancel");
+    let mut args = how.to_vec();
+    args.push(&victim);
+    c.slurm("scancel", &args).expect("scancel");
     let out = child.wait_with_output().expect("run");
     let stderr = text(&out.stderr);
+    let log = queue_dir(&sb, "runs-slurm").join(format!("logs/{victim}.out"));
+    println!("{}", std::fs::read_to_string(log).unwrap_or_default());
     assert!(out.status.success(), "run failed after scancel: {stderr}");
+    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
+    println!("worker jobs after scancel {how:?} of {victim}: {jobs:?}\n{stderr}");
     let (got, _) = run_json(&c, &sb, "runs-slurm", &[]);
     assert_eq!(got, want, "results differ after a cancelled worker job");
-    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
-    println!("worker jobs after scancel of {victim}: {jobs:?}\n{stderr}");
+    if hard {
+        // The lost request was seen and handed on (not just answered before the kill).
+        assert!(
+            stderr.contains(&format!(
+                "worker job {victim} ended (CANCELLED) during trial"
+            )),
+            "{stderr}"
+        );
+    }
     let cancelled = jobs
         .iter()
         .find(|j| j["slurm_id"] == victim.as_str())

@@ -25,6 +25,7 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
     // The Slurm job id names the claims; outside Slurm (tried by hand) the pid does.
     let me = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
     let mut trainers = Trainers::new(torch);
+    requeue_own_claims(&q, &me);
     eprintln!("hpflow worker {me}: serving {}", q.queue().display());
     let mut served = 0usize;
     while !stop_requested() {
@@ -70,6 +71,24 @@ fn claim_next(q: &QueueDir, me: &str) -> Result<Option<(PathBuf, TrainRequest)>>
         return Ok(Some((claim, req)));
     }
     Ok(None)
+}
+
+/// Claims under this job id at start were left by an earlier run of the same job (Slurm
+/// requeues a job whose node failed, keeping its id): their requests go back to the queue,
+/// to resume from their trials' checkpoints, as the coordinator cannot tell them apart from
+/// live ones.
+fn requeue_own_claims(q: &QueueDir, me: &str) {
+    let suffix = format!("@{me}.json");
+    for e in std::fs::read_dir(q.claimed_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(&suffix) {
+            let _ = std::fs::rename(e.path(), q.queue().join(format!("{stem}.json")));
+        }
+    }
 }
 
 fn orphaned(q: &QueueDir) -> bool {
