@@ -452,3 +452,54 @@ fn a_job_that_cannot_start_is_reported_with_slurms_reason() {
     assert!(c.live_jobs().is_empty(), "held jobs left: {:?}", c.jobs());
     finish(&mut c);
 }
+
+#[test]
+fn the_libtorch_mlp_on_digits_gives_the_local_result() {
+    let worker = std::path::Path::new(BIN).with_file_name("hpflow-worker");
+    if !worker.exists() {
+        eprintln!(
+            "SKIPPED: {} is not built (the torch feature is off)",
+            worker.display()
+        );
+        return;
+    }
+    let Some((_g, mut c)) = start() else { return };
+    let sb = Sandbox::new();
+    sb.write(
+        "wf.yaml",
+        &format!(
+            "name: digits-slurm
+seed: 42
+executor:
+{SLURM}
+data: {{source: builtin, name: digits, task: classification}}
+stages:
+  split: {{kind: split, train: 0.6, val: 0.2, test: 0.2}}
+  search:
+    kind: search
+    needs: [split]
+    model: mlp
+    space:
+      lr:    {{loguniform: [1.0e-3, 1.0e-1]}}
+      units: {{int: [16, 64], log: true}}
+    strategy: {{kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 3}}
+    metric: {{name: val_accuracy, goal: maximize}}
+    workers: 2
+    threads: 1
+  retrain: {{kind: retrain, needs: [search]}}
+  evaluate: {{kind: evaluate, needs: [retrain], metrics: [accuracy, loss]}}
+"
+        ),
+    );
+    let (want, local_s) = local(&c, &sb);
+    let (got, slurm_s) = run_json(&c, &sb, "runs-slurm", &[]);
+    assert_eq!(got, want, "slurm and local MLP runs differ");
+    let jobs = slurm_jobs(&c, &sb, "runs-slurm");
+    println!(
+        "MLP: local {local_s:.1}s, slurm {slurm_s:.1}s; worker jobs: {}",
+        jobs.len()
+    );
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:?}");
+    finish(&mut c);
+}

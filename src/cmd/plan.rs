@@ -62,16 +62,11 @@ pub fn run(
         // Only under Slurm, so that a local plan reads (and snapshots) as before.
         let slurm = match &stage.spec {
             StageSpec::Search(s) if wf.executor.kind == ExecutorKind::Slurm => {
-                let slots = if wf.device.starts_with("cuda") {
-                    s.workers.min(s.trials_per_device)
-                } else {
-                    s.workers
-                };
                 Some(crate::workers::slurm::describe(
                     layout,
                     &job.id,
                     &wf.executor.slurm,
-                    slots,
+                    s.workers,
                     s.threads as u32,
                     s.trainer.needs_torch(),
                 ))

@@ -189,7 +189,8 @@ impl<'a> Search<'_, 'a> {
             settings: executor.slurm.clone(),
             program,
             args,
-            slots: size,
+            // Each worker job has its own devices: `trials_per_device` is for one machine.
+            slots: self.spec.workers,
             threads: self.spec.threads as u32,
             trials_dir,
         };
