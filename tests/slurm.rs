@@ -131,9 +131,12 @@ fn slurm_jobs(c: &Cluster, sb: &Sandbox, runs: &str) -> Vec<Value> {
         eprintln!("status: {}", text(&out.stderr));
         return Vec::new();
     };
-    v["jobs"][0]["slurm_jobs"]
+    // The search's, whichever stage it is.
+    v["jobs"]
         .as_array()
-        .cloned()
+        .into_iter()
+        .flatten()
+        .find_map(|j| j["slurm_jobs"].as_array().cloned())
         .unwrap_or_default()
 }
 
