@@ -655,7 +655,7 @@ fn a_database_of_schema_1_is_migrated() {
     sb.ok(&["-q", "run", "w.yaml"]);
     sb.db()
         .execute_batch(
-            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds; PRAGMA user_version = 1;",
+            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds; DROP TABLE slurm_jobs; PRAGMA user_version = 1;",
         )
         .unwrap();
     let out = sb.json(&["run", "--json", "w.yaml"]);
@@ -664,7 +664,7 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // Migration 3 took the workflow files from the workflows table.
     let files: i64 = sb
         .db()
