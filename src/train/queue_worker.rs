@@ -17,7 +17,11 @@ use crate::train::{TrainRequest, Trainer, TrialDir};
 
 /// An idle worker whose coordinator has not touched the heartbeat for this long leaves.
 pub const ORPHAN_AFTER: Duration = Duration::from_secs(120);
-const POLL: Duration = Duration::from_millis(200);
+/// Polling backs off from `POLL_MIN` after an answer (the coordinator often issues the next
+/// request at once) to `POLL_MAX` while idle, so that a shared filesystem is not listed
+/// many times a second by every idle worker.
+const POLL_MIN: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(500);
 
 pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
     crate::signals::install();
@@ -28,14 +32,17 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
     requeue_own_claims(&q, &me);
     eprintln!("hpflow worker {me}: serving {}", q.queue().display());
     let mut served = 0usize;
+    let mut poll = POLL_MIN;
     while !stop_requested() {
         let Some((claim, req)) = claim_next(&q, &me)? else {
             if q.stop().exists() || orphaned(&q) {
                 break;
             }
-            std::thread::sleep(POLL);
+            std::thread::sleep(poll);
+            poll = (poll * 2).min(POLL_MAX);
             continue;
         };
+        poll = POLL_MIN;
         let status = trainers.answer(&req);
         atomic::write_json(&TrialDir::of(&req.trial_dir).status(), &status)?;
         // After the status: a claim without a status means the work was lost.
