@@ -506,3 +506,52 @@ stages:
     assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:?}");
     finish(&mut c);
 }
+
+#[test]
+fn executor_settings_are_in_no_job_key() {
+    // No cluster needed: the quickstart planned as shipped and with every Slurm setting.
+    let sb = Sandbox::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("workflows/quickstart.yaml")).expect("read");
+    let with = shipped.replace(
+        "device: cpu\n",
+        "device: cpu\nexecutor:\n  kind: slurm\n  partition: debug\n  account: lab\n  qos: normal\n  \
+         time: 2h\n  cpus_per_worker: 4\n  mem: 8G\n  max_jobs: 3\n  extra: [--exclusive]\n",
+    );
+    assert_ne!(with, shipped);
+    sb.write("local.yaml", &shipped);
+    sb.write("slurm.yaml", &with);
+    let keys = |file: &str| -> Vec<Value> {
+        let plan = sb.json(&["plan", "--json", file]);
+        plan["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .map(|j| serde_json::json!({"id": j["id"], "key": j["key"]}))
+            .collect()
+    };
+    assert_eq!(keys("local.yaml"), keys("slurm.yaml"));
+    let plan = sb.json(&["plan", "--json", "slurm.yaml"]);
+    let search = &plan["jobs"][1]["executor"];
+    assert_eq!(
+        search["worker_jobs"], 2,
+        "max_jobs 3, but only 2 trials at once"
+    );
+    let sbatch: Vec<&str> = search["sbatch"]
+        .as_array()
+        .expect("sbatch")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    for want in [
+        "--partition=debug",
+        "--account=lab",
+        "--qos=normal",
+        "--time=120",
+        "--cpus-per-task=4",
+        "--mem=8G",
+        "--exclusive",
+    ] {
+        assert!(sbatch.contains(&want), "{want} missing from {sbatch:?}");
+    }
+}
