@@ -47,6 +47,10 @@ pub enum Command {
         /// Print the outcome as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Evaluate even on test rows an earlier evaluation already looked at (the audit
+        /// lists it as an acknowledged second look).
+        #[arg(long)]
+        allow_second_look: bool,
         /// Where trials run, overriding the workflow's `executor:` (its Slurm settings stay).
         #[arg(long, value_enum)]
         executor: Option<crate::workflow::executor::ExecutorKind>,
@@ -249,8 +253,16 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Run {
             workflow,
             json,
+            allow_second_look,
             executor,
-        } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json, executor),
+        } => crate::cmd::run::run(
+            &workflow,
+            &layout,
+            cli.quiet,
+            json,
+            allow_second_look,
+            executor,
+        ),
         Command::Plan {
             workflow,
             json,

@@ -225,7 +225,9 @@ fn status_show_export_and_audit_report_a_finished_run() {
     assert!(export["test"]["metrics"]["regret"].as_f64().unwrap() >= 0.0);
     let csv = sb.ok(&["export", "report", "--format", "csv"]);
     assert!(
-        csv.starts_with("record,stage,trial,state,epochs_trained,epoch,param_x1,param_x2,"),
+        csv.starts_with(
+            "record,stage,trial,state,epochs_trained,best_epoch,epoch,param_x1,param_x2,"
+        ),
         "{csv}"
     );
     // One row per trial and epoch: 5 trials of 10 epochs (the default).
@@ -515,9 +517,6 @@ stages:
   retrain:
     kind: retrain
     needs: [search]
-  evaluate:
-    kind: evaluate
-    needs: [retrain]
 "
     )
 }
@@ -526,7 +525,11 @@ stages:
 fn command_trials_resume_from_their_own_checkpoints() {
     let sb = Sandbox::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("templates/train.py"), sb.path().join("train.py")).unwrap();
+    std::fs::copy(
+        root.join("tests/programs/quadratic.py"),
+        sb.path().join("train.py"),
+    )
+    .unwrap();
     sb.write("w.yaml", &command_workflow("train.py", "    workers: 2\n"));
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let search = run["jobs"][0]["job"].as_str().unwrap();
@@ -602,7 +605,7 @@ fn a_failed_job_starts_over_once_its_cause_is_fixed() {
     let out = sb.output(&["run", "w.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let train = std::fs::read_to_string(root.join("templates/train.py")).unwrap();
+    let train = std::fs::read_to_string(root.join("tests/programs/quadratic.py")).unwrap();
     sb.write("helper.py", &train);
     let out = sb.output(&["run", "w.yaml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -655,7 +658,11 @@ fn a_database_of_schema_1_is_migrated() {
     sb.ok(&["-q", "run", "w.yaml"]);
     sb.db()
         .execute_batch(
-            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds; DROP TABLE slurm_jobs; PRAGMA user_version = 1;",
+            "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds;
+             ALTER TABLE items DROP COLUMN best_epoch; ALTER TABLE items DROP COLUMN stopped;
+             ALTER TABLE trials DROP COLUMN best_epoch; ALTER TABLE trials DROP COLUMN stopped;
+             DROP TABLE test_looks; DROP TABLE second_looks; DROP TABLE slurm_jobs;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     let out = sb.json(&["run", "--json", "w.yaml"]);
@@ -664,7 +671,17 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 6);
+    // Migration 4 added early stopping's columns; the old trials read as not stopped.
+    let stopped: i64 = sb
+        .db()
+        .query_row(
+            "SELECT count(*) FROM trials WHERE stopped = 0 AND best_epoch IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stopped, 2);
     // Migration 3 took the workflow files from the workflows table.
     let files: i64 = sb
         .db()

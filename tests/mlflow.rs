@@ -72,9 +72,23 @@ fn start_server(venv: &std::path::Path, dir: &std::path::Path) -> (Server, Strin
         .expect("start mlflow server");
     let server = Server { child };
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // Ready once it answers HTTP: the port accepts connections a while before the app
+    // behind it answers them (on a busy machine, long enough to fail the first request).
+    let answers = || -> bool {
+        use std::io::{BufRead, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        if s.write_all(b"GET /health HTTP/1.0\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut line = String::new();
+        std::io::BufReader::new(s).read_line(&mut line).is_ok() && line.starts_with("HTTP/")
+    };
+    while !answers() {
         assert!(
-            start.elapsed() < Duration::from_secs(90),
+            start.elapsed() < Duration::from_secs(120),
             "mlflow server did not start"
         );
         std::thread::sleep(Duration::from_millis(300));

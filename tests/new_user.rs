@@ -33,9 +33,6 @@ stages:
   retrain:
     kind: retrain
     needs: search
-  evaluate:
-    kind: evaluate
-    needs: [retrain]
 "
     )
 }

@@ -45,10 +45,17 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     assert_eq!(audit.status.code(), Some(4), "{}", text(&audit.stdout));
     std::fs::write(&req, original).unwrap();
 
-    // A second model selection looked at by the same test split is a finding.
+    // A second model evaluated on the same test split: refused before anything runs, run
+    // when allowed (an accepted look), a finding once that permission is not on record.
     let edited = quickstart().replace("on: train+val", "on: train+val\n    epochs: 3");
     sb.write("quickstart.yaml", &edited);
-    sb.ok(&["-q", "run", "quickstart.yaml"]);
+    let refused = sb.output(&["-q", "run", "quickstart.yaml"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    sb.ok(&["-q", "run", "quickstart.yaml", "--allow-second-look"]);
+    let audit = sb.output(&["audit", "quickstart"]);
+    assert!(audit.status.success(), "{}", text(&audit.stdout));
+    assert!(text(&audit.stdout).contains("accepted: the test rows of split"));
+    sb.db().execute("DELETE FROM second_looks", []).unwrap();
     let audit = sb.output(&["audit", "quickstart"]);
     assert_eq!(audit.status.code(), Some(4));
     assert!(

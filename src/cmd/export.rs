@@ -36,7 +36,7 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
                 .collect();
             out["trials"].as_array_mut().expect("array").push(json!({
                 "stage": stage, "job": id, "trial": t.trial, "params": params, "state": t.state,
-                "epochs_trained": t.epochs, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
+                "epochs_trained": t.epochs, "best_epoch": t.best_epoch, "stopped_early": t.stopped, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
             }));
         }
         let Some(row) = row.filter(|r| r.status == "done") else {
@@ -108,6 +108,7 @@ pub fn to_csv(data: &Value) -> String {
         "trial",
         "state",
         "epochs_trained",
+        "best_epoch",
         "epoch",
     ]
     .iter()
@@ -126,7 +127,7 @@ pub fn to_csv(data: &Value) -> String {
                     stage: &str,
                     trial: String,
                     state: &str,
-                    trained: String,
+                    (trained, best): (String, String),
                     epoch: String,
                     p: &Value,
                     m: &Value| {
@@ -136,6 +137,7 @@ pub fn to_csv(data: &Value) -> String {
             trial,
             state.to_string(),
             trained,
+            best,
             epoch,
         ];
         row.extend(params.iter().map(|k| scalar(&p[k])));
@@ -169,7 +171,7 @@ pub fn to_csv(data: &Value) -> String {
                 stage,
                 scalar(&t["trial"]),
                 state,
-                trained.clone(),
+                (trained.clone(), scalar(&t["best_epoch"])),
                 epoch,
                 &t["params"],
                 metrics,
@@ -184,7 +186,10 @@ pub fn to_csv(data: &Value) -> String {
             "",
             scalar(&sel["trial"]),
             "",
-            scalar(&sel["epochs"]),
+            match sel["early_stopping"].as_object() {
+                Some(e) => (scalar(&e["trained"]), scalar(&e["best_epoch"])),
+                None => (scalar(&sel["epochs"]), String::new()),
+            },
             String::new(),
             &sel["config"],
             &m,
@@ -198,7 +203,7 @@ pub fn to_csv(data: &Value) -> String {
                 "",
                 scalar(&r["from_trial"]),
                 "",
-                scalar(&r["epochs"]),
+                (scalar(&r["epochs"]), String::new()),
                 String::new(),
                 &r["config"],
                 &r["metrics"],

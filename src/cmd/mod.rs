@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: finding a workflow's jobs, printing tables.
 
 pub mod audit;
+mod audit_content;
 pub mod completions;
 pub mod export;
 pub mod gc;
@@ -162,4 +163,17 @@ pub fn write_output(output: Option<&Path>, text: &str) -> Result<bool> {
 /// A metric value for people: 4 decimals, or `-`.
 pub fn fmt_value(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
+}
+
+/// A search's early stopping for people: how many trials stopped, and the winner's best epoch.
+pub fn stopped_note(outputs: &serde_json::Value) -> Option<String> {
+    let n = outputs["stopped_early"].as_u64()?;
+    let winner = match outputs["early_stopping"].as_object() {
+        Some(e) => format!(
+            ", the winner's best epoch {} of {}",
+            e["best_epoch"], e["trained"]
+        ),
+        None => String::new(),
+    };
+    Some(format!("{n} stopped early{winner}"))
 }

@@ -161,6 +161,17 @@ pub fn run(
                 x["runs"].as_str().unwrap_or_default()
             );
         }
+        let es = &j["key"]["config"]["early_stopping"];
+        if es.is_object() {
+            print!(
+                "\n{}: early stopping: a trial stops after {} without {} improving by more than {} ({}); it reports its best epoch, which retrain trains to\n",
+                j["stage"].as_str().unwrap_or_default(),
+                crate::text::plural(es["patience"].as_u64().unwrap_or(0), "epoch"),
+                es["metric"].as_str().unwrap_or_default(),
+                es["min_delta"],
+                es["goal"].as_str().unwrap_or_default(),
+            );
+        }
         if !j["schedule"].is_null() {
             print!(
                 "\n{}",

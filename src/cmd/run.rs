@@ -13,6 +13,7 @@ pub fn run(
     layout: &Layout,
     quiet: bool,
     json: bool,
+    allow_second_look: bool,
     executor: Option<crate::workflow::executor::ExecutorKind>,
 ) -> Result<()> {
     let mut wf = crate::workflow::load(path)?;
@@ -23,7 +24,7 @@ pub fn run(
         crate::workers::slurm::commands::check_installed()?;
     }
     let plan = crate::plan::build(&wf)?;
-    let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json)?;
+    let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json, allow_second_look)?;
     if json {
         return super::print_json(&serde_json::json!({ "workflow": wf.name, "jobs": outcomes }));
     }
@@ -85,5 +86,6 @@ fn notes(outputs: &serde_json::Value) -> String {
             outputs["trials"].as_u64().unwrap_or(0)
         ));
     }
+    parts.extend(super::stopped_note(outputs));
     parts.join("; ")
 }

@@ -160,7 +160,14 @@ fn show_trial(
             epochs.len()
         );
     } else {
-        println!("epochs   {}", row.epochs);
+        match (row.best_epoch, row.stopped) {
+            (Some(b), true) => println!(
+                "epochs   {} (stopped early; reports its best epoch, {b}, whose checkpoint is kept)",
+                row.epochs
+            ),
+            (Some(b), false) => println!("epochs   {} (reports its best epoch, {b})", row.epochs),
+            _ => println!("epochs   {}", row.epochs),
+        }
     }
     println!("folder   {}", dir.display());
     let names: Vec<String> = epochs

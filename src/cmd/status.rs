@@ -72,6 +72,7 @@ fn summary(job: &Value) -> String {
     if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
         parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
     }
+    parts.extend(super::stopped_note(outputs));
     if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
         parts.push(format!(
             "trial {} retrained {} on {on}",

@@ -8,6 +8,8 @@ pub mod dataset;
 pub mod idx;
 mod normalise;
 pub mod probe;
+pub mod relabel;
+pub mod rows_file;
 pub mod split;
 #[cfg(test)]
 mod tests;

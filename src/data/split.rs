@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Dataset, Manifest, Normalisation, Task};
 pub use allocate::allocate;
-pub use options::{Amount, Counts, DEFAULT_TEST, DEFAULT_VAL, SplitOptions};
+pub use options::{Amount, Counts, DEFAULT_TEST, DEFAULT_VAL, Dedupe, SplitOptions};
 pub use rows::{RowHash, row_hashes};
 
 /// Where a row went.
@@ -49,6 +49,8 @@ pub struct SplitOutcome {
     pub removed_duplicates: usize,
     /// What the split did, for the job's record: sizes, label counts, test source, seed.
     pub record: serde_json::Value,
+    /// The content hash of every row of the dataset (`rows::row_hashes`).
+    pub hashes: Vec<RowHash>,
 }
 
 /// Split `ds` as `opts` says, reproducibly from `seed`. Train, val, test and each fold are
@@ -84,7 +86,7 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
     let is_official = |r: usize| official_from.is_some_and(|f| r >= f);
 
     let hashes = row_hashes(ds);
-    let (keep, removed_duplicates) = if opts.dedupe {
+    let (keep, removed_duplicates) = if opts.dedupe == options::Dedupe::Remove {
         dedupe(&hashes, official_from)
     } else {
         (vec![true; ds.n], 0)
@@ -171,7 +173,13 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
         duplicates,
         removed_duplicates,
         record,
+        hashes,
     })
+}
+
+/// A row's content fingerprint as the audit records it: the first 8 bytes of its hash, hex.
+pub fn fingerprint(h: &RowHash) -> String {
+    hex::encode(&h[..8])
 }
 
 fn usage(msg: &str) -> crate::Error {

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+mod second_look;
+
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::stage::{self, Ctx};
@@ -23,9 +25,16 @@ pub struct JobOutcome {
     pub outputs: serde_json::Value,
 }
 
-pub fn run(wf: &Workflow, plan: &Plan, layout: &Layout, quiet: bool) -> Result<Vec<JobOutcome>> {
+pub fn run(
+    wf: &Workflow,
+    plan: &Plan,
+    layout: &Layout,
+    quiet: bool,
+    allow_second_look: bool,
+) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
     let db = Db::open(&layout.db())?;
+    second_look::check(wf, plan, layout, &db, allow_second_look)?;
     let jobs: Vec<(String, String)> = plan
         .jobs
         .iter()

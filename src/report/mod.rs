@@ -17,7 +17,10 @@ pub struct Trial {
     pub id: usize,
     pub state: String,
     pub epochs: u32,
-    /// The metric at the trial's last epoch.
+    /// Under early stopping: the epoch `value` comes from, and whether the trial stopped.
+    pub best_epoch: Option<u32>,
+    pub stopped: bool,
+    /// The metric the trial reports: at its last epoch, or its best under early stopping.
     pub value: Option<f64>,
     pub params: Config,
     /// (epoch, metric) for every epoch it trained.
@@ -56,6 +59,8 @@ impl Search {
                 value: t.metrics[&metric].as_f64().or(curve.last().map(|c| c.1)),
                 state: t.state,
                 epochs: t.epochs,
+                best_epoch: t.best_epoch,
+                stopped: t.stopped,
                 params: serde_json::from_value(t.config).unwrap_or_default(),
                 curve,
                 reason: t.reason,

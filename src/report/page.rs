@@ -150,7 +150,11 @@ fn search_section(s: &Search) -> String {
             let mut r = vec![
                 t.id.to_string(),
                 state(&t.state),
-                t.epochs.to_string(),
+                match (t.best_epoch, t.stopped) {
+                    (Some(b), true) => format!("{} (best {b}, stopped early)", t.epochs),
+                    (Some(b), false) if b != t.epochs => format!("{} (best {b})", t.epochs),
+                    _ => t.epochs.to_string(),
+                },
                 t.value.map_or("-".into(), num),
             ];
             r.extend(

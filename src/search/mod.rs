@@ -80,17 +80,51 @@ pub fn epochs_paid<'a>(items: impl IntoIterator<Item = &'a WorkItem>) -> u64 {
     total
 }
 
+/// `epochs_paid` with each finished item counted at the epochs it reached (an item early
+/// stopping or a failure ended trains fewer than it asked for); unfinished ones as planned.
+pub fn epochs_paid_known(issued: &[WorkItem], results: &[ItemResult]) -> u64 {
+    let reached: std::collections::HashMap<usize, u32> =
+        results.iter().map(|r| (r.item, r.epochs)).collect();
+    let items: Vec<WorkItem> = issued
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match reached.get(&i) {
+            Some(&e) if e < w.epochs => WorkItem {
+                epochs: e,
+                ..w.clone()
+            },
+            _ => w.clone(),
+        })
+        .collect();
+    epochs_paid(&items)
+}
+
 /// The outcome of one work item, as the coordinator recorded it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemResult {
     pub item: usize,
     pub trial: usize,
     /// Epochs the trial has trained when this item ended.
     pub epochs: u32,
-    /// The objective at `epochs` (minimised); `None` when the trial failed.
+    /// The objective at `epochs` (minimised), or at `best_epoch` under early stopping;
+    /// `None` when the trial failed.
     pub value: Option<f64>,
     /// The objective after each epoch of the trial so far (index 0 = epoch 1).
     pub curve: Vec<Option<f64>>,
+    /// Under early stopping: the epoch `value` was measured at.
+    #[serde(default)]
+    pub best_epoch: Option<u32>,
+    /// Early stopping ended the trial before the item's epochs: it stands at its best value
+    /// for the rung it was in and is never promoted.
+    #[serde(default)]
+    pub stopped: bool,
+}
+
+impl ItemResult {
+    /// The epochs a retrain of this trial should train: those its value was measured at.
+    pub fn measured_at(&self) -> u32 {
+        self.best_epoch.unwrap_or(self.epochs)
+    }
 }
 
 /// What to do for work item `k`.

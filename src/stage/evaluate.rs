@@ -10,11 +10,15 @@ use crate::train::protocol::{Mode, TrialState};
 use crate::workers::single::run_one;
 use crate::workflow::EvaluateSpec;
 
-/// The sealed test rows of a split job, with the opening recorded first.
-fn open_test(ctx: &Ctx, split_job: &str) -> Result<Vec<u32>> {
+/// The sealed test rows of a split job: their count and the file that holds them, with the
+/// opening recorded first.
+/// The opening is logged first (hash-chained), with the fingerprints of the rows it exposes;
+/// the new chain head goes into the evaluate job's results (`access`), so that a log cut
+/// after it, or rewritten, no longer matches a finished evaluation.
+fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> {
     let manifest_path = ctx.layout.manifest(split_job);
     let manifest: crate::data::Manifest = read_json(&manifest_path)?;
-    ctx.db.record_access(
+    let entry = ctx.db.record_access(
         &ctx.job.id,
         "evaluate",
         split_job,
@@ -27,7 +31,15 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<Vec<u32>> {
             "the sealed test file of split {split_job} does not match its manifest's hash"
         )));
     }
-    serde_json::from_value(sealed["rows"].clone()).map_err(Error::internal)
+    let fingerprints: Vec<String> =
+        serde_json::from_value(sealed["fingerprints"].clone()).unwrap_or_default();
+    ctx.db.record_looks(entry.seq, &fingerprints)?;
+    crate::store::atomic::write_json(
+        &ctx.layout.access_receipt(&ctx.job.id),
+        &serde_json::json!({"seq": entry.seq, "hash": entry.hash}),
+    )?;
+    let n = sealed["rows"].as_array().map_or(0, Vec::len);
+    Ok((n, ctx.layout.sealed_rows(split_job)))
 }
 
 pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
@@ -38,8 +50,7 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
         TrainerSpec::Torch { .. } => {
             let split_job = ctx.upstream("split")?.clone();
             // Opened once, whatever the number of models: one planned look.
-            let test_rows = open_test(ctx, &split_job.id)?;
-            let n = test_rows.len();
+            let (n, test) = open_test(ctx, &split_job.id)?;
             let config: crate::search::Config =
                 serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
             // One model per retrain seed (a retrain from before seeds has its trial 0 only).
@@ -48,7 +59,7 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
             for m in 0..models {
                 let mode = Mode::Evaluate {
                     model_dir: ctx.layout.trial(&retrain_job.id, m).model(),
-                    test_rows: test_rows.clone(),
+                    test: test.clone(),
                     metrics: spec.metrics.clone(),
                 };
                 let req = ctx.single_request(&search, mode, config.clone(), 0, m)?;
@@ -81,7 +92,31 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
             let regret = crate::train::function::optimum(name).map(|o| v - o);
             json!({ "objective": v, "regret": regret })
         }
-        TrainerSpec::Command { .. } => retrained["metrics"].clone(),
+        TrainerSpec::Command { .. } => {
+            // The program measures its retrained model on the sealed rows itself; what it
+            // prints is recorded, and nothing else ever stands in for a test result.
+            let split_job = ctx.upstream("split")?.clone();
+            let (n, test) = open_test(ctx, &split_job.id)?;
+            let config: crate::search::Config =
+                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            let mode = Mode::Evaluate {
+                model_dir: ctx.layout.trial(&retrain_job.id, 0).command_checkpoint(),
+                test,
+                metrics: spec.metrics.clone(),
+            };
+            let req = ctx.single_request(&search, mode, config, 0, 0)?;
+            ctx.progress.line(&format!(
+                "  running the program in evaluate mode on {n} sealed test rows"
+            ));
+            let status = run_one(&req)?;
+            if status.state != TrialState::Done {
+                return Err(Error::JobFailed(format!(
+                    "evaluate: {}",
+                    status.reason.unwrap_or_default()
+                )));
+            }
+            serde_json::to_value(status.metrics).map_err(Error::internal)?
+        }
     };
     finish(
         ctx,

@@ -72,10 +72,13 @@ impl Ctx<'_> {
             data: self.data_ref()?,
             metric: search.metric.name.clone(),
             workdir: Some(self.wf.base_dir.clone()),
+            // Retrain trains a fixed number of epochs (the winner's best): nothing stops it.
+            early_stopping: None,
         })
     }
 
-    /// Where trials find their data: the dataset and the split's manifest (never the test rows).
+    /// Where trials find their data: the split's train and val files and its manifest (never
+    /// the test rows, never the data source).
     pub fn data_ref(&self) -> Result<Option<DataRef>> {
         let Some(spec) = &self.wf.data else {
             return Ok(None);
@@ -83,15 +86,11 @@ impl Ctx<'_> {
         let Ok(split) = self.upstream("split") else {
             return Ok(None);
         };
-        let group = match self.wf.stage(&split.stage).map(|s| &s.spec) {
-            Some(StageSpec::Split(opts)) => opts.group.clone(),
-            _ => None,
-        };
         Ok(Some(DataRef {
-            spec: spec.clone(),
-            base_dir: self.wf.base_dir.clone(),
+            train: self.layout.split_rows(&split.id, "train"),
+            val: self.layout.split_rows(&split.id, "val"),
             manifest: self.layout.manifest(&split.id),
-            group,
+            task: spec.task,
         }))
     }
 }
@@ -113,7 +112,16 @@ pub fn run(ctx: &mut Ctx) -> Result<serde_json::Value> {
 /// Are a done job's outputs still on disk? If not, it is redone.
 pub fn outputs_present(layout: &Layout, job: &Job) -> bool {
     match job.kind {
-        "split" => layout.manifest(&job.id).exists() && layout.sealed_test(&job.id).exists(),
+        "split" => [
+            layout.manifest(&job.id),
+            layout.sealed_test(&job.id),
+            layout.sealed_rows(&job.id),
+            layout.split_rows(&job.id, "train"),
+            layout.split_rows(&job.id, "val"),
+            layout.split_fingerprints(&job.id),
+        ]
+        .iter()
+        .all(|p| p.exists()),
         "search" => layout.best(&job.id).exists(),
         "retrain" | "evaluate" => layout.results(&job.id).exists(),
         _ => false,

@@ -1,5 +1,6 @@
 //! Which checkpoints a search keeps. A trial only ever continues from its newest checkpoint,
-//! and a PBT clone copies one named epoch, so everything else is deleted as results come in.
+//! a PBT clone copies one named epoch, and early stopping keeps the best epoch's, so
+//! everything else is deleted as results come in.
 //! Under a disk limit, the newest checkpoints of the worst trials go too: if such a trial is
 //! promoted after all, it trains again from scratch, which gives the same weights (resume is
 //! exact), so the limit costs time, never results.
@@ -24,15 +25,16 @@ pub fn size(path: &Path) -> u64 {
     total
 }
 
-/// Keep a trial's newest checkpoint and the epochs pending clones need.
-pub fn prune_trial(trial_dir: &Path, clone_epochs: &[u32]) {
+/// Keep a trial's newest checkpoint and the epochs named in `keep`: those pending clones need,
+/// and the best epoch of a trial under early stopping.
+pub fn prune_trial(trial_dir: &Path, keep_epochs: &[u32]) {
     let root = TrialDir::of(&trial_dir).checkpoints();
     let mut keep: Vec<u32> = checkpoint::epochs(&root)
         .last()
         .copied()
         .into_iter()
         .collect();
-    keep.extend_from_slice(clone_epochs);
+    keep.extend_from_slice(keep_epochs);
     checkpoint::prune(&root, &keep);
 }
 

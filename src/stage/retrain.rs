@@ -1,5 +1,6 @@
 //! The retrain stage: train the configuration the search selected, on train or train+val,
-//! for the epochs the winning trial reached (or a stated number), and keep the final model.
+//! for the epochs the winning trial's value was measured at (its best epoch under early
+//! stopping) or a stated number, and keep the final model.
 
 use serde_json::json;
 
@@ -17,9 +18,15 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
     let epochs = spec
         .epochs
         .unwrap_or(best["epochs"].as_u64().unwrap_or(1) as u32);
-    let mode = Mode::Retrain {
-        on: spec.on.clone(),
+    // With k-fold cross-validation there are no separate val rows: every non-test row is in
+    // train, and the retrain uses them all.
+    let folds = super::search::folds_of(ctx)?;
+    let on = if folds > 0 {
+        "train+val".to_string()
+    } else {
+        spec.on.clone()
     };
+    let mode = Mode::Retrain { on: on.clone() };
     let mut models = Vec::new();
     let mut first = None;
     for seed in 0..spec.seeds as usize {
@@ -27,7 +34,11 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         ctx.progress.line(&format!(
             "  retraining trial {} on {} for {}{}",
             best["trial"],
-            spec.on,
+            if folds > 0 {
+                "every non-test row (k-fold)"
+            } else {
+                on.as_str()
+            },
             crate::text::plural(epochs, "epoch"),
             if spec.seeds > 1 {
                 format!(" (seed {} of {})", seed + 1, spec.seeds)
@@ -51,7 +62,7 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         "from_search": search_job.id,
         "from_trial": best["trial"],
         "config": req.config,
-        "on": spec.on,
+        "on": on,
         "epochs": status.epoch,
         "metrics": status.metrics,
         "seconds": status.seconds,

@@ -1,5 +1,6 @@
-//! The split stage: load the dataset, split its rows, write the manifest (train and val rows,
-//! normalisation fitted on train) and, apart from it, the sealed test rows.
+//! The split stage: load the dataset, split its rows, write the train and val rows as files,
+//! the manifest (their indices, normalisation fitted on train) and, apart from them, the
+//! sealed test rows. The only stage that reads the data source.
 
 use serde_json::json;
 
@@ -17,18 +18,70 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     let started = std::time::Instant::now();
     let ds = crate::data::load(spec, &ctx.wf.base_dir, opts.group.as_deref())?;
     let loaded = started.elapsed().as_secs_f64();
-    let out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    let mut out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    // Class numbers from the training rows (the fingerprints above are of the rows as loaded).
+    let mut ds = ds;
+    let unseen = crate::data::relabel::train_first(
+        &mut ds,
+        &out.manifest.train,
+        &out.manifest.val,
+        &out.test_rows,
+    );
+    for u in &unseen {
+        ctx.progress.line(&format!(
+            "  warning: class {:?} occurs in no training row but in {} val and {} test rows: no model can predict it",
+            u.class, u.val, u.test
+        ));
+    }
+    out.record["classes_not_in_train"] = json!(
+        unseen
+            .iter()
+            .map(|u| json!({"class": u.class, "val": u.val, "test": u.test}))
+            .collect::<Vec<_>>()
+    );
     let id = &ctx.job.id;
+    // The rows themselves, so that no later stage opens the data source: train and val for
+    // search and retrain, test in the sealed folder for evaluate alone.
+    for (part, rows) in [("train", &out.manifest.train), ("val", &out.manifest.val)] {
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, part), &ds.select(rows))?;
+    }
+    // k-fold: fold f validates on its rows and trains on the rest of train+val.
+    for (f, fold) in out.manifest.folds.iter().enumerate() {
+        let held: std::collections::HashSet<u32> = fold.iter().copied().collect();
+        let rest: Vec<u32> = out
+            .manifest
+            .train
+            .iter()
+            .chain(&out.manifest.val)
+            .copied()
+            .filter(|r| !held.contains(r))
+            .collect();
+        let (train, val) = fold_parts(f);
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, &train), &ds.select(&rest))?;
+        crate::data::rows_file::write(&ctx.layout.split_rows(id, &val), &ds.select(fold))?;
+    }
+    crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
+    // Each row's content fingerprint, so the audit can follow rows by content across splits,
+    // seeds and workflows (a row evaluated twice, a former test row trained on).
+    let fp = |rows: &[u32]| -> Vec<String> {
+        rows.iter()
+            .map(|&r| crate::data::split::fingerprint(&out.hashes[r as usize]))
+            .collect()
+    };
+    atomic::write_json(
+        &ctx.layout.split_fingerprints(id),
+        &json!({ "train": fp(&out.manifest.train), "val": fp(&out.manifest.val) }),
+    )?;
     atomic::write_json(
         &ctx.layout.sealed_test(id),
-        &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash }),
+        &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash, "fingerprints": fp(&out.test_rows) }),
     )?;
     atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
     // The manifest last: it is what marks the split's outputs complete on disk.
     atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;
     if !out.duplicates.is_empty() {
         ctx.progress.line(&format!(
-            "  warning: {} rows are byte-identical across splits (set dedupe: true to remove them)",
+            "  warning: {} rows are byte-identical across splits (dedupe: true removes them; dedupe: keep accepts them)",
             out.duplicates.len()
         ));
     }
@@ -47,4 +100,9 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         "duplicates_across_splits": out.duplicates.len(),
         "removed_duplicates": out.removed_duplicates,
     }))
+}
+
+/// The rows files of fold `f`: (its training part, its validation part).
+pub fn fold_parts(f: usize) -> (String, String) {
+    (format!("fold-{f}-train"), format!("fold-{f}-val"))
 }

@@ -7,12 +7,17 @@
 //! └── <job>/                    one folder per job, named by its content hash (16 hex digits)
 //!     ├── job.json              the job's key: everything that went into its hash
 //!     ├── manifest.json         split: train/val rows and normalisation
-//!     ├── sealed/test.json      split: the test rows (only evaluate opens them)
+//!     ├── rows/train.safetensors, rows/val.safetensors   split: the rows search and retrain
+//!     │                         read (and `*.csv` made from them for command programs)
+//!     ├── rows/fingerprints.json   split: the train and val rows' content fingerprints
+//!     ├── sealed/test.json      split: the test rows' indices, hash and fingerprints
+//!     ├── sealed/test.safetensors   split: the test rows (only evaluate opens them)
 //!     ├── split.json            split: what the split did (sizes, label counts, duplicates)
 //!     ├── best.json             search: the selected configuration
 //!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
 //!     ├── trials/<NNNN>/        search: one folder per trial (`TrialDir` names its files)
 //!     │   ├── request.json      the last request (the coordinator writes it before sending)
+//!     │   ├── requests.jsonl    every request it ever received (the audit reads them all)
 //!     │   ├── status.json       the last request's outcome (written by the worker)
 //!     │   ├── metrics.jsonl     one line per epoch
 //!     │   ├── epochs.log        one line per epoch actually trained (resumes included)
@@ -26,6 +31,7 @@
 //!     │   ├── heartbeat                     touched by the coordinator while it lives
 //!     │   └── stop                          the search is over: idle workers exit
 //!     ├── model/                retrain: the final model (trials/0000 holds its training)
+//!     ├── access.json           evaluate: its entry in the access log (seq, chain hash)
 //!     └── results.json          retrain / evaluate: the metrics
 //! ```
 
@@ -66,6 +72,24 @@ impl Layout {
     }
     pub fn sealed_test(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("sealed").join("test.json")
+    }
+    /// The rows of `part` (`train` or `val`) that search and retrain read.
+    pub fn split_rows(&self, split_job: &str, part: &str) -> PathBuf {
+        self.job(split_job)
+            .join("rows")
+            .join(format!("{part}.safetensors"))
+    }
+    /// evaluate: the access-log entry (seq, chain hash) of its opening of the test rows.
+    pub fn access_receipt(&self, evaluate_job: &str) -> PathBuf {
+        self.job(evaluate_job).join("access.json")
+    }
+    /// The content fingerprints of the train and val rows (for the audit).
+    pub fn split_fingerprints(&self, split_job: &str) -> PathBuf {
+        self.job(split_job).join("rows").join("fingerprints.json")
+    }
+    /// The test rows themselves, which only an evaluate job reads (after logging it).
+    pub fn sealed_rows(&self, split_job: &str) -> PathBuf {
+        self.job(split_job).join("sealed").join("test.safetensors")
     }
     pub fn split_record(&self, split_job: &str) -> PathBuf {
         self.job(split_job).join("split.json")
@@ -111,6 +135,10 @@ impl TrialDir {
     }
     pub fn request(&self) -> PathBuf {
         self.0.join("request.json")
+    }
+    /// Every request the trial received, one JSON line each (append-only).
+    pub fn requests_log(&self) -> PathBuf {
+        self.0.join("requests.jsonl")
     }
     pub fn status(&self) -> PathBuf {
         self.0.join("status.json")

@@ -1,15 +1,14 @@
-//! The data a worker trains on: the dataset loaded once per process (a worker runs many
-//! trials), its train/val rows gathered, normalised with the split's statistics and moved to
-//! the device once per manifest, so that every batch is an index into resident tensors.
+//! The data a worker trains on: the split job's train and val files (a worker never opens the
+//! data source), read once per split (a worker runs many trials), normalised with the split's
+//! statistics and moved to the device, so that every batch is an index into resident tensors.
 
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 
 use super::head::Head;
-use hpflow::data::{Dataset, Manifest, Normalisation, Target};
+use hpflow::data::{Dataset, Manifest, Normalisation, Target, rows_file};
 use hpflow::train::protocol::DataRef;
 
 /// Rows resident on the device: features `[n, ...shape]` and targets `[n]`.
@@ -42,64 +41,46 @@ pub struct Prepared {
 
 #[derive(Default)]
 pub struct DataCache {
-    dataset: Option<(String, Arc<Dataset>)>,
     // Tensors are not `Sync`; a worker trains on one thread, so `Rc` suffices.
-    prepared: Option<(PathBuf, Device, Rc<Prepared>)>,
-}
-
-fn dataset_key(data: &DataRef) -> String {
-    serde_json::to_string(&(&data.spec, &data.base_dir, &data.group)).unwrap_or_default()
+    /// Keyed by the train and val files (folds share a manifest, not their rows).
+    prepared: Option<((PathBuf, PathBuf), Device, Rc<Prepared>)>,
 }
 
 impl DataCache {
-    #[cfg(test)]
-    /// Put a dataset in the cache as if `data` had loaded it (tests build synthetic ones).
-    pub fn insert(&mut self, data: &DataRef, dataset: Dataset) {
-        self.dataset = Some((dataset_key(data), Arc::new(dataset)));
-        self.prepared = None;
-    }
-
-    pub fn dataset(&mut self, data: &DataRef) -> Result<Arc<Dataset>, String> {
-        let key = dataset_key(data);
-        if let Some((k, ds)) = &self.dataset
-            && *k == key
-        {
-            return Ok(ds.clone());
-        }
-        // Drop the old tensors before loading new data: one dataset in memory at a time.
-        self.dataset = None;
-        self.prepared = None;
-        let ds = Arc::new(
-            hpflow::data::load(&data.spec, &data.base_dir, data.group.as_deref())
-                .map_err(|e| format!("loading data: {e}"))?,
-        );
-        self.dataset = Some((key, ds.clone()));
-        Ok(ds)
-    }
-
+    /// The split's train and val rows, read from the files the split job wrote (never the
+    /// data source), normalised with its statistics and moved to `device`, once per split.
     pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Rc<Prepared>, String> {
-        let ds = self.dataset(data)?;
-        if let Some((m, d, p)) = &self.prepared
-            && *m == data.manifest
+        let key = (data.train.clone(), data.val.clone());
+        if let Some((k, d, p)) = &self.prepared
+            && *k == key
             && *d == device
         {
             return Ok(p.clone());
         }
+        // Drop the old tensors before reading new rows: one split in memory at a time.
         self.prepared = None;
         let text = std::fs::read_to_string(&data.manifest)
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+        let train = rows_file::read(&data.train)?;
+        let val = rows_file::read(&data.val)?;
         let p = Rc::new(Prepared {
-            shape: ds.shape.clone(),
-            head: Head::new(ds.task, ds.classes)?,
-            train: part(&ds, &manifest.train, &manifest.normalisation, device)?,
-            val: part(&ds, &manifest.val, &manifest.normalisation, device)?,
+            shape: train.shape.clone(),
+            head: Head::new(train.task, train.classes)?,
+            train: all(&train, &manifest.normalisation, device)?,
+            val: all(&val, &manifest.normalisation, device)?,
             normalisation: manifest.normalisation,
         });
-        self.prepared = Some((data.manifest.clone(), device, p.clone()));
+        self.prepared = Some((key, device, p.clone()));
         Ok(p)
     }
+}
+
+/// Every row of `ds`, normalised and on `device`.
+pub fn all(ds: &Dataset, norm: &Normalisation, device: Device) -> Result<Part, String> {
+    let rows: Vec<u32> = (0..ds.n as u32).collect();
+    part(ds, &rows, norm, device)
 }
 
 /// Per-feature means and reciprocal standard deviations.

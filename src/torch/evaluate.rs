@@ -1,4 +1,4 @@
-//! `Mode::Evaluate`: load a retrained model and measure it once on the given (test) rows.
+//! `Mode::Evaluate`: load a retrained model and measure it once on the sealed test rows' file.
 //! Metrics come back as `test_<name>`; a name may be given with or without that prefix.
 
 use std::collections::BTreeMap;
@@ -6,21 +6,21 @@ use std::path::Path;
 
 use tch::Device;
 
-use super::data::{DataCache, part};
+use super::data::all;
 use super::head::{Head, measure};
 use super::hparams::HParams;
 use super::model_dir::read_info;
 use super::session::{Session, WEIGHTS};
+use hpflow::data::rows_file;
 use hpflow::train::TrainRequest;
 use hpflow::train::metrics::{CLASSIFICATION, REGRESSION};
 
 /// `(epochs the model was trained for, metrics)`, or the reason it could not be measured.
 pub fn evaluate(
-    cache: &mut DataCache,
     req: &TrainRequest,
     device: Device,
     model_dir: &Path,
-    test_rows: &[u32],
+    test: &Path,
     names: &[String],
 ) -> Result<(u32, BTreeMap<String, f64>), String> {
     let info = read_info(model_dir)?;
@@ -44,15 +44,14 @@ pub fn evaluate(
             }
         }
     }
-    let data = req.data.as_ref().ok_or("an evaluate request needs data")?;
-    let ds = cache.dataset(data)?;
+    let ds = rows_file::read(test)?;
     if ds.shape != info.shape {
         return Err(format!(
             "the model was trained on rows of shape {:?}, the data has {:?}",
             info.shape, ds.shape
         ));
     }
-    let rows = part(&ds, test_rows, &info.normalisation, device)?;
+    let rows = all(&ds, &info.normalisation, device)?;
     let mut session = Session::new(&hp, &info.shape, head, device, req.seed)?;
     session.load_weights(&model_dir.join(WEIGHTS))?;
     let metrics = measure(&*session.net, head, &rows, "test_", &wanted)

@@ -29,17 +29,6 @@ impl TorchTrainer {
     pub fn new() -> TorchTrainer {
         TorchTrainer::default()
     }
-
-    #[cfg(test)]
-    /// Serve `data` from `dataset` instead of loading it (tests, benchmarks).
-    pub fn with_dataset(
-        mut self,
-        data: &hpflow::train::protocol::DataRef,
-        dataset: hpflow::data::Dataset,
-    ) -> TorchTrainer {
-        self.cache.insert(data, dataset);
-        self
-    }
 }
 
 /// `cpu`, `cuda` or `cuda:N`; CUDA that is not there is an error, never a silent fallback.
@@ -83,6 +72,7 @@ impl Answer<'_> {
             metrics,
             reason,
             seconds: 0.0,
+            early: None,
         }
     }
 
@@ -123,9 +113,9 @@ impl Trainer for TorchTrainer {
             },
             Mode::Evaluate {
                 model_dir,
-                test_rows,
+                test,
                 metrics,
-            } => match evaluate(&mut self.cache, req, device, model_dir, test_rows, metrics) {
+            } => match evaluate(req, device, model_dir, test, metrics) {
                 Ok((epoch, m)) => Ok(ans.status(TrialState::Done, epoch, m, None)),
                 Err(reason) => Ok(ans.fail(TrialState::Failed, reason)),
             },
@@ -205,7 +195,15 @@ impl TorchTrainer {
                 Ok(s) => s,
                 Err(reason) => return Ok(ans.fail(TrialState::Failed, reason)),
             };
-        while epoch < req.epochs {
+        // Judged before each epoch, so a trial that already stopped (and is asked again after
+        // a resume or a promotion) trains nothing more.
+        let early = req.early_stopping.as_ref();
+        let judge = |history: &[EpochMetrics]| early.map(|e| e.judge(history)).transpose();
+        let mut verdict = match judge(&history) {
+            Ok(v) => v,
+            Err(reason) => return Ok(ans.fail(TrialState::Failed, reason)),
+        };
+        while epoch < req.epochs && !verdict.is_some_and(|v| v.stop) {
             if hpflow::train::worker::stop_requested() {
                 let last = history.last().map(|h| h.values.clone()).unwrap_or_default();
                 let why = Some("stopped by signal after a checkpoint".to_string());
@@ -244,6 +242,10 @@ impl TorchTrainer {
                 session.save(dir)
             })
             .map_err(|e| e.to_string())?;
+            verdict = match judge(&history) {
+                Ok(v) => v,
+                Err(reason) => return Ok(ans.fail(TrialState::Failed, reason)),
+            };
         }
         if keep {
             let info = ModelInfo {
@@ -261,8 +263,11 @@ impl TorchTrainer {
             };
             model_dir::write(&req.trial_dir, &session, &info).map_err(|e| e.to_string())?;
         }
-        let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
-        Ok(ans.status(TrialState::Done, epoch, metrics, None))
+        let (metrics, early) = hpflow::train::early::outcome(&history, verdict);
+        Ok(TrialStatus {
+            early,
+            ..ans.status(TrialState::Done, epoch, metrics, None)
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `command` trainer: any program. It gets the hyperparameters as `{name}` substitutions
 //! in its arguments and as `HPFLOW_PARAMS` (JSON), the target epoch count as `HPFLOW_EPOCHS`,
-//! and a folder to save and resume from as `HPFLOW_CHECKPOINT_DIR`. It prints one JSON line per
+//! and a folder to save and resume from as `HPFLOW_CHECKPOINT_DIR`; its rows come as CSV files
+//! (`command_data`). It prints one JSON line per
 //! epoch (`{"epoch": 1, "val_loss": 0.3}`); its other output lines go to `stdout.log` in the
 //! trial folder. It runs in the workflow's folder. A program that exits non-zero fails the
 //! trial, with the last lines of its stderr as the reason.
@@ -9,7 +10,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::train::protocol::EpochMetrics;
+use crate::train::protocol::{EpochMetrics, Mode};
 use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 pub struct CommandTrainer;
@@ -33,8 +34,17 @@ impl Trainer for CommandTrainer {
             return Err("not a command trial".into());
         };
         let trial_dir = std::path::absolute(&req.trial_dir).map_err(|e| e.to_string())?;
-        let ckpt = crate::train::TrialDir::of(&trial_dir).command_checkpoint();
+        std::fs::create_dir_all(&trial_dir).map_err(|e| e.to_string())?;
+        // Evaluate mode resumes the retrained program's own folder: its model is there.
+        let ckpt = match &req.mode {
+            Mode::Evaluate { model_dir, .. } => model_dir.clone(),
+            _ => crate::train::TrialDir::of(&trial_dir).command_checkpoint(),
+        };
         std::fs::create_dir_all(&ckpt).map_err(|e| e.to_string())?;
+        let data_env = match crate::train::command_data::env(req) {
+            Ok(e) => e,
+            Err(why) => return Ok(failed(req, format!("preparing the rows: {why}"))),
+        };
         if let Some(from) = &req.clone_from {
             copy_dir(from, &ckpt).map_err(|e| format!("cloning {}: {e}", from.display()))?;
         }
@@ -53,6 +63,7 @@ impl Trainer for CommandTrainer {
                 "HPFLOW_PARAMS",
                 serde_json::to_string(&req.config).unwrap_or_default(),
             )
+            .envs(data_env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
@@ -68,6 +79,9 @@ impl Trainer for CommandTrainer {
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", args[0]))?;
+        if matches!(req.mode, Mode::Evaluate { .. }) {
+            return evaluate(req, child, &stderr_path);
+        }
         // Epochs recorded before (by an earlier request of this trial) stay; the program
         // reports from where its own checkpoint resumes.
         let mut history = read_history(&req.trial_dir);
@@ -161,8 +175,93 @@ impl Trainer for CommandTrainer {
                 reason
             },
             seconds: 0.0,
+            early: None,
         })
     }
+}
+
+/// A trial that failed before its program ran.
+fn failed(req: &TrainRequest, reason: String) -> TrialStatus {
+    TrialStatus {
+        request: req.id,
+        state: TrialState::Failed,
+        epoch: 0,
+        metrics: Default::default(),
+        reason: Some(reason),
+        seconds: 0.0,
+        early: None,
+    }
+}
+
+/// Evaluate mode: the program measures its retrained model on `HPFLOW_TEST` and prints the
+/// metrics as one JSON object (`{"test_accuracy": 0.91}`; a name without `test_` gets it).
+/// The last such line counts. No metrics, or a failed exit, fails the evaluation: nothing
+/// else is ever reported as a test result.
+fn evaluate(
+    req: &TrainRequest,
+    mut child: std::process::Child,
+    stderr_path: &std::path::Path,
+) -> Result<TrialStatus, String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut metrics = std::collections::BTreeMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        // An epoch's line, or validation and training numbers, are a program that ignored
+        // HPFLOW_MODE and trained: never test results.
+        if o.contains_key("epoch")
+            || o.keys()
+                .any(|k| k.starts_with("val_") || k.starts_with("train_"))
+        {
+            continue;
+        }
+        let found: std::collections::BTreeMap<String, f64> = o
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = if k.starts_with("test_") {
+                    k.clone()
+                } else {
+                    format!("test_{k}")
+                };
+                Some((name, v.as_f64()?))
+            })
+            .collect();
+        if !found.is_empty() {
+            metrics = found;
+        }
+    }
+    let exit = child.wait().map_err(|e| e.to_string())?;
+    let reason = if !exit.success() {
+        Some(format!("{exit}; stderr: {}", tail(stderr_path, 5)))
+    } else if metrics.is_empty() {
+        Some(
+            "the program printed no test metrics in evaluate mode (HPFLOW_MODE=evaluate: \
+             measure the model in HPFLOW_MODEL_DIR on the rows in HPFLOW_TEST and print one \
+             JSON line such as {\"test_accuracy\": 0.91})"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    Ok(TrialStatus {
+        request: req.id,
+        state: if reason.is_some() {
+            TrialState::Failed
+        } else {
+            TrialState::Done
+        },
+        epoch: 0,
+        metrics: if reason.is_some() {
+            Default::default()
+        } else {
+            metrics
+        },
+        reason,
+        seconds: 0.0,
+        early: None,
+    })
 }
 
 fn read_history(trial_dir: &std::path::Path) -> Vec<EpochMetrics> {

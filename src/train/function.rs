@@ -6,7 +6,8 @@
 //!
 //! Parameters are the numeric config entries `x1, x2, ...`. An optional fixed `sleep` (seconds
 //! per epoch) makes trials last long enough to be interrupted in tests, and `crash_trial: N`
-//! kills the worker process in trial N's second epoch (fault injection for tests).
+//! kills the worker process in trial N's second epoch (fault injection for tests);
+//! `overfit_from: E` makes the value worse by 0.5 per epoch after epoch E (early stopping tests).
 
 use std::collections::BTreeMap;
 
@@ -232,6 +233,7 @@ impl Trainer for FunctionTrainer {
             metrics,
             reason,
             seconds: 0.0,
+            early: None,
         };
         if let Err(e) = evaluate(name, &x) {
             return Ok(status(
@@ -242,7 +244,10 @@ impl Trainer for FunctionTrainer {
             ));
         }
         let mut metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
-        while epoch < req.epochs {
+        let early = req.early_stopping.as_ref();
+        let judge = |history: &[EpochMetrics]| early.map(|e| e.judge(history)).transpose();
+        let mut verdict = judge(&history)?;
+        while epoch < req.epochs && !verdict.is_some_and(|v| v.stop) {
             if crate::train::worker::stop_requested() {
                 return Ok(status(
                     TrialState::Running,
@@ -260,7 +265,11 @@ impl Trainer for FunctionTrainer {
             if sleep > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(sleep));
             }
-            let v = at_fidelity(name, &x, epoch, req.max_epochs)?;
+            let mut v = at_fidelity(name, &x, epoch, req.max_epochs)?;
+            if let Some(from) = req.config.get("overfit_from").and_then(|v| v.as_u64()) {
+                // Tests of early stopping: after this epoch the value gets worse again.
+                v += 0.5 * f64::from(epoch.saturating_sub(from as u32));
+            }
             metrics = REPORTS.iter().map(|m| (m.to_string(), v)).collect();
             let m = EpochMetrics {
                 epoch,
@@ -270,8 +279,17 @@ impl Trainer for FunctionTrainer {
             crate::train::append_metrics(&req.trial_dir, &m).map_err(|e| e.to_string())?;
             checkpoint::save(&root, epoch, &history, serde_json::json!({}), |_| Ok(()))
                 .map_err(|e| e.to_string())?;
+            verdict = judge(&history)?;
         }
-        Ok(status(TrialState::Done, epoch, metrics, None))
+        let (metrics, early) = if early.is_some() {
+            crate::train::early::outcome(&history, verdict)
+        } else {
+            (metrics, None)
+        };
+        Ok(TrialStatus {
+            early,
+            ..status(TrialState::Done, epoch, metrics, None)
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 
 pub mod checkpoint;
 pub mod command;
+pub mod command_data;
+pub mod early;
 pub mod function;
 pub mod metrics;
 pub mod protocol;

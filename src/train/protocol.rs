@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::DataSpec;
 use crate::search::Config;
 
 /// Which trainer runs the trial.
@@ -39,25 +38,26 @@ pub enum Mode {
     Search,
     /// Train on `train` or `train+val` (no validation rows then) and keep the final model.
     Retrain { on: String },
-    /// Load `model_dir`'s final model and measure once on the given (test) rows.
+    /// Load `model_dir`'s final model and measure once on the rows in `test` (the split's
+    /// sealed file, which the evaluate stage logged opening).
     Evaluate {
         model_dir: PathBuf,
-        test_rows: Vec<u32>,
+        test: PathBuf,
         metrics: Vec<String>,
     },
 }
 
-/// Where a trial's data comes from: the dataset and the split job's manifest of row indices.
+/// Where a trial's data comes from: the split job's files of train and val rows, and its
+/// manifest (indices, normalisation statistics). The data source is not named here at all:
+/// a worker has no way to reach it, nor the sealed test rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataRef {
-    pub spec: DataSpec,
-    /// The folder relative paths in `spec` are resolved against (the workflow's folder).
-    pub base_dir: PathBuf,
+    /// The train and val rows (`data::rows_file`).
+    pub train: PathBuf,
+    pub val: PathBuf,
     /// `manifest.json` of the split job (train and val rows, normalisation statistics).
     pub manifest: PathBuf,
-    /// The CSV column that groups rows (kept out of the features).
-    #[serde(default)]
-    pub group: Option<String>,
+    pub task: crate::data::Task,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +88,9 @@ pub struct TrainRequest {
     /// the way its author wrote them (its own trial folder is `HPFLOW_TRIAL_DIR`).
     #[serde(default)]
     pub workdir: Option<PathBuf>,
+    /// Stop when the watched metric stops improving; report the best epoch's metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::train::early::EarlyStopping>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +128,10 @@ pub struct TrialStatus {
     pub reason: Option<String>,
     /// Seconds spent on this request.
     pub seconds: f64,
+    /// Under early stopping: the best epoch (whose metrics `metrics` are) and whether the
+    /// trial stopped before its epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early: Option<crate::train::early::EarlyEnd>,
 }
 
 /// One line of `metrics.jsonl`: the metrics after one epoch.

@@ -103,6 +103,7 @@ fn failed(req: &TrainRequest, reason: String) -> TrialStatus {
         metrics: Default::default(),
         reason: Some(reason),
         seconds: 0.0,
+        early: None,
     }
 }
 

@@ -150,13 +150,19 @@ impl Pool {
     }
 
     /// Hand a request to worker `index` (starting it if it is not running). The trial folder
-    /// gets the request (what `audit` reads) and loses any status an earlier request left, so
+    /// gets the request (`request.json`, and a line in `requests.jsonl`: what `audit` reads) and loses any status an earlier request left, so
     /// that only this request's answer can be taken for it.
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
         let _ = std::fs::remove_file(crate::train::TrialDir::of(&req.trial_dir).status());
         crate::store::atomic::write_json(
             &crate::train::TrialDir::of(&req.trial_dir).request(),
             req,
+        )?;
+        // Every request the trial ever received, for the audit (request.json is the last).
+        let line = serde_json::to_string(req).map_err(Error::internal)?;
+        crate::store::atomic::append_line(
+            &crate::train::TrialDir::of(&req.trial_dir).requests_log(),
+            &line,
         )?;
         if self.workers[index].is_none() {
             self.spawn(index)?;

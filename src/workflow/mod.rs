@@ -103,6 +103,9 @@ pub struct SearchSpec {
     pub narrow: Option<crate::search::narrow::Narrow>,
     pub strategy: StrategyOptions,
     pub metric: Metric,
+    /// Left out of the key when absent, so that earlier searches keep their ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::train::early::EarlyStopping>,
     pub budget: Budget,
     /// The epochs a trial trains by default (`params.epochs`, else `max_epochs`, else 10).
     pub epochs: u32,
@@ -133,7 +136,8 @@ pub struct RetrainSpec {
     pub seeds: u32,
     /// `train` or `train+val`.
     pub on: String,
-    /// `None`: the epochs the winning trial reached.
+    /// `None`: the epochs the winning trial's value was measured at (its best epoch under
+    /// early stopping).
     pub epochs: Option<u32>,
 }
 

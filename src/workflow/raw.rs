@@ -73,6 +73,19 @@ pub struct RawSearch {
     /// `continue` (default): a promoted trial continues from its checkpoint; `restart`: it
     /// trains again from scratch (only to measure what continuation saves).
     pub promotion: Option<String>,
+    /// Stop a trial whose metric has not improved for `patience` epochs.
+    pub early_stopping: Option<RawEarlyStopping>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEarlyStopping {
+    /// Default: the search's metric.
+    pub metric: Option<String>,
+    /// Default: the search's goal for its metric, else falling for losses and errors.
+    pub goal: Option<Goal>,
+    pub patience: u32,
+    pub min_delta: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +108,8 @@ pub struct RawRetrain {
     #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
     pub on: Option<String>,
-    /// `best` (the epochs the winning trial reached) or a number.
+    /// `best` (the epochs the winning trial's value was measured at: its best epoch under
+    /// early stopping) or a number.
     pub epochs: Option<serde_json::Value>,
     /// Retrain the selected configuration with this many seeds (each model evaluated once).
     pub seeds: Option<u32>,

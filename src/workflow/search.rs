@@ -236,6 +236,10 @@ pub fn search(
             ));
         }
     }
+    let early_stopping = match &s.early_stopping {
+        None => None,
+        Some(e) => Some(early_stopping(e, &metric, &trainer, &strategy, data, &f)?),
+    };
     let mut budget = s.budget.clone().unwrap_or_default();
     if strategy.kind == StrategyKind::Grid {
         let size = crate::search::strategy::grid_size(&space, &strategy)
@@ -328,6 +332,7 @@ pub fn search(
         narrow,
         strategy,
         metric,
+        early_stopping,
         budget,
         epochs,
         workers,
@@ -336,6 +341,87 @@ pub fn search(
         retries: s.retries.unwrap_or(2),
         disk_limit_mb: s.disk_limit_mb,
         max_failed,
+    })
+}
+
+/// `early_stopping`: a metric the trainer reports, a goal, patience ≥ 1, min_delta ≥ 0.
+fn early_stopping(
+    e: &crate::workflow::raw::RawEarlyStopping,
+    metric: &Metric,
+    trainer: &TrainerSpec,
+    strategy: &crate::search::StrategyOptions,
+    data: Option<&DataSpec>,
+    f: &dyn Fn(&str) -> String,
+) -> Result<crate::train::early::EarlyStopping, FieldError> {
+    let name = e.metric.clone().unwrap_or_else(|| metric.name.clone());
+    match trainer {
+        TrainerSpec::Command { .. } => {
+            return Err(FieldError::new(
+                f("early_stopping"),
+                "needs a trainer that keeps every epoch's checkpoint (mlp, cnn, rnn, transformer, function); a command program can stop itself and report fewer epochs",
+            ));
+        }
+        TrainerSpec::Torch { .. } => {
+            let known = if data.is_some_and(|d| d.task == Task::Regression) {
+                METRICS_REGRESSION
+            } else {
+                METRICS_CLASSIFICATION
+            };
+            if !name
+                .strip_prefix("val_")
+                .is_some_and(|m| known.contains(&m))
+            {
+                let list: Vec<String> = known.iter().map(|m| format!("val_{m}")).collect();
+                return Err(FieldError::new(
+                    f("early_stopping.metric"),
+                    format!(
+                        "unknown metric {name:?} (expected one of {})",
+                        list.join(", ")
+                    ),
+                ));
+            }
+        }
+        TrainerSpec::Function { .. } => {
+            if !crate::train::function::REPORTS.contains(&name.as_str()) {
+                return Err(FieldError::new(
+                    f("early_stopping.metric"),
+                    format!(
+                        "model function reports {}, not {name:?}",
+                        crate::train::function::REPORTS.join(" and ")
+                    ),
+                ));
+            }
+        }
+    }
+    if strategy.kind == StrategyKind::Pbt {
+        return Err(FieldError::new(
+            f("early_stopping"),
+            "does not combine with pbt: members are continued and replaced by exploit, never stopped; use sha, hyperband, asha or bohb",
+        ));
+    }
+    if e.patience == 0 {
+        return Err(FieldError::new(
+            f("early_stopping.patience"),
+            "must be at least 1 (epochs without improvement before a trial stops)",
+        ));
+    }
+    let min_delta = e.min_delta.unwrap_or(0.0);
+    if !(min_delta.is_finite() && min_delta >= 0.0) {
+        return Err(FieldError::new(
+            f("early_stopping.min_delta"),
+            format!("must be a number >= 0, got {min_delta}"),
+        ));
+    }
+    let goal = e.goal.unwrap_or(if name == metric.name {
+        metric.goal
+    } else {
+        crate::train::early::default_goal(&name)
+    });
+    Ok(crate::train::early::EarlyStopping {
+        metric: name,
+        goal,
+        patience: e.patience,
+        min_delta,
     })
 }
 

@@ -198,6 +198,30 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
             ));
         }
     }
+    for s in &wf.stages {
+        let StageSpec::Search(search) = &s.spec else {
+            continue;
+        };
+        let folds = matches!(wf.upstream(s, "split").map(|u| &u.spec),
+            Some(StageSpec::Split(o)) if o.folds.is_some());
+        if !folds {
+            continue;
+        }
+        if search.strategy.kind == crate::search::StrategyKind::Pbt {
+            return Err(FieldError::new(
+                format!("stages.{}.strategy.kind", s.name),
+                "pbt does not combine with k-fold splits (folds:): its members copy each \
+                 other's single model; use sha, hyperband, asha or bohb",
+            ));
+        }
+        if search.early_stopping.is_some() {
+            return Err(FieldError::new(
+                format!("stages.{}.early_stopping", s.name),
+                "does not combine with k-fold splits (folds:) yet: each fold would stop at its \
+                 own epoch",
+            ));
+        }
+    }
     default_metrics(&mut wf);
     Ok(wf)
 }
@@ -454,7 +478,17 @@ fn check_upstreams(wf: &Workflow) -> Result<(), FieldError> {
                 }
             }
             StageSpec::Retrain(_) => need("search")?,
-            StageSpec::Evaluate(_) => need("retrain")?,
+            StageSpec::Evaluate(_) => {
+                need("retrain")?;
+                let command = matches!(wf.upstream(s, "search").map(|u| &u.spec),
+                    Some(StageSpec::Search(x)) if matches!(x.trainer, crate::train::TrainerSpec::Command { .. }));
+                if command && wf.upstream(s, "split").is_none() {
+                    return Err(FieldError::new(
+                        format!("stages.{}.needs", s.name),
+                        "a command program is evaluated on the sealed test rows of a split:                          give the workflow `data:` and a split stage the search needs (or                          leave out the evaluate stage)",
+                    ));
+                }
+            }
         }
     }
     Ok(())

@@ -40,9 +40,49 @@ pub struct SplitOptions {
     /// k-fold cross-validation over train+val for the search (k ≥ 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folds: Option<usize>,
-    /// Remove byte-identical rows (keeping the first) before splitting.
+    /// `true`: remove byte-identical rows (keeping the first) before splitting; `keep`: keep
+    /// them, an accepted choice the audit shows; `false` (default): keep them, and the audit
+    /// reports test rows identical to train or val rows as a finding.
     #[serde(default)]
-    pub dedupe: bool,
+    pub dedupe: Dedupe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dedupe {
+    #[default]
+    Off,
+    Remove,
+    Keep,
+}
+
+/// Written as before `keep` existed (`false`, `true`), so that earlier splits keep their ids.
+impl Serialize for Dedupe {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Dedupe::Off => s.serialize_bool(false),
+            Dedupe::Remove => s.serialize_bool(true),
+            Dedupe::Keep => s.serialize_str("keep"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Dedupe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(false) => Ok(Dedupe::Off),
+            Raw::Bool(true) => Ok(Dedupe::Remove),
+            Raw::Text(t) if t == "keep" => Ok(Dedupe::Keep),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "expected true, false or keep, got {t:?}"
+            ))),
+        }
+    }
 }
 
 /// Row counts for one pool of rows; `unused` rows go nowhere (train: N below the rest).

@@ -13,7 +13,12 @@ fn fields_parse_as_fractions_counts_or_official() {
     assert_eq!(o.val, Some(Amount::Count(500)));
     assert_eq!(o.test, Some(Amount::Official));
     assert_eq!(
-        (o.stratify, o.group.as_deref(), o.folds, o.dedupe),
+        (
+            o.stratify,
+            o.group.as_deref(),
+            o.folds,
+            o.dedupe == crate::data::split::Dedupe::Remove
+        ),
         (Some(false), Some("site"), Some(5), true)
     );
     assert_eq!(parse("{}").unwrap(), SplitOptions::default());

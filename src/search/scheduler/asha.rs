@@ -38,7 +38,7 @@ impl Asha {
             let done: Vec<(usize, Option<f64>)> = hist
                 .trials_at(e)
                 .into_iter()
-                .filter_map(|t| Some((t, hist.rung_value(t, e)?)))
+                .filter_map(|t| Some((t, hist.promotable(t, e)?)))
                 .collect();
             let up = promote(&done, self.eta, false);
             if let Some((rank, &(t, v))) = up

@@ -97,7 +97,7 @@ impl WavePlan for Brackets {
                 .trials_at(b.rungs[i].epochs)
                 .into_iter()
                 .filter(|t| members.contains(t))
-                .map(|t| (t, hist.rung_value(t, b.rungs[i].epochs).flatten()))
+                .map(|t| (t, hist.promotable(t, b.rungs[i].epochs).flatten()))
                 .collect();
             let next = b.rungs[i + 1].epochs;
             let up = promote(&rung, self.eta, true);

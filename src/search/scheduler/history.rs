@@ -50,11 +50,23 @@ impl<'a> History<'a> {
     pub fn rung_value(&self, trial: usize, epochs: u32) -> Option<Option<f64>> {
         let i = *self.by_target.get(&(trial, epochs))?;
         let r = self.result(i)?;
-        Some(if r.epochs >= epochs {
+        Some(if r.epochs >= epochs || r.stopped {
             usable(r.value)
         } else {
             None
         })
+    }
+
+    /// Did early stopping end `trial` (in any known result)? Such a trial is never promoted.
+    pub fn stopped(&self, trial: usize) -> bool {
+        self.results.iter().any(|r| r.trial == trial && r.stopped)
+    }
+
+    /// `rung_value` for promotion: a stopped trial keeps its place in the rung (it counts
+    /// among the `n` the survivors are a share of) but has no value to be promoted with.
+    pub fn promotable(&self, trial: usize, epochs: u32) -> Option<Option<f64>> {
+        let v = self.rung_value(trial, epochs)?;
+        Some(v.filter(|_| !self.stopped(trial)))
     }
 
     /// Has `trial` been issued an item beyond `epochs` (promoted, possibly still running)?
@@ -103,7 +115,8 @@ impl<'a> History<'a> {
                 Some(Observation {
                     trial: r.trial,
                     config: w.config.clone(),
-                    epochs: r.epochs,
+                    // A stopped trial's best value stands for the budget it was given.
+                    epochs: if r.stopped { w.epochs } else { r.epochs },
                     value: usable(r.value),
                 })
             })

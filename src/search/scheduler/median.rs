@@ -101,7 +101,7 @@ impl WavePlan for MedianStopping {
                 let Some(v) = hist.rung_value(t, e).flatten() else {
                     continue;
                 };
-                if e >= self.epochs || self.stop(hist, t, e, v).is_some() {
+                if e >= self.epochs || hist.stopped(t) || self.stop(hist, t, e, v).is_some() {
                     continue;
                 }
                 let to = (e + step).min(self.epochs);

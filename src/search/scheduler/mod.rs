@@ -241,30 +241,49 @@ pub fn scheduler(
         }
     };
     Ok(match budget.epochs {
-        Some(limit) => Box::new(EpochBudget { inner, limit }),
+        Some(limit) => Box::new(EpochBudget {
+            inner,
+            limit,
+            largest: u64::from(opts.max_epochs.unwrap_or(default_epochs)),
+        }),
         None => inner,
     })
 }
 
-/// `budget.epochs`: no item is issued that would take the planned total (each trial's epochs
-/// paid once) past the limit; the search finishes there instead.
+/// `budget.epochs`: no item is issued that would take the total (each trial's epochs paid
+/// once; finished items at the epochs they reached, so early stopping hands its unused epochs
+/// on) past the limit; the search finishes there instead. The results are those the horizon
+/// fixes, so the count, like every decision, does not depend on the number of workers.
 struct EpochBudget {
     inner: Box<dyn Scheduler>,
     limit: u64,
+    /// The most epochs one item can add (the search's max_epochs).
+    largest: u64,
 }
 
 impl Scheduler for EpochBudget {
+    /// Near the limit (when the items issued, as planned, leave less than one item's worth),
+    /// wait for every result: items that ended early leave room the planned count hides.
     fn horizon(&self, k: usize, issued: &[WorkItem]) -> usize {
-        self.inner.horizon(k, issued)
+        let inner = self.inner.horizon(k, issued);
+        let planned = crate::search::epochs_paid(&issued[..k.min(issued.len())]);
+        if planned + self.largest > self.limit {
+            k
+        } else {
+            inner
+        }
     }
 
     fn decide(&self, k: usize, issued: &[WorkItem], results: &[ItemResult]) -> Decision {
         let issued = &issued[..k.min(issued.len())];
-        match self.inner.decide(k, issued, results) {
+        // The inner scheduler decides from its own horizon's results, as without a budget.
+        let h = self.inner.horizon(k, issued);
+        let seen: Vec<ItemResult> = results.iter().filter(|r| r.item < h).cloned().collect();
+        match self.inner.decide(k, issued, &seen) {
             Decision::Run(item) => {
                 let mut with = issued.to_vec();
                 with.push(item.clone());
-                if crate::search::epochs_paid(&with) > self.limit {
+                if crate::search::epochs_paid_known(&with, results) > self.limit {
                     Decision::Finished
                 } else {
                     Decision::Run(item)
@@ -276,16 +295,20 @@ impl Scheduler for EpochBudget {
 }
 
 /// The selected configuration: among results with a value, those at the largest epoch count
-/// any trial reached with a value; the best of them, ties by trial number. Returns (trial,
-/// epochs, value); the configuration is that of the trial's last item (PBT changes it).
+/// any trial reached with a value, and those early stopping ended; the best of them, ties by
+/// trial number. Returns (trial,
+/// the epochs its value was measured at (the best epoch under early stopping), value); the
+/// configuration is that of the trial's last item (PBT changes it).
 pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize, u32, f64)> {
     let ok: Vec<&ItemResult> = results
         .iter()
         .filter(|r| r.item < issued.len() && history::usable(r.value).is_some())
         .collect();
-    let top = ok.iter().map(|r| r.epochs).max()?;
+    // A trial early stopping ended has finished training: its best value competes with
+    // the trials that reached the most epochs (theirs are best-epoch values too).
+    let top = ok.iter().filter(|r| !r.stopped).map(|r| r.epochs).max();
     ok.into_iter()
-        .filter(|r| r.epochs == top)
-        .filter_map(|r| Some((r.trial, r.epochs, r.value?)))
+        .filter(|r| r.stopped || Some(r.epochs) == top)
+        .filter_map(|r| Some((r.trial, r.measured_at(), r.value?)))
         .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)))
 }

@@ -176,6 +176,7 @@ pub fn simulate(
             epochs: curve.len() as u32,
             value,
             curve: curve.clone(),
+            ..Default::default()
         });
         curves.insert(w.trial, curve);
     }

@@ -369,6 +369,42 @@ fn best_trial_is_the_best_at_the_largest_epochs() {
     assert_eq!(best_trial(&[], &[]), None);
 }
 
+/// A trial early stopping ended at a lower rung competes with the top rung at its best value,
+/// and the epochs to retrain are its best epoch's.
+#[test]
+fn best_trial_counts_a_stopped_trial_at_its_best_epoch() {
+    let item = |trial, epochs| WorkItem {
+        trial,
+        config: Default::default(),
+        epochs,
+        clone_from: None,
+        reason: String::new(),
+    };
+    let issued = vec![item(0, 3), item(1, 3), item(1, 9)];
+    let result = |item, trial, epochs, value, best_epoch, stopped| ItemResult {
+        item,
+        trial,
+        epochs,
+        value: Some(value),
+        best_epoch: Some(best_epoch),
+        stopped,
+        ..Default::default()
+    };
+    // Trial 0 stopped after 3 epochs (best at 1) with a better value than trial 1 at 9.
+    let mut results = vec![
+        result(0, 0, 3, 1.0, 1, true),
+        result(1, 1, 3, 3.0, 3, false),
+        result(2, 1, 9, 2.0, 7, false),
+    ];
+    assert_eq!(best_trial(&issued, &results), Some((0, 1, 1.0)));
+    // Worse than the top rung's best: trial 1 at its best epoch 7.
+    results[0].value = Some(2.5);
+    assert_eq!(best_trial(&issued, &results), Some((1, 7, 2.0)));
+    // Not stopped, trial 0 would only count at 3 epochs: below the top rung.
+    results[0] = result(0, 0, 3, 1.0, 1, false);
+    assert_eq!(best_trial(&issued, &results), Some((1, 7, 2.0)));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 

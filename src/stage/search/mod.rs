@@ -17,16 +17,26 @@ use crate::workers::slurm;
 use crate::workflow::SearchSpec;
 use crate::workflow::executor::ExecutorKind;
 
-/// Request ids carry the item and the attempt, so a status file answers one exact request.
-fn request_id(item: usize, attempt: u32) -> u64 {
-    ((item as u64) << 8) | u64::from(attempt & 0xff)
+/// Request ids carry the item, the fold and the attempt, so a status file answers one exact
+/// request.
+fn request_id((item, fold): Unit, attempt: u32) -> u64 {
+    ((item as u64) << 16) | (((fold as u64) & 0xff) << 8) | u64::from(attempt & 0xff)
 }
 
-fn item_of(request: u64) -> usize {
-    (request >> 8) as usize
+fn unit_of(request: u64) -> Unit {
+    ((request >> 16) as usize, ((request >> 8) & 0xff) as usize)
 }
+
+/// One piece of work for a worker: item `k`'s fold `f` (fold 0 when the split has none).
+pub(super) type Unit = (usize, usize);
 
 pub mod narrowing;
+
+/// The number of folds of the split behind this job's data (0 without folds).
+pub fn folds_of(ctx: &Ctx) -> Result<usize> {
+    folds::count(ctx.data_ref()?.as_ref())
+}
+mod folds;
 mod outcome;
 mod records;
 
@@ -42,6 +52,10 @@ struct Search<'c, 'a> {
     /// Fail-fast no longer applies: a first trial did not fail outright, failed otherwise, or
     /// the search was resumed.
     any_ok: bool,
+    /// k-fold cross-validation: each item trains this many fold models (0: no folds).
+    folds: usize,
+    /// Fold statuses of items whose other folds are still training.
+    fold_status: HashMap<usize, Vec<Option<TrialStatus>>>,
 }
 
 /// When the first this-many trials (0, 1, 2) of a fresh search all failed outright with the
@@ -86,6 +100,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     )
     .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
     let rows = ctx.db.items(&ctx.job.id)?;
+    let folds = folds::count(ctx.data_ref()?.as_ref())?;
     let mut s = Search {
         ctx,
         spec,
@@ -94,12 +109,18 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         waiting: Vec::new(),
         failing: None,
         any_ok: false,
+        folds,
+        fold_status: HashMap::new(),
     };
     for row in &rows {
         s.issued.push(row.item.clone());
         let done = row.state == "done" || row.state == "failed";
         s.results.push(if done {
-            Some(s.stored_result(row.index, row.value)?)
+            Some(ItemResult {
+                best_epoch: row.best_epoch,
+                stopped: row.stopped,
+                ..s.stored_result(row.index, row.value)?
+            })
         } else {
             None
         });
@@ -141,18 +162,27 @@ impl<'a> Search<'_, 'a> {
             epochs: item.epochs,
             value,
             curve,
+            ..Default::default()
         })
     }
 
-    fn request(&self, index: usize, attempt: u32) -> Result<TrainRequest> {
+    fn request(&self, (index, fold): Unit, attempt: u32) -> Result<TrainRequest> {
         let item = &self.issued[index];
         let layout = self.ctx.layout;
         let mut config = self.spec.params.clone();
         config.extend(item.config.clone());
+        let mut data = self.ctx.data_ref()?;
+        if self.folds > 0
+            && let (Some(d), Ok(split)) = (data.as_mut(), self.ctx.upstream("split"))
+        {
+            let (train, val) = crate::stage::split::fold_parts(fold);
+            d.train = layout.split_rows(&split.id, &train);
+            d.val = layout.split_rows(&split.id, &val);
+        }
         Ok(TrainRequest {
-            id: request_id(index, attempt),
+            id: request_id((index, fold), attempt),
             trial: item.trial,
-            trial_dir: layout.trial(self.job(), item.trial).to_path_buf(),
+            trial_dir: self.unit_dir((index, fold)),
             trainer: self.spec.trainer.clone(),
             mode: Mode::Search,
             config,
@@ -164,9 +194,10 @@ impl<'a> Search<'_, 'a> {
             seed: trial_seed(self.ctx.wf.seed, "trial", item.trial),
             device: self.ctx.wf.device.clone(),
             threads: self.spec.threads,
-            data: self.ctx.data_ref()?,
+            data,
             metric: self.spec.metric.name.clone(),
             workdir: Some(self.ctx.wf.base_dir.clone()),
+            early_stopping: self.spec.early_stopping.clone(),
         })
     }
 
@@ -200,6 +231,20 @@ impl<'a> Search<'_, 'a> {
         })?))
     }
 
+    /// The folder a unit trains in: the trial's, or its fold's inside it.
+    fn unit_dir(&self, (k, fold): Unit) -> std::path::PathBuf {
+        let dir = self
+            .ctx
+            .layout
+            .trial(self.job(), self.issued[k].trial)
+            .to_path_buf();
+        if self.folds > 0 {
+            dir.join(format!("fold-{fold}"))
+        } else {
+            dir
+        }
+    }
+
     fn run_loop(&mut self, sched: &dyn crate::search::Scheduler) -> Result<()> {
         let (program, args) = worker_program(self.spec.trainer.needs_torch())?;
         let trials_dir = self.ctx.layout.trials(self.job());
@@ -230,16 +275,16 @@ impl<'a> Search<'_, 'a> {
             self.enqueue(k, &mut queue)?;
         }
         // Work finished before a restart but not recorded: take it from the trial folder.
-        for &k in queue.clone().iter() {
-            if let Some(status) = self.read_status(k) {
-                if item_of(status.request) == k && status.state != TrialState::Running {
-                    self.ingest(k, status)?;
-                    queue.retain(|&q| q != k);
+        for &u in queue.clone().iter() {
+            if let Some(status) = self.read_status(u) {
+                if unit_of(status.request) == u && status.state != TrialState::Running {
+                    queue.retain(|&q| q != u);
+                    self.finish_unit(u, status)?;
                 }
             }
         }
-        let mut in_flight: HashMap<u64, (usize, usize)> = HashMap::new();
-        let mut crashes: HashMap<usize, u32> = HashMap::new();
+        let mut in_flight: HashMap<u64, (Unit, usize)> = HashMap::new();
+        let mut crashes: HashMap<Unit, u32> = HashMap::new();
         let mut finished = false;
         self.ctx
             .progress
@@ -284,11 +329,12 @@ impl<'a> Search<'_, 'a> {
                 }
             }
             while !stopping {
-                let Some(&k) = queue.front() else { break };
+                let Some(&u) = queue.front() else { break };
                 let Some(w) = pool.idle() else { break };
                 queue.pop_front();
+                let k = u.0;
                 let attempt = self.ctx.db.bump_attempts(self.job(), k)?;
-                let req = self.request(k, attempt)?;
+                let req = self.request(u, attempt)?;
                 if self.spec.restart_promotions
                     && self.issued[..k].iter().any(|i| i.trial == req.trial)
                 {
@@ -300,7 +346,7 @@ impl<'a> Search<'_, 'a> {
                     .db
                     .set_trial_state(self.job(), req.trial, "running")?;
                 pool.send(w, &req)?;
-                in_flight.insert(req.id, (k, w));
+                in_flight.insert(req.id, (u, w));
             }
             self.show_progress(in_flight.len());
             if finished && queue.is_empty() && in_flight.is_empty() {
@@ -325,23 +371,23 @@ impl<'a> Search<'_, 'a> {
                 _ => in_flight.keys().copied().collect(),
             };
             for request in requests {
-                let Some(&(k, w)) = in_flight.get(&request) else {
+                let Some(&(u, w)) = in_flight.get(&request) else {
                     continue;
                 };
-                match self.read_status(k) {
+                match self.read_status(u) {
                     Some(st) if st.request == request && st.state == TrialState::Running => {
                         // Stopped by a signal after a checkpoint: resumes on the next run,
                         // or now if only the worker was signalled.
                         in_flight.remove(&request);
                         pool.release(w);
                         if !stopping {
-                            queue.push_front(k);
+                            queue.push_front(u);
                         }
                     }
                     Some(st) if st.request == request => {
                         in_flight.remove(&request);
                         pool.release(w);
-                        self.ingest(k, st)?;
+                        self.finish_unit(u, st)?;
                     }
                     _ => {}
                 }
@@ -355,9 +401,10 @@ impl<'a> Search<'_, 'a> {
                 let Some(request) = pool.exited(worker) else {
                     continue;
                 };
-                let Some((k, _)) = in_flight.remove(&request) else {
+                let Some((u, _)) = in_flight.remove(&request) else {
                     continue;
                 };
+                let k = u.0;
                 if stopping {
                     continue;
                 }
@@ -366,7 +413,7 @@ impl<'a> Search<'_, 'a> {
                     self.ctx.progress.line(&format!(
                         "  item {k} resumes from its last checkpoint on another worker"
                     ));
-                    queue.push_front(k);
+                    queue.push_front(u);
                     continue;
                 }
                 if crate::store::disk_full(&trials_dir) {
@@ -374,7 +421,7 @@ impl<'a> Search<'_, 'a> {
                 }
                 // Only crashes count against the retry limit, not restarts of the coordinator.
                 let attempts = {
-                    let c = crashes.entry(k).or_insert(0u32);
+                    let c = crashes.entry(u).or_insert(0u32);
                     *c += 1;
                     *c
                 };
@@ -386,13 +433,14 @@ impl<'a> Search<'_, 'a> {
                         metrics: Default::default(),
                         reason: Some(format!("worker crashed {attempts} times")),
                         seconds: 0.0,
+                        early: None,
                     };
-                    self.ingest(k, status)?;
+                    self.finish_unit(u, status)?;
                 } else {
                     self.ctx.progress.line(&format!(
                         "  worker {worker} died; retrying item {k} from its last checkpoint"
                     ));
-                    queue.push_front(k);
+                    queue.push_front(u);
                 }
             }
         }

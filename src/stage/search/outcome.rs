@@ -21,11 +21,13 @@ impl Search<'_, '_> {
             .collect()
     }
 
+    /// Every result known now counts at the epochs it reached: never more than the
+    /// scheduler's count (which knows a prefix), so the scheduler's budget decides.
     pub(super) fn over_epoch_budget(&self) -> bool {
-        self.spec
-            .budget
-            .epochs
-            .is_some_and(|limit| crate::search::epochs_paid(&self.issued) >= limit)
+        self.spec.budget.epochs.is_some_and(|limit| {
+            let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
+            crate::search::epochs_paid_known(&self.issued, &known) >= limit
+        })
     }
 
     /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
@@ -97,18 +99,21 @@ impl Search<'_, '_> {
         if self.spec.restart_promotions {
             return known.iter().map(|r| u64::from(r.epochs)).sum();
         }
-        // The epochs each item reached (a failed one stops early), not the ones it planned.
-        let reached: Vec<crate::search::WorkItem> = known
+        // The epochs each item reached (a failed or stopped one ends early), not the ones it
+        // planned; items without a result (a search ended by its time budget) paid nothing.
+        let done: Vec<crate::search::WorkItem> = known
             .iter()
-            .filter_map(|r| {
-                let planned = self.issued.get(r.item)?;
-                Some(crate::search::WorkItem {
-                    epochs: r.epochs,
-                    ..planned.clone()
-                })
+            .filter_map(|r| self.issued.get(r.item).cloned())
+            .collect();
+        let known: Vec<ItemResult> = known
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ItemResult {
+                item: i,
+                ..r.clone()
             })
             .collect();
-        crate::search::epochs_paid(&reached)
+        crate::search::epochs_paid_known(&done, &known)
     }
 
     /// Select the configuration and write `best.json`.
@@ -161,7 +166,15 @@ impl Search<'_, '_> {
             .unwrap_or(item);
         config.extend(latest.config.clone());
         let trained = self.epochs_trained(&known);
-        let best = json!({
+        // Under early stopping `epochs` is the winner's best epoch, which retrain trains to.
+        let winner = known
+            .iter()
+            .filter(|r| r.trial == trial)
+            .max_by_key(|r| (r.epochs, r.item));
+        let early = winner.filter(|r| r.best_epoch.is_some()).map(
+            |r| json!({"best_epoch": r.measured_at(), "trained": r.epochs, "stopped": r.stopped}),
+        );
+        let mut best = json!({
             "trial": trial,
             "config": config,
             "epochs": epochs,
@@ -170,14 +183,34 @@ impl Search<'_, '_> {
             "trials": known.iter().map(|r| r.trial).collect::<std::collections::BTreeSet<_>>().len(),
             "epochs_trained": trained,
             "failed": failed,
+            "folds": self.folds,
             "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
         });
+        if let Some(e) = &early {
+            best["early_stopping"] = e.clone();
+        }
+        if self.spec.early_stopping.is_some() {
+            let stopped: std::collections::BTreeSet<usize> = known
+                .iter()
+                .filter(|r| r.stopped)
+                .map(|r| r.trial)
+                .collect();
+            best["stopped_early"] = json!(stopped.len());
+        }
         crate::store::atomic::write_json(&self.ctx.layout.best(self.job()), &best)?;
+        let at = match &early {
+            Some(e) => format!("at its best epoch {epochs} of {}", e["trained"]),
+            None => format!("after {}", crate::text::plural(epochs, "epoch")),
+        };
+        let each = if self.folds > 0 {
+            format!(", each by {} fold models", self.folds)
+        } else {
+            String::new()
+        };
         self.ctx.progress.line(&format!(
-            "  best: trial {trial} with {} = {:.4} after {} ({} trained in all)",
+            "  best: trial {trial} with {} = {:.4} {at} ({} trained in all{each})",
             self.spec.metric.name,
             self.spec.metric.objective(objective),
-            crate::text::plural(epochs, "epoch"),
             crate::text::plural(trained, "epoch")
         ));
         Ok(best)

@@ -10,8 +10,39 @@ use crate::stage::retention;
 use crate::train::protocol::{EpochMetrics, TrialState, TrialStatus};
 
 impl Search<'_, '_> {
-    pub(super) fn read_status(&self, k: usize) -> Option<TrialStatus> {
-        crate::train::read_status(&self.ctx.layout.trial(self.job(), self.issued[k].trial))
+    pub(super) fn read_status(&self, u: super::Unit) -> Option<TrialStatus> {
+        crate::train::read_status(&self.unit_dir(u))
+    }
+
+    /// A unit's final status: the item's, or one fold's (the item ends with its last fold).
+    pub(super) fn finish_unit(
+        &mut self,
+        (k, fold): super::Unit,
+        status: TrialStatus,
+    ) -> Result<()> {
+        if self.folds == 0 {
+            return self.ingest(k, status);
+        }
+        let n = self.folds;
+        let slots = self.fold_status.entry(k).or_insert_with(|| vec![None; n]);
+        slots[fold] = Some(status);
+        if slots.iter().any(Option::is_none) {
+            return Ok(());
+        }
+        let each: Vec<TrialStatus> = self
+            .fold_status
+            .remove(&k)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
+        let trial_dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
+        let merged = super::folds::merge(&trial_dir, &each, &self.spec.metric.name)
+            .map_err(Error::internal)?;
+        for f in 0..n {
+            retention::prune_trial(&self.unit_dir((k, f)), &[]);
+        }
+        self.ingest(k, merged)
     }
 
     /// Record a finished item: its value, the trial's state and every epoch's metrics.
@@ -61,12 +92,15 @@ impl Search<'_, '_> {
                     .map(|v| metric.objective(*v))
             })
             .collect();
+        let early = status.early.filter(|_| value.is_some());
         let result = ItemResult {
             item: k,
             trial: item.trial,
             epochs: status.epoch,
             value,
             curve,
+            best_epoch: early.map(|e| e.best_epoch),
+            stopped: early.is_some_and(|e| e.stopped),
         };
         let epochs: Vec<(u32, serde_json::Value)> = lines
             .iter()
@@ -81,7 +115,10 @@ impl Search<'_, '_> {
             status.seconds,
             &epochs,
         )?;
-        retention::prune_trial(&dir, &self.pending_clones(item.trial));
+        // The best epoch's checkpoint stays beside the newest one.
+        let mut keep = self.pending_clones(item.trial);
+        keep.extend(result.best_epoch);
+        retention::prune_trial(&dir, &keep);
         let shown = status
             .metrics
             .get(&metric.name)
@@ -94,8 +131,14 @@ impl Search<'_, '_> {
                 reason.clone().unwrap_or_default()
             ),
         };
+        let stopped = match early {
+            Some(e) if e.stopped => format!("  stopped early, best at epoch {}", e.best_epoch),
+            Some(e) if e.best_epoch != status.epoch => format!("  best at epoch {}", e.best_epoch),
+            Some(_) => String::new(),
+            None => String::new(),
+        };
         self.ctx.progress.line(&format!(
-            "  trial {:>4}  epoch {:>3}  {} {shown}{extra}",
+            "  trial {:>4}  epoch {:>3}  {} {shown}{extra}{stopped}",
             item.trial, status.epoch, metric.name
         ));
         self.results[k] = Some(result);
@@ -206,7 +249,7 @@ impl Search<'_, '_> {
 
     /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
     /// one's result, now or when it arrives.
-    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<usize>) -> Result<()> {
+    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<super::Unit>) -> Result<()> {
         match self.twin_of(k) {
             Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
             Some(twin) => {
@@ -214,7 +257,10 @@ impl Search<'_, '_> {
                 Ok(())
             }
             None => {
-                queue.push_back(k);
+                // Each fold is a unit of its own, so folds train on several workers at once.
+                for f in 0..self.folds.max(1) {
+                    queue.push_back((k, f));
+                }
                 Ok(())
             }
         }

@@ -59,6 +59,95 @@ impl Db {
         Ok(row)
     }
 
+    /// The test rows (fingerprints) the opening `seq` exposed.
+    pub fn record_looks(&self, seq: i64, fingerprints: &[String]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        {
+            let mut st = tx
+                .prepare("INSERT INTO test_looks (seq, fingerprint) VALUES (?1, ?2)")
+                .map_err(|e| self.err(e))?;
+            for f in fingerprints {
+                st.execute(params![seq, f]).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Earlier looks at any of `fingerprints` by a job other than `job`: (job, workflow
+    /// split job, when, how many of the rows), one per opening.
+    pub fn earlier_looks(
+        &self,
+        job: &str,
+        fingerprints: &[String],
+    ) -> Result<Vec<(String, String, f64, usize)>> {
+        let wanted: std::collections::HashSet<&str> =
+            fingerprints.iter().map(String::as_str).collect();
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT a.seq, a.job, a.split_job, a.at, l.fingerprint FROM test_looks l
+                 JOIN data_access a ON a.seq = l.seq WHERE a.job != ?1 ORDER BY a.seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, f64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut by_seq: std::collections::BTreeMap<i64, (String, String, f64, usize)> =
+            Default::default();
+        for row in rows {
+            let (seq, j, split, at, f) = row.map_err(|e| self.err(e))?;
+            if wanted.contains(f.as_str()) {
+                by_seq.entry(seq).or_insert((j, split, at, 0)).3 += 1;
+            }
+        }
+        Ok(by_seq.into_values().collect())
+    }
+
+    /// Every look: (seq, fingerprint).
+    pub fn looks(&self) -> Result<Vec<(i64, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, fingerprint FROM test_looks ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// A second look the user allowed with `--allow-second-look`.
+    pub fn allow_second_look(&self, job: &str, rows: usize, earlier: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO second_looks (job, at, rows, earlier) VALUES (?1, ?2, ?3, ?4)",
+                params![job, now(), rows as i64, earlier],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The allowed second looks: job → (rows, what it looked at before).
+    pub fn second_looks(&self) -> Result<std::collections::BTreeMap<String, (i64, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT job, rows, earlier FROM second_looks")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn accesses(&self) -> Result<Vec<AccessRow>> {
         let mut st = self
             .conn

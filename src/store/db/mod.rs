@@ -52,7 +52,23 @@ CREATE TABLE workflow_files (
 INSERT OR IGNORE INTO workflow_files (file, name, updated_at)
     SELECT file, name, updated_at FROM workflows;
 "#,
-    // 4: the Slurm worker jobs a search submitted, with their last known state, so that
+    // 4: early stopping: the epoch an item's value was measured at, and whether the trial
+    // stopped before the item's epochs (kept per item for the scheduler, per trial for show).
+    r#"
+ALTER TABLE items ADD COLUMN best_epoch INTEGER;
+ALTER TABLE items ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN best_epoch INTEGER;
+ALTER TABLE trials ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+"#,
+    // 5: which test rows (by content fingerprint) each logged opening exposed, so that a
+    // second look at the same rows is seen across splits, seeds and workflows; and the
+    // second looks a user allowed (`--allow-second-look`).
+    r#"
+CREATE TABLE test_looks (seq INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+CREATE INDEX test_looks_by_fingerprint ON test_looks (fingerprint);
+CREATE TABLE second_looks (job TEXT PRIMARY KEY, at REAL NOT NULL, rows INTEGER NOT NULL, earlier TEXT NOT NULL);
+"#,
+    // 6: the Slurm worker jobs a search submitted, with their last known state, so that
     // `status` shows them and a restarted coordinator adopts the live ones.
     r#"
 CREATE TABLE slurm_jobs (
@@ -103,6 +119,8 @@ pub struct ItemRow {
     pub state: String,
     pub value: Option<f64>,
     pub attempts: u32,
+    pub best_epoch: Option<u32>,
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +134,12 @@ pub struct TrialRow {
     pub metrics: serde_json::Value,
     pub reason: Option<String>,
     pub seconds: f64,
+    /// Under early stopping: the epoch `value` and `metrics` come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<u32>,
+    /// Early stopping ended the trial before the epochs it was given.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

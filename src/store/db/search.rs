@@ -64,14 +64,23 @@ impl Db {
             "failed"
         };
         tx.execute(
-            "UPDATE items SET state = ?3, value = ?4 WHERE job = ?1 AND item = ?2",
-            params![job, result.item as i64, item_state, result.value],
+            "UPDATE items SET state = ?3, value = ?4, best_epoch = ?5, stopped = ?6
+             WHERE job = ?1 AND item = ?2",
+            params![
+                job,
+                result.item as i64,
+                item_state,
+                result.value,
+                result.best_epoch,
+                result.stopped
+            ],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
-            "UPDATE trials SET state = ?3, epochs = ?4, value = ?5, metrics_json = ?6, reason = ?7, seconds = seconds + ?8
+            "UPDATE trials SET state = ?3, epochs = ?4, value = ?5, metrics_json = ?6, reason = ?7, seconds = seconds + ?8,
+             best_epoch = ?9, stopped = ?10
              WHERE job = ?1 AND trial = ?2",
-            params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds],
+            params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds, result.best_epoch, result.stopped],
         )
         .map_err(|e| self.err(e))?;
         for (epoch, m) in epochs {
@@ -98,7 +107,8 @@ impl Db {
         let mut st = self
             .conn
             .prepare(
-                "SELECT item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state, value, attempts
+                "SELECT item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state, value, attempts,
+                        best_epoch, stopped
                  FROM items WHERE job = ?1 ORDER BY item",
             )
             .map_err(|e| self.err(e))?;
@@ -119,6 +129,8 @@ impl Db {
                     state: r.get(7)?,
                     value: r.get(8)?,
                     attempts: r.get(9)?,
+                    best_epoch: r.get(10)?,
+                    stopped: r.get(11)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -130,7 +142,8 @@ impl Db {
         let mut st = self
             .conn
             .prepare(
-                "SELECT trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds
+                "SELECT trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds,
+                        best_epoch, stopped
                  FROM trials WHERE job = ?1 ORDER BY trial",
             )
             .map_err(|e| self.err(e))?;
@@ -146,6 +159,8 @@ impl Db {
                     metrics: json(r.get(6)?),
                     reason: r.get(7)?,
                     seconds: r.get(8)?,
+                    best_epoch: r.get(9)?,
+                    stopped: r.get(10)?,
                 })
             })
             .map_err(|e| self.err(e))?;

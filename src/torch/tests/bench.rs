@@ -109,6 +109,10 @@ fn bench_fashion_mnist() {
         serde_json::to_vec(&manifest).expect("json"),
     )
     .expect("manifest");
+    // The rows as a split job writes them, read by the trainer as in a worker.
+    hpflow::data::rows_file::write(&f.data.train, &ds.select(&manifest.train)).expect("train");
+    hpflow::data::rows_file::write(&f.data.val, &ds.select(&manifest.val)).expect("val");
+    drop(ds);
     let config = match model.as_str() {
         "mlp" => {
             json!({"hidden_layers": 1, "units": 256, "optimizer": "adam", "lr": 1e-3, "batch_size": 128})
@@ -120,8 +124,7 @@ fn bench_fashion_mnist() {
         other => panic!("HPFLOW_BENCH_MODEL {other}: expected mlp or cnn"),
     };
     let dir = f.trial_dir("bench");
-    // The dataset moves into the trainer: one copy, as in a worker.
-    let mut trainer = TorchTrainer::new().with_dataset(&f.data, ds);
+    let mut trainer = TorchTrainer::new();
     let mut req = f.request(&model, config, 1, &dir);
     req.threads = threads;
     req.device = env("HPFLOW_BENCH_DEVICE", "cpu");

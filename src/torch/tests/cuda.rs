@@ -93,7 +93,7 @@ fn trains_resumes_and_evaluates_on_cuda() {
     eval.device = "cuda".into();
     eval.mode = Mode::Evaluate {
         model_dir: hpflow::train::TrialDir::of(&dir).model(),
-        test_rows: f.test_rows.clone(),
+        test: f.test.clone(),
         metrics: vec![],
     };
     let e = f.trainer().run(&eval).expect("status");

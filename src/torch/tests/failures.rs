@@ -93,8 +93,17 @@ fn cuda_that_is_not_there_fails_clearly() {
 fn missing_data_fails_the_trial_only() {
     let _g = serial();
     let f = fixture(Problem::Images3, 60);
-    let mut req = f.request("mlp", json!({}), 1, &f.trial_dir("nodata"));
-    req.data.as_mut().expect("data").spec.name = Some("not-cached".into());
+    let req = f.request("mlp", json!({}), 1, &f.trial_dir("nodata"));
+    // The split's train file is gone: the trial fails with the path, the worker goes on.
+    let train = req.data.as_ref().expect("data").train.clone();
+    std::fs::remove_file(&train).expect("remove");
     let s = f.trainer().run(&req).expect("status");
     assert_eq!(s.state, TrialState::Failed, "{s:?}");
+    assert!(
+        s.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("train.safetensors"),
+        "{s:?}"
+    );
 }

@@ -132,7 +132,7 @@ fn retrain_on_train_and_val_then_evaluate() {
     let mut eval = f.request("mlp", json!({}), 0, &f.trial_dir("evaluate"));
     eval.mode = Mode::Evaluate {
         model_dir: model_dir.clone(),
-        test_rows: f.test_rows.clone(),
+        test: f.test.clone(),
         metrics: vec!["accuracy".into(), "test_f1_macro".into(), "loss".into()],
     };
     let e = f.trainer().run(&eval).expect("status");
@@ -146,7 +146,7 @@ fn retrain_on_train_and_val_then_evaluate() {
 
     eval.mode = Mode::Evaluate {
         model_dir,
-        test_rows: f.test_rows.clone(),
+        test: f.test.clone(),
         metrics: vec!["r2".into()],
     };
     let bad = f.trainer().run(&eval).expect("status");

@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use super::trainer::TorchTrainer;
-use hpflow::data::{DataSpec, Dataset, Manifest, Normalisation, Source, Target, Task};
+use hpflow::data::{Dataset, Manifest, Normalisation, Target, Task, rows_file};
 use hpflow::search::Config;
 use hpflow::train::protocol::DataRef;
 use hpflow::train::{Mode, TrainRequest, Trainer, TrainerSpec, TrialStatus};
@@ -89,12 +89,13 @@ pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
     }
 }
 
-/// A temp folder holding a manifest (70 % train, 20 % val, the rest test) and the `DataRef`.
+/// A temp folder holding a split as the split job writes one (70 % train, 20 % val, the rest
+/// test: the rows' files and a manifest) and the `DataRef`.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub data: DataRef,
-    pub dataset: Dataset,
-    pub test_rows: Vec<u32>,
+    /// The test rows' file (what the split seals).
+    pub test: PathBuf,
 }
 
 pub fn fixture(problem: Problem, n: usize) -> Fixture {
@@ -137,30 +138,24 @@ pub fn fixture(problem: Problem, n: usize) -> Fixture {
     let path = dir.path().join("manifest.json");
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("manifest json"))
         .expect("write manifest");
-    let data = DataRef {
-        spec: DataSpec {
-            source: Source::Builtin,
-            path: None,
-            name: Some("synthetic".into()),
-            task: dataset.task,
-            label: None,
-            features: None,
-        },
-        base_dir: dir.path().to_path_buf(),
-        manifest: path,
-        group: None,
+    let file = |name: &str, rows: &[u32]| {
+        let p = dir.path().join(format!("{name}.safetensors"));
+        rows_file::write(&p, &dataset.select(rows)).expect("write rows");
+        p
     };
-    Fixture {
-        dir,
-        data,
-        dataset,
-        test_rows: test.to_vec(),
-    }
+    let data = DataRef {
+        train: file("train", train),
+        val: file("val", val),
+        manifest: path,
+        task: dataset.task,
+    };
+    let test = file("test", test);
+    Fixture { dir, data, test }
 }
 
 impl Fixture {
     pub fn trainer(&self) -> TorchTrainer {
-        TorchTrainer::new().with_dataset(&self.data, self.dataset.clone())
+        TorchTrainer::new()
     }
 
     pub fn trial_dir(&self, name: &str) -> PathBuf {
@@ -193,6 +188,7 @@ impl Fixture {
             data: Some(self.data.clone()),
             metric: "val_accuracy".into(),
             workdir: None,
+            early_stopping: None,
         }
     }
 

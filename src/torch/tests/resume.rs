@@ -208,3 +208,59 @@ fn exact_resume_through_lr_schedules() {
         assert_eq!(trained.lines().count(), 6, "resumed, not retrained");
     }
 }
+
+/// Early stopping in progress when the trial is interrupted: the resumed trial stops at the
+/// same epoch, reports the same best epoch and metrics, and keeps the same weights.
+#[test]
+fn exact_resume_with_early_stopping_in_progress() {
+    let _g = serial();
+    let f = fixture(Problem::Images3, 200);
+    let config = small(json!({"units": 64, "lr": 0.05}));
+    let rule = hpflow::train::early::EarlyStopping {
+        metric: "val_loss".into(),
+        goal: hpflow::workflow::Goal::Minimize,
+        patience: 2,
+        min_delta: 0.01,
+    };
+    let run_to = |epochs: u32, dir: &Path| {
+        let mut req = f.request("mlp", config.clone(), epochs, dir);
+        req.max_epochs = 12;
+        req.early_stopping = Some(rule.clone());
+        let s = f.trainer().run(&req).expect("status");
+        assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
+        s
+    };
+    let straight = f.trial_dir("straight");
+    let end = run_to(12, &straight);
+    let early = end.early.expect("an early-stopping record");
+    assert!(early.stopped, "the trial never stopped: {end:?}");
+    assert_eq!(end.epoch, early.best_epoch + 2);
+    // The reported metrics are the best epoch's, not the last one's.
+    let history = checkpoint::load(&hpflow::train::TrialDir::of(&straight).checkpoint(end.epoch))
+        .expect("checkpoint")
+        .meta
+        .history;
+    assert_eq!(end.metrics, history[early.best_epoch as usize - 1].values);
+    assert_ne!(end.metrics, history.last().unwrap().values);
+    // Interrupted one epoch before it stops, i.e. one epoch without improvement behind it.
+    let resumed = f.trial_dir("resumed");
+    run_to(end.epoch - 1, &resumed);
+    tch::manual_seed(999);
+    let again = run_to(12, &resumed);
+    assert_eq!(
+        (again.epoch, again.early, &again.metrics),
+        (end.epoch, end.early, &end.metrics)
+    );
+    let at = |d: &Path| hpflow::train::TrialDir::of(d).checkpoint(end.epoch);
+    assert!(assert_same_state(&at(&straight), &at(&resumed)) >= 7);
+    // Asked again for more epochs (a promotion), a stopped trial trains nothing more.
+    let more = run_to(12, &resumed);
+    assert_eq!(more.epoch, end.epoch);
+    let trained = std::fs::read_to_string(hpflow::train::TrialDir::of(&resumed).epochs_log())
+        .expect("epochs.log");
+    assert_eq!(
+        trained.lines().count() as u32,
+        end.epoch,
+        "resumed, not retrained"
+    );
+}

@@ -1,0 +1,99 @@
+//! The rows a `command` program receives: CSV files made from the split job's files, with
+//! features normalised by the statistics fitted on the training rows. `HPFLOW_MODE` says what
+//! to do; search gets `HPFLOW_TRAIN` and `HPFLOW_VAL`, a retrain on `train+val` gets both
+//! parts in `HPFLOW_TRAIN` and no `HPFLOW_VAL`, and evaluate gets `HPFLOW_TEST` (the sealed
+//! rows, which the evaluate stage logged opening) and `HPFLOW_MODEL_DIR`. The CSVs are made
+//! once, beside the files they come from, and shared by every trial of the split.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::{Dataset, Manifest, Target, rows_file};
+use crate::train::protocol::{DataRef, Mode, TrainRequest};
+
+/// The environment a command program gets for `req`'s data (none without `data:`).
+pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
+    let mode = match &req.mode {
+        Mode::Search => "search",
+        Mode::Retrain { .. } => "retrain",
+        Mode::Evaluate { .. } => "evaluate",
+    };
+    let mut out = vec![("HPFLOW_MODE", mode.to_string())];
+    let Some(data) = &req.data else {
+        return Ok(out);
+    };
+    let task = match data.task {
+        crate::data::Task::Classification => "classification",
+        crate::data::Task::Regression => "regression",
+    };
+    out.push(("HPFLOW_TASK", task.to_string()));
+    let path = |p: PathBuf| p.display().to_string();
+    match &req.mode {
+        Mode::Search => {
+            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
+            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
+        }
+        Mode::Retrain { on } if on == "train+val" => {
+            let both = csv(data, &[&data.train, &data.val])?;
+            out.push(("HPFLOW_TRAIN", path(both)));
+        }
+        Mode::Retrain { .. } => {
+            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
+            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
+        }
+        Mode::Evaluate {
+            model_dir, test, ..
+        } => {
+            out.push(("HPFLOW_TEST", path(csv(data, &[test.as_path()])?)));
+            out.push(("HPFLOW_MODEL_DIR", path(model_dir.clone())));
+        }
+    }
+    if let Ok(ds) = rows_file::read(&data.train) {
+        out.push(("HPFLOW_CLASSES", ds.classes.to_string()));
+    }
+    Ok(out)
+}
+
+/// A CSV beside the first of `parts` (`train.csv`, `fold-2-val.csv`, `train+val.csv`: its
+/// rows, then the next part's), normalised with the split's statistics; made if missing.
+fn csv(data: &DataRef, parts: &[&Path]) -> Result<PathBuf, String> {
+    let first = parts[0];
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let name: Vec<String> = parts.iter().map(|p| stem(p)).collect();
+    let out = first.with_file_name(format!("{}.csv", name.join("+")));
+    if out.exists() {
+        return Ok(out);
+    }
+    let text = std::fs::read_to_string(&data.manifest)
+        .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+    let mut rows = rows_file::read(first)?;
+    for p in &parts[1..] {
+        rows = concat(rows, rows_file::read(p)?);
+    }
+    rows.normalise(&manifest.normalisation)
+        .map_err(|e| e.to_string())?;
+    rows_file::write_csv(&out, &rows).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn concat(mut a: Dataset, b: Dataset) -> Dataset {
+    a.x.extend(b.x);
+    a.n += b.n;
+    a.y = match (a.y, b.y) {
+        (Target::Classes(mut x), Target::Classes(y)) => {
+            x.extend(y);
+            Target::Classes(x)
+        }
+        (Target::Values(mut x), Target::Values(y)) => {
+            x.extend(y);
+            Target::Values(x)
+        }
+        (x, _) => x,
+    };
+    a
+}

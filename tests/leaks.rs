@@ -1,0 +1,397 @@
+//! A corpus of leaky runs: each plants one way the test set can leak, and `hpflow audit` must
+//! flag it with the right check and no other. Clean runs, resumed runs and the shipped
+//! workflows must pass.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::time::Duration;
+
+/// 240 rows of a 3-class problem a small MLP learns in an epoch or two.
+fn rows_csv(extra_copies: usize) -> String {
+    let mut text = String::from("a,b,c,d,label\n");
+    let mut rows = Vec::new();
+    for i in 0..240 {
+        let k = i % 3;
+        // Distinct rows: the last term differs for every i.
+        let x = |j: usize| ((i * 7 + j * 13) % 17) as f64 / 17.0 + k as f64 + i as f64 * 1e-3;
+        rows.push(format!(
+            "{:.4},{:.4},{:.4},{:.4},{}\n",
+            x(0),
+            x(1),
+            -x(2),
+            x(3) * 0.5,
+            ["x", "y", "z"][k]
+        ));
+    }
+    // Exact copies of some rows: duplicates a split can scatter over train, val and test.
+    for i in 0..extra_copies {
+        rows.push(rows[i * 7].clone());
+    }
+    for r in rows {
+        text.push_str(&r);
+    }
+    text
+}
+
+fn csv_workflow(seed: u64, trials: usize, split_extra: &str) -> String {
+    format!(
+        "name: leak
+seed: {seed}
+data:
+  source: csv
+  path: rows.csv
+  label: label
+  task: classification
+stages:
+  split:
+    kind: split
+    train: 0.6
+    val: 0.2
+    test: 0.2
+{split_extra}
+  search:
+    kind: search
+    needs: [split]
+    model: mlp
+    params: {{epochs: 2, units: 8, hidden_layers: 1, lr: 0.01}}
+    space:
+      batch_size: {{choice: [16, 32]}}
+    strategy: {{kind: grid}}
+    metric: {{name: val_accuracy, goal: maximize}}
+    budget: {{trials: {trials}}}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
+"
+    )
+}
+
+/// The names of the audit's failing checks.
+fn failing(sb: &Sandbox) -> Vec<String> {
+    let out = sb.output(&["audit", "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit json");
+    let failed: Vec<String> = audit["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(out.status.success(), failed.is_empty(), "{audit}");
+    failed
+}
+
+fn accepted(sb: &Sandbox) -> Vec<String> {
+    let audit = sb.json(&["audit", "--json"]);
+    audit["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["accepted"].as_array().cloned().unwrap_or_default())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn only(sb: &Sandbox, check: &str) {
+    // What the audit printed (shown with --nocapture).
+    println!("{}", text(&sb.output(&["audit"]).stdout));
+    let failed = failing(sb);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].starts_with(check), "{failed:?}");
+}
+
+fn csv_sandbox(copies: usize) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("rows.csv", &rows_csv(copies));
+    sb
+}
+
+fn job_dir(sb: &Sandbox, kind: &str) -> std::path::PathBuf {
+    let id: String = sb
+        .db()
+        .query_row(
+            "SELECT id FROM jobs WHERE kind = ?1 ORDER BY started_at LIMIT 1",
+            [kind],
+            |r| r.get(0),
+        )
+        .unwrap();
+    sb.runs().join(&id[..16])
+}
+
+#[test]
+fn a_clean_run_and_a_resumed_one_pass() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    // Killed mid-run, then finished: still clean.
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.kill_after(&["-q", "run", "w.yaml"], Duration::from_millis(900));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn the_shipped_workflows_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // fashion-mlp.yaml trains on all of Fashion-MNIST: too long for a test (its audit runs
+    // the same checks).
+    for name in ["quickstart.yaml", "branin.yaml", "wide-narrow.yaml"] {
+        let sb = Sandbox::new();
+        let text = std::fs::read_to_string(root.join("workflows").join(name)).unwrap();
+        sb.write(name, &text);
+        sb.ok(&["-q", "run", name]);
+        assert_eq!(failing(&sb), Vec::<String>::new(), "{name}");
+    }
+}
+
+#[test]
+fn leak_1_duplicates_across_splits_unless_kept_on_purpose() {
+    let sb = csv_sandbox(25);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    only(&sb, "no test row is identical in content");
+    let sb = csv_sandbox(25);
+    sb.write("w.yaml", &csv_workflow(1, 2, "    dedupe: keep\n"));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    assert!(
+        accepted(&sb).iter().any(|a| a.contains("(dedupe: keep)")),
+        "{:?}",
+        accepted(&sb)
+    );
+}
+
+/// IDX files with an official test part: 8×8 images of 3 classes.
+fn write_idx(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (part, n, id) in [("train", 240u32, 0u8), ("t10k", 60, 1)] {
+        let mut images = vec![0, 0, 8, 3];
+        images.extend(n.to_be_bytes());
+        images.extend(8u32.to_be_bytes());
+        images.extend(8u32.to_be_bytes());
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend(n.to_be_bytes());
+        for i in 0..n {
+            let k = (i % 3) as u8;
+            labels.push(k);
+            // Distinct images: the first two pixels name the row and the part.
+            images.push(i as u8);
+            images.push(id * 100);
+            for p in 2..64u32 {
+                images.push(((p * 7 + i * 3) % 50) as u8 + k * 60);
+            }
+        }
+        std::fs::write(dir.join(format!("{part}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(dir.join(format!("{part}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+fn idx_workflow(seed: u64) -> String {
+    csv_workflow(seed, 2, "")
+        .replace(
+            "  source: csv\n  path: rows.csv\n  label: label\n",
+            "  source: idx\n  path: images\n",
+        )
+        .replace(
+            "    val: 0.2\n    test: 0.2\n",
+            "    val: 0.3\n    test: official\n",
+        )
+        .replace("    train: 0.6\n", "    train: 0.7\n")
+}
+
+#[test]
+fn leak_2_the_official_test_rows_evaluated_again_under_another_seed() {
+    let sb = Sandbox::new();
+    write_idx(&sb.path().join("images"));
+    sb.write("w.yaml", &idx_workflow(1));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    // Same test rows, a new split id: refused before anything runs.
+    sb.write("w.yaml", &idx_workflow(2));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("60 of which evaluate job") && err.contains("seed 1 → 2"),
+        "{err}"
+    );
+    // Allowed: the audit lists it as accepted.
+    sb.ok(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    assert!(
+        accepted(&sb)
+            .iter()
+            .any(|a| a.contains("looked at 60 test rows"))
+    );
+    // The same, without the record of the permission (as an older hpflow would leave it).
+    sb.db().execute("DELETE FROM second_looks", []).unwrap();
+    only(&sb, "each test row was looked at by one evaluation");
+}
+
+#[test]
+fn leak_3_a_csv_re_split_puts_former_test_rows_into_train() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    sb.write("w.yaml", &csv_workflow(2, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    only(&sb, "no former test row is used for training or validation");
+}
+
+#[test]
+fn leak_4_the_last_access_log_entry_deleted() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    sb.db()
+        .execute(
+            "DELETE FROM data_access WHERE seq = (SELECT max(seq) FROM data_access)",
+            [],
+        )
+        .unwrap();
+    only(
+        &sb,
+        "every finished evaluation has its entry in the access log",
+    );
+}
+
+#[test]
+fn leak_5_a_planted_request_for_the_test_rows() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let split = job_dir(&sb, "split");
+    let log = job_dir(&sb, "search").join("trials/0000/requests.jsonl");
+    let first = std::fs::read_to_string(&log).unwrap();
+    let line = first.lines().next().unwrap();
+    let train = split.join("rows/train.safetensors");
+    let sealed = split.join("sealed/test.safetensors");
+    let planted = line.replace(&train.display().to_string(), &sealed.display().to_string());
+    assert_ne!(planted, line);
+    std::fs::write(&log, format!("{first}{planted}\n")).unwrap();
+    only(&sb, "no search or retrain request reaches the test rows");
+}
+
+#[test]
+fn leak_6_an_edited_manifest_trains_on_a_test_row() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let split = job_dir(&sb, "split");
+    let sealed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(split.join("sealed/test.json")).unwrap())
+            .unwrap();
+    let path = split.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    manifest["train"]
+        .as_array_mut()
+        .unwrap()
+        .push(sealed["rows"][0].clone());
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    only(&sb, "test rows are disjoint from train and val");
+}
+
+/// Trains nothing; in evaluate mode prints a test accuracy computed from HPFLOW_TEST.
+const PROGRAM: &str = r#"
+import json, os
+if os.environ["HPFLOW_MODE"] == "evaluate":
+    rows = open(os.environ["HPFLOW_TEST"]).read().splitlines()[1:]
+    print(json.dumps({"test_accuracy": sum(r.endswith(",0") for r in rows) / len(rows)}))
+else:
+    n = len(open(os.environ["HPFLOW_TRAIN"]).read().splitlines())
+    for e in range(1, int(os.environ["HPFLOW_EPOCHS"]) + 1):
+        print(json.dumps({"epoch": e, "val_accuracy": 0.3 + 0.01 * e + n * 0}), flush=True)
+"#;
+
+#[test]
+fn leak_7_a_command_programs_evaluation_with_its_log_entry_rewritten() {
+    let sb = csv_sandbox(0);
+    sb.write("p.py", PROGRAM);
+    let wf = csv_workflow(1, 2, "").replace(
+        "    model: mlp\n    params: {epochs: 2, units: 8, hidden_layers: 1, lr: 0.01}\n",
+        "    model: command\n    command: [python3, p.py, \"{batch_size}\"]\n    params: {epochs: 2}\n",
+    );
+    sb.write("w.yaml", &wf);
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    let eval = run["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["stage"] == "evaluate")
+        .unwrap();
+    // The program's own number, measured on the test rows.
+    assert!(
+        eval["outputs"]["metrics"]["test_accuracy"].is_number(),
+        "{eval}"
+    );
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    // Rewrite the entry (another split named) and re-chain the log so the chain holds.
+    let db = sb.db();
+    let mut rows: Vec<hpflow::store::db::AccessRow> = {
+        let mut st = db
+            .prepare("SELECT seq, job, kind, split_job, split, split_hash, at, prev, hash FROM data_access ORDER BY seq")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok(hpflow::store::db::AccessRow {
+                seq: r.get(0)?,
+                job: r.get(1)?,
+                kind: r.get(2)?,
+                split_job: r.get(3)?,
+                split: r.get(4)?,
+                split_hash: r.get(5)?,
+                at: r.get(6)?,
+                prev: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    rows[0].split_hash = "0".repeat(64);
+    let mut prev = "genesis".to_string();
+    for r in &mut rows {
+        r.prev = prev;
+        r.hash = r.expected_hash();
+        prev = r.hash.clone();
+        db.execute(
+            "UPDATE data_access SET split_hash = ?2, prev = ?3, hash = ?4 WHERE seq = ?1",
+            rusqlite::params![r.seq, r.split_hash, r.prev, r.hash],
+        )
+        .unwrap();
+    }
+    only(
+        &sb,
+        "every finished evaluation has its entry in the access log",
+    );
+}
+
+#[test]
+fn leak_8_the_same_test_split_evaluated_for_a_second_model() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    // Another search on the same split: the same test rows would be opened again.
+    sb.write(
+        "w.yaml",
+        &csv_workflow(1, 2, "").replace("lr: 0.01", "lr: 0.02"),
+    );
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the split is the same"),
+        "{}",
+        text(&out.stderr)
+    );
+    sb.ok(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    sb.db().execute("DELETE FROM second_looks", []).unwrap();
+    only(&sb, "each test split was looked at by one evaluation");
+}
