@@ -51,6 +51,9 @@ pub enum Command {
         /// lists it as an acknowledged second look).
         #[arg(long)]
         allow_second_look: bool,
+        /// Where trials run, overriding the workflow's `executor:` (its Slurm settings stay).
+        #[arg(long, value_enum)]
+        executor: Option<crate::workflow::executor::ExecutorKind>,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -59,6 +62,9 @@ pub enum Command {
         /// Print the plan as JSON: every job with its key and hash.
         #[arg(long)]
         json: bool,
+        /// Plan for this executor instead of the workflow's `executor:` (jobs stay the same).
+        #[arg(long, value_enum)]
+        executor: Option<crate::workflow::executor::ExecutorKind>,
     },
     /// Jobs and trials of a workflow (file or name), or of every workflow.
     Status {
@@ -167,7 +173,11 @@ pub enum Command {
     },
     /// (internal) Serve trials on stdin; started by `hpflow run`.
     #[command(name = "__worker", hide = true)]
-    Worker,
+    Worker {
+        /// Serve a Slurm search's queue folder instead of stdin.
+        #[arg(long, value_name = "DIR")]
+        queue: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -175,7 +185,7 @@ impl Command {
     pub fn writes_to_children(&self) -> bool {
         matches!(
             self,
-            Command::Run { .. } | Command::Watch { .. } | Command::Worker
+            Command::Run { .. } | Command::Watch { .. } | Command::Worker { .. }
         )
     }
 
@@ -244,8 +254,20 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             workflow,
             json,
             allow_second_look,
-        } => crate::cmd::run::run(&workflow, &layout, cli.quiet, json, allow_second_look),
-        Command::Plan { workflow, json } => crate::cmd::plan::run(&workflow, &layout, json),
+            executor,
+        } => crate::cmd::run::run(
+            &workflow,
+            &layout,
+            cli.quiet,
+            json,
+            allow_second_look,
+            executor,
+        ),
+        Command::Plan {
+            workflow,
+            json,
+            executor,
+        } => crate::cmd::plan::run(&workflow, &layout, json, executor),
         Command::Status {
             workflow,
             json,
@@ -285,6 +307,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             crate::search::strategy::bench::bench_main(&args, &mut |line| println!("{line}"))
                 .map_err(crate::Error::Usage)
         }
-        Command::Worker => crate::train::worker::serve(None),
+        Command::Worker { queue: None } => crate::train::worker::serve(None),
+        Command::Worker { queue: Some(dir) } => crate::train::queue_worker::serve_queue(None, &dir),
     }
 }

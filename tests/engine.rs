@@ -661,7 +661,7 @@ fn a_database_of_schema_1_is_migrated() {
             "DROP TABLE workflow_files; ALTER TABLE jobs DROP COLUMN search_seconds;
              ALTER TABLE items DROP COLUMN best_epoch; ALTER TABLE items DROP COLUMN stopped;
              ALTER TABLE trials DROP COLUMN best_epoch; ALTER TABLE trials DROP COLUMN stopped;
-             DROP TABLE test_looks; DROP TABLE second_looks;
+             DROP TABLE test_looks; DROP TABLE second_looks; DROP TABLE slurm_jobs;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -671,7 +671,7 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     // Migration 4 added early stopping's columns; the old trials read as not stopped.
     let stopped: i64 = sb
         .db()

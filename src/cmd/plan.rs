@@ -8,9 +8,18 @@ use crate::error::Result;
 use crate::store::layout::short;
 use crate::store::{Db, Layout};
 use crate::workflow::StageSpec;
+use crate::workflow::executor::ExecutorKind;
 
-pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
-    let wf = crate::workflow::load(path)?;
+pub fn run(
+    path: &Path,
+    layout: &Layout,
+    as_json: bool,
+    executor: Option<ExecutorKind>,
+) -> Result<()> {
+    let mut wf = crate::workflow::load(path)?;
+    if let Some(kind) = executor {
+        wf.executor.kind = kind;
+    }
     let plan = crate::plan::build(&wf)?;
     let db = Db::open_read(&layout.db())?;
     let state = |id: &str| -> Result<String> {
@@ -50,7 +59,21 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
             )),
             _ => None,
         };
-        jobs.push(json!({
+        // Only under Slurm, so that a local plan reads (and snapshots) as before.
+        let slurm = match &stage.spec {
+            StageSpec::Search(s) if wf.executor.kind == ExecutorKind::Slurm => {
+                Some(crate::workers::slurm::describe(
+                    layout,
+                    &job.id,
+                    &wf.executor.slurm,
+                    s.workers,
+                    s.threads as u32,
+                    s.trainer.needs_torch(),
+                ))
+            }
+            _ => None,
+        };
+        let mut entry = json!({
             "stage": job.stage,
             "kind": job.kind,
             "id": job.id,
@@ -60,7 +83,11 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
             "schedule": schedule,
             "hyperparameters": hyperparameters,
             "narrowed": narrowed,
-        }));
+        });
+        if let Some(x) = slurm {
+            entry["executor"] = x;
+        }
+        jobs.push(entry);
     }
     if as_json {
         return super::print_json(&json!({ "workflow": wf.name, "jobs": jobs }));
@@ -117,6 +144,21 @@ pub fn run(path: &Path, layout: &Layout, as_json: bool) -> Result<()> {
                 "\n{}: {}\n",
                 j["stage"].as_str().unwrap_or_default(),
                 n.get("text").and_then(|t| t.as_str()).unwrap_or_default()
+            );
+        }
+        if let Some(x) = j.get("executor") {
+            let words: Vec<&str> = x["sbatch"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w.as_str())
+                .collect();
+            print!(
+                "\n{}: on Slurm, {} worker job(s), each submitted as\n  {}\n  running {}\n",
+                j["stage"].as_str().unwrap_or_default(),
+                x["worker_jobs"],
+                words.join(" "),
+                x["runs"].as_str().unwrap_or_default()
             );
         }
         let es = &j["key"]["config"]["early_stopping"];

@@ -14,8 +14,15 @@ pub fn run(
     quiet: bool,
     json: bool,
     allow_second_look: bool,
+    executor: Option<crate::workflow::executor::ExecutorKind>,
 ) -> Result<()> {
-    let wf = crate::workflow::load(path)?;
+    let mut wf = crate::workflow::load(path)?;
+    if let Some(kind) = executor {
+        wf.executor.kind = kind;
+    }
+    if wf.executor.kind == crate::workflow::executor::ExecutorKind::Slurm {
+        crate::workers::slurm::commands::check_installed()?;
+    }
     let plan = crate::plan::build(&wf)?;
     let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json, allow_second_look)?;
     if json {

@@ -39,7 +39,9 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             .map(|(reason, (count, trial))| json!({"reason": reason, "count": count, "trial": trial}))
             .collect();
         failures.sort_by_key(|f| std::cmp::Reverse(f["count"].as_u64()));
-        out.push(json!({
+        // Older databases have no such table: nothing to show then.
+        let slurm = db.slurm_jobs(id).unwrap_or_default();
+        let mut entry = json!({
             "stage": stage,
             "job": id,
             "kind": row.as_ref().map(|r| r.kind.clone()),
@@ -50,7 +52,12 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "failures": failures,
             "running": running,
             "epochs_trained": trials.iter().map(|t| u64::from(t.epochs)).sum::<u64>(),
-        }));
+        });
+        // Only where there were some, so that local runs read (and snapshot) as before.
+        if !slurm.is_empty() {
+            entry["slurm_jobs"] = serde_json::to_value(&slurm).unwrap_or_default();
+        }
+        out.push(entry);
     }
     Ok(json!({ "workflow": name, "jobs": out }))
 }
@@ -124,6 +131,28 @@ pub fn render(status: &Value) -> String {
                 f["count"],
                 f["reason"].as_str().unwrap_or_default(),
                 f["trial"]
+            ));
+        }
+        let workers: Vec<String> = j["slurm_jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                let reason = w["reason"]
+                    .as_str()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}{reason}",
+                    w["slurm_id"].as_str().unwrap_or_default(),
+                    w["state"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        if !workers.is_empty() {
+            text.push_str(&format!(
+                "  {stage}: Slurm worker jobs: {}\n",
+                workers.join(", ")
             ));
         }
         for r in j["running"].as_array().into_iter().flatten() {

@@ -24,6 +24,12 @@
 //!     │   ├── stdout.log, stderr.log   a command program's other output
 //!     │   ├── checkpoints/epoch-NNNN/   weights, optimizer state, meta.json with hashes
 //!     │   └── checkpoints/command/      a command program's own checkpoint folder
+//!     ├── slurm/                search under `executor: slurm` (`QueueDir` names its files)
+//!     │   ├── queue/<request>.json          requests no worker job has claimed yet
+//!     │   ├── claimed/<request>@<jobid>.json  requests a worker job claimed (renamed)
+//!     │   ├── logs/<jobid>.out              each worker job's output
+//!     │   ├── heartbeat                     touched by the coordinator while it lives
+//!     │   └── stop                          the search is over: idle workers exit
 //!     ├── model/                retrain: the final model (trials/0000 holds its training)
 //!     ├── access.json           evaluate: its entry in the access log (seq, chain hash)
 //!     └── results.json          retrain / evaluate: the metrics
@@ -104,6 +110,10 @@ impl Layout {
     pub fn checkpoint(&self, job_id: &str, trial: usize, epoch: u32) -> PathBuf {
         self.trial(job_id, trial).checkpoint(epoch)
     }
+    /// The folder through which a search's Slurm worker jobs get their requests.
+    pub fn queue(&self, search_job: &str) -> QueueDir {
+        QueueDir(self.job(search_job).join("slurm"))
+    }
     pub fn model(&self, retrain_job: &str) -> PathBuf {
         self.trial(retrain_job, 0).model()
     }
@@ -173,5 +183,45 @@ impl Deref for TrialDir {
 impl AsRef<Path> for TrialDir {
     fn as_ref(&self) -> &Path {
         &self.0
+    }
+}
+
+/// A search's Slurm folder: requests wait in `queue/` and a worker job claims one by renaming
+/// it into `claimed/` under its own job id (a rename succeeds for exactly one claimant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDir(PathBuf);
+
+impl QueueDir {
+    pub fn of(path: &Path) -> QueueDir {
+        QueueDir(path.to_path_buf())
+    }
+    pub fn root(&self) -> &Path {
+        &self.0
+    }
+    pub fn queue(&self) -> PathBuf {
+        self.0.join("queue")
+    }
+    pub fn waiting(&self, request: u64) -> PathBuf {
+        self.queue().join(format!("{request:016}.json"))
+    }
+    pub fn claimed_dir(&self) -> PathBuf {
+        self.0.join("claimed")
+    }
+    pub fn claimed(&self, file_name: &str, worker: &str) -> PathBuf {
+        let stem = file_name.trim_end_matches(".json");
+        self.claimed_dir().join(format!("{stem}@{worker}.json"))
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.0.join("logs")
+    }
+    pub fn heartbeat(&self) -> PathBuf {
+        self.0.join("heartbeat")
+    }
+    pub fn stop(&self) -> PathBuf {
+        self.0.join("stop")
+    }
+    /// The batch script every worker job of this search runs.
+    pub fn script(&self) -> PathBuf {
+        self.0.join("worker.sh")
     }
 }

@@ -15,7 +15,17 @@ mod trainer;
 mod tests;
 
 fn main() {
-    if let Err(e) = hpflow::train::worker::serve(Some(Box::new(trainer::TorchTrainer::new()))) {
+    let trainer = Box::new(trainer::TorchTrainer::new());
+    // `--queue DIR`: a Slurm worker job serving its search's queue folder.
+    let args: Vec<String> = std::env::args().collect();
+    let served = match args.iter().position(|a| a == "--queue") {
+        Some(i) if i + 1 < args.len() => hpflow::train::queue_worker::serve_queue(
+            Some(trainer),
+            std::path::Path::new(&args[i + 1]),
+        ),
+        _ => hpflow::train::worker::serve(Some(trainer)),
+    };
+    if let Err(e) = served {
         eprintln!("hpflow-worker: {e}");
         std::process::exit(e.exit_code());
     }

@@ -9,6 +9,7 @@ pub mod early;
 pub mod function;
 pub mod metrics;
 pub mod protocol;
+pub mod queue_worker;
 pub mod schedule;
 pub mod schema;
 pub mod worker;

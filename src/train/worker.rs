@@ -12,7 +12,7 @@ use crate::train::function::FunctionTrainer;
 use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
-pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
+pub fn serve(torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
     crate::signals::install();
     // A worker must not outlive its coordinator: an orphan still writing into a trial folder
     // would race the fresh worker a restarted coordinator hands the same trial to.
@@ -24,8 +24,7 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
         }
     }
     let stdin = std::io::stdin();
-    let mut function = FunctionTrainer;
-    let mut command = CommandTrainer;
+    let mut trainers = Trainers::new(torch);
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| crate::error::Error::io("<stdin>", e))?;
         if line.trim().is_empty() {
@@ -37,27 +36,7 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
         let req: TrainRequest = serde_json::from_str(&line).map_err(|e| {
             crate::error::Error::internal(format!("bad request from coordinator: {e}"))
         })?;
-        let started = Instant::now();
-        let trainer: Option<&mut dyn Trainer> = match &req.trainer {
-            TrainerSpec::Function { .. } => Some(&mut function),
-            TrainerSpec::Command { .. } => Some(&mut command),
-            TrainerSpec::Torch { .. } => torch.as_deref_mut(),
-        };
-        let status = match trainer {
-            None => failed(
-                &req,
-                "this worker has no libtorch trainer (run hpflow-worker)".into(),
-            ),
-            Some(t) => match catch_unwind(AssertUnwindSafe(|| t.run(&req))) {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => failed(&req, e),
-                Err(panic) => failed(&req, panic_message(panic)),
-            },
-        };
-        let status = TrialStatus {
-            seconds: started.elapsed().as_secs_f64(),
-            ..status
-        };
+        let status = trainers.answer(&req);
         atomic::write_json(
             &crate::train::TrialDir::of(&req.trial_dir).status(),
             &status,
@@ -67,6 +46,48 @@ pub fn serve(mut torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
         let _ = out.flush();
     }
     Ok(())
+}
+
+/// Every trainer a worker has, and the one step both kinds of worker share: run a request on
+/// the right trainer and turn whatever happens into the status to write.
+pub struct Trainers {
+    function: FunctionTrainer,
+    command: CommandTrainer,
+    torch: Option<Box<dyn Trainer>>,
+}
+
+impl Trainers {
+    pub fn new(torch: Option<Box<dyn Trainer>>) -> Self {
+        Trainers {
+            function: FunctionTrainer,
+            command: CommandTrainer,
+            torch,
+        }
+    }
+
+    pub fn answer(&mut self, req: &TrainRequest) -> TrialStatus {
+        let started = Instant::now();
+        let trainer: Option<&mut dyn Trainer> = match &req.trainer {
+            TrainerSpec::Function { .. } => Some(&mut self.function),
+            TrainerSpec::Command { .. } => Some(&mut self.command),
+            TrainerSpec::Torch { .. } => self.torch.as_deref_mut(),
+        };
+        let status = match trainer {
+            None => failed(
+                req,
+                "this worker has no libtorch trainer (run hpflow-worker)".into(),
+            ),
+            Some(t) => match catch_unwind(AssertUnwindSafe(|| t.run(req))) {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => failed(req, e),
+                Err(panic) => failed(req, panic_message(panic)),
+            },
+        };
+        TrialStatus {
+            seconds: started.elapsed().as_secs_f64(),
+            ..status
+        }
+    }
 }
 
 fn failed(req: &TrainRequest, reason: String) -> TrialStatus {

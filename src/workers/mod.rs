@@ -1,6 +1,31 @@
 //! Worker processes on the coordinator's side, as the stages use them: a pool serving a
-//! search's items (`pool`), and one request run to its end (`single`, retrain and evaluate).
-//! Below the stages and above the trainers; signal handling (`crate::signals`) sits below all.
+//! search's items (`pool`: local child processes; `slurm`: Slurm jobs reading a queue
+//! folder), and one request run to its end (`single`, retrain and evaluate). Below the stages
+//! and above the trainers; signal handling (`crate::signals`) sits below all.
 
 pub mod pool;
 pub mod single;
+pub mod slurm;
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::train::TrainRequest;
+use pool::Event;
+
+/// What a search needs of its workers, whichever executor runs them. Slots are the requests
+/// in flight at once; `send` gives one to a free slot, events say when answers may be there.
+pub trait Workers {
+    fn size(&self) -> usize;
+    /// A slot with no request.
+    fn idle(&mut self) -> Option<usize>;
+    fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()>;
+    /// The slot's request was answered.
+    fn release(&mut self, index: usize);
+    /// The slot's worker ended (`Exited` or `Lost`): the request it had.
+    fn exited(&mut self, index: usize) -> Option<u64>;
+    fn next_event(&mut self, timeout: Duration) -> Option<Event>;
+    /// Act on stop signals: `Ok(true)` once, when a clean stop begins.
+    fn follow_signals(&mut self) -> Result<bool>;
+    fn stopping(&self) -> bool;
+}

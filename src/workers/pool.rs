@@ -15,9 +15,35 @@ use crate::train::TrainRequest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Done { worker: usize, request: u64 },
-    Exited { worker: usize },
+    Done {
+        worker: usize,
+        request: u64,
+    },
+    Exited {
+        worker: usize,
+    },
+    /// The worker's request was lost to something not the trial's doing (a Slurm job
+    /// cancelled, timed out, preempted, its node gone): it resumes elsewhere, not a crash.
+    Lost {
+        worker: usize,
+    },
     Files,
+    /// Something the person running the search should read (a worker job that waits).
+    Note(String),
+}
+
+/// A notify watcher on a job's trial folders that sends `Files` when a `status.json` changes.
+pub fn watch_statuses(dir: &Path, tx: Sender<Event>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    std::fs::create_dir_all(dir).ok()?;
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok_and(|e| e.paths.iter().any(|p| p.ends_with("status.json"))) {
+            let _ = tx.send(Event::Files);
+        }
+    })
+    .ok()?;
+    w.watch(dir, notify::RecursiveMode::Recursive).ok()?;
+    Some(w)
 }
 
 struct Worker {
@@ -59,19 +85,7 @@ pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
 impl Pool {
     pub fn new(size: usize, program: PathBuf, args: Vec<String>, watch: Option<&Path>) -> Pool {
         let (tx, rx) = channel();
-        let watcher = watch.and_then(|dir| {
-            use notify::Watcher;
-            std::fs::create_dir_all(dir).ok()?;
-            let tx = tx.clone();
-            let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                if res.is_ok_and(|e| e.paths.iter().any(|p| p.ends_with("status.json"))) {
-                    let _ = tx.send(Event::Files);
-                }
-            })
-            .ok()?;
-            w.watch(dir, notify::RecursiveMode::Recursive).ok()?;
-            Some(w)
-        });
+        let watcher = watch.and_then(|dir| watch_statuses(dir, tx.clone()));
         Pool {
             program,
             args,
@@ -231,6 +245,33 @@ impl Pool {
                 let _ = w.child.wait();
             }
         }
+    }
+}
+
+impl crate::workers::Workers for Pool {
+    fn size(&self) -> usize {
+        Pool::size(self)
+    }
+    fn idle(&mut self) -> Option<usize> {
+        Pool::idle(self)
+    }
+    fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
+        Pool::send(self, index, req)
+    }
+    fn release(&mut self, index: usize) {
+        Pool::release(self, index)
+    }
+    fn exited(&mut self, index: usize) -> Option<u64> {
+        Pool::exited(self, index)
+    }
+    fn next_event(&mut self, timeout: Duration) -> Option<Event> {
+        Pool::next_event(self, timeout)
+    }
+    fn follow_signals(&mut self) -> Result<bool> {
+        Pool::follow_signals(self)
+    }
+    fn stopping(&self) -> bool {
+        Pool::stopping(self)
     }
 }
 

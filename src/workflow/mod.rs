@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod data_check;
+pub mod executor;
 pub mod hparams;
 pub mod raw;
 pub mod search;
@@ -30,6 +31,9 @@ pub struct Workflow {
     pub seed: u64,
     pub device: String,
     pub data: Option<DataSpec>,
+    /// Where trials run; no part of any job key.
+    #[serde(skip)]
+    pub executor: executor::Executor,
     /// In an order where every stage comes after the stages it needs.
     pub stages: Vec<Stage>,
 }

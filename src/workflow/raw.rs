@@ -15,6 +15,8 @@ pub struct RawWorkflow {
     pub seed: Option<u64>,
     pub device: Option<String>,
     pub data: Option<RawData>,
+    /// `local`, `slurm`, or a mapping with `kind` and Slurm settings (`executor::parse`).
+    pub executor: Option<serde_yaml::Value>,
     /// Each stage is checked on its own (`RawStage`), so errors can name the stage.
     pub stages: Ordered<serde_yaml::Value>,
 }

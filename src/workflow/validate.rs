@@ -61,6 +61,13 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         ));
     }
     let data = raw.data.map(|d| data_spec(d, &base_dir)).transpose()?;
+    let executor = super::executor::parse(raw.executor)?;
+    if executor.slurm.gpus_per_worker > 0 && device == "cpu" {
+        return Err(FieldError::new(
+            "executor.gpus_per_worker",
+            "asks for GPUs while device is cpu: set device: cuda, or leave it out",
+        ));
+    }
     if raw.stages.0.is_empty() {
         return Err(FieldError::new("stages", "needs at least one stage"));
     }
@@ -173,6 +180,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         seed: raw.seed.unwrap_or(0),
         device,
         data,
+        executor,
         stages,
     };
     check_upstreams(&wf)?;

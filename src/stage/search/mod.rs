@@ -11,8 +11,11 @@ use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{TrialDir, trial_seed};
+use crate::workers::Workers;
 use crate::workers::pool::{Event, Pool, worker_program};
+use crate::workers::slurm;
 use crate::workflow::SearchSpec;
+use crate::workflow::executor::ExecutorKind;
 
 /// Request ids carry the item, the fold and the attempt, so a status file answers one exact
 /// request.
@@ -135,7 +138,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     s.finish()
 }
 
-impl Search<'_, '_> {
+impl<'a> Search<'_, 'a> {
     fn job(&self) -> &str {
         &self.ctx.job.id
     }
@@ -198,6 +201,36 @@ impl Search<'_, '_> {
         })
     }
 
+    /// Local worker processes, or Slurm worker jobs (`executor: slurm`).
+    fn open_workers(
+        &mut self,
+        size: usize,
+        program: std::path::PathBuf,
+        args: Vec<String>,
+    ) -> Result<Box<dyn Workers + 'a>> {
+        let trials_dir = self.ctx.layout.trials(self.job());
+        let executor = &self.ctx.wf.executor;
+        if executor.kind == ExecutorKind::Local {
+            return Ok(Box::new(Pool::new(size, program, args, Some(&trials_dir))));
+        }
+        let setup = slurm::Setup {
+            db: self.ctx.db,
+            search_job: self.job().to_string(),
+            queue: self.ctx.layout.queue(self.job()),
+            settings: executor.slurm.clone(),
+            program,
+            args,
+            // Each worker job has its own devices: `trials_per_device` is for one machine.
+            slots: self.spec.workers,
+            threads: self.spec.threads as u32,
+            trials_dir,
+        };
+        let progress = &mut *self.ctx.progress;
+        Ok(Box::new(slurm::SlurmPool::open(setup, &mut |m| {
+            progress.line(m)
+        })?))
+    }
+
     /// The folder a unit trains in: the trial's, or its fold's inside it.
     fn unit_dir(&self, (k, fold): Unit) -> std::path::PathBuf {
         let dir = self
@@ -221,7 +254,7 @@ impl Search<'_, '_> {
         } else {
             self.spec.workers
         };
-        let mut pool = Pool::new(size, program, args, Some(&trials_dir));
+        let mut pool = self.open_workers(size, program, args)?;
         // The time budget counts every run of this search: earlier runs' time is recorded.
         let started = Instant::now();
         let spent_before = self.ctx.db.search_seconds(self.job())?;
@@ -330,6 +363,9 @@ impl Search<'_, '_> {
                 self.ctx.db.set_search_seconds(self.job(), spent)?;
             }
             let event = pool.next_event(Duration::from_millis(500));
+            if let Some(Event::Note(m)) = &event {
+                self.ctx.progress.line(m);
+            }
             let requests: Vec<u64> = match &event {
                 Some(Event::Done { request, .. }) => vec![*request],
                 _ => in_flight.keys().copied().collect(),
@@ -356,7 +392,12 @@ impl Search<'_, '_> {
                     _ => {}
                 }
             }
-            if let Some(Event::Exited { worker }) = event {
+            let (worker, crashed) = match event {
+                Some(Event::Exited { worker }) => (worker, true),
+                Some(Event::Lost { worker }) => (worker, false),
+                _ => continue,
+            };
+            {
                 let Some(request) = pool.exited(worker) else {
                     continue;
                 };
@@ -365,6 +406,14 @@ impl Search<'_, '_> {
                 };
                 let k = u.0;
                 if stopping {
+                    continue;
+                }
+                if !crashed {
+                    // The cluster took the worker away: not the trial's fault, no retry used.
+                    self.ctx.progress.line(&format!(
+                        "  item {k} resumes from its last checkpoint on another worker"
+                    ));
+                    queue.push_front(u);
                     continue;
                 }
                 if crate::store::disk_full(&trials_dir) {
@@ -395,6 +444,7 @@ impl Search<'_, '_> {
                 }
             }
         }
+        drop(pool);
         self.ctx.progress.finish();
         let spent = spent_before + started.elapsed().as_secs_f64();
         self.ctx.db.set_search_seconds(self.job(), spent)?;

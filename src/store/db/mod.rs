@@ -68,10 +68,21 @@ CREATE TABLE test_looks (seq INTEGER NOT NULL, fingerprint TEXT NOT NULL);
 CREATE INDEX test_looks_by_fingerprint ON test_looks (fingerprint);
 CREATE TABLE second_looks (job TEXT PRIMARY KEY, at REAL NOT NULL, rows INTEGER NOT NULL, earlier TEXT NOT NULL);
 "#,
+    // 6: the Slurm worker jobs a search submitted, with their last known state, so that
+    // `status` shows them and a restarted coordinator adopts the live ones.
+    r#"
+CREATE TABLE slurm_jobs (
+    slurm_id TEXT PRIMARY KEY, job TEXT NOT NULL, submitted_at REAL NOT NULL,
+    state TEXT NOT NULL, reason TEXT, updated_at REAL NOT NULL);
+CREATE INDEX slurm_jobs_by_job ON slurm_jobs (job);
+"#,
 ];
 
 mod access;
 mod search;
+mod slurm;
+
+pub use slurm::SlurmJobRow;
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
