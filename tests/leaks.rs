@@ -333,28 +333,11 @@ fn leak_7_a_command_programs_evaluation_with_its_log_entry_rewritten() {
     );
     assert_eq!(failing(&sb), Vec::<String>::new());
     // Rewrite the entry (another split named) and re-chain the log so the chain holds.
+    let mut rows = hpflow::store::Db::open(&sb.runs().join("hpflow.db"))
+        .unwrap()
+        .accesses()
+        .unwrap();
     let db = sb.db();
-    let mut rows: Vec<hpflow::store::db::AccessRow> = {
-        let mut st = db
-            .prepare("SELECT seq, job, kind, split_job, split, split_hash, at, prev, hash FROM data_access ORDER BY seq")
-            .unwrap();
-        st.query_map([], |r| {
-            Ok(hpflow::store::db::AccessRow {
-                seq: r.get(0)?,
-                job: r.get(1)?,
-                kind: r.get(2)?,
-                split_job: r.get(3)?,
-                split: r.get(4)?,
-                split_hash: r.get(5)?,
-                at: r.get(6)?,
-                prev: r.get(7)?,
-                hash: r.get(8)?,
-            })
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-    };
     rows[0].split_hash = "0".repeat(64);
     let mut prev = "genesis".to_string();
     for r in &mut rows {

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use super::audit_content as content;
 use crate::error::{Error, Result};
 use crate::store::{Db, Layout};
 
@@ -23,10 +24,14 @@ pub fn findings(
     };
     let in_scope = |id: &str| scope.is_none_or(|s| s.contains(id));
     // 1. The access log's chain.
-    let accesses = db.accesses()?;
+    let log = content::Log {
+        accesses: db.accesses()?,
+        looks: db.looks()?,
+    };
+    let accesses = &log.accesses;
     let mut problems = Vec::new();
     let mut prev = "genesis".to_string();
-    for a in &accesses {
+    for a in accesses {
         if a.prev != prev || a.hash != a.expected_hash() {
             problems.push(format!(
                 "access log entry {} is altered or out of order",
@@ -88,15 +93,15 @@ pub fn findings(
     let own = |id: &str| in_scope(id);
     check_with(
         "each test row was looked at by one evaluation (by content, across splits)",
-        super::audit_content::second_looks(db, &own)?,
+        content::second_looks(db, &log, &own)?,
     );
     check_with(
         "no former test row is used for training or validation",
-        super::audit_content::former_test_rows(db, layout, &own)?,
+        content::former_test_rows(db, layout, &log, &own)?,
     );
     check_with(
         "every finished evaluation has its entry in the access log",
-        super::audit_content::receipts(db, layout, &own)?,
+        content::receipts(db, layout, &log, &own)?,
     );
     // 3. No search or retrain request carried test rows.
     let mut problems = Vec::new();
@@ -154,19 +159,10 @@ pub fn findings(
     );
     // 4. Splits: sealed file matches, no overlap.
     let mut problems = Vec::new();
-    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db
-            .job(&id)?
-            .filter(|j| j.kind == "split" && j.status == "done")
-        else {
-            continue;
-        };
-        let read = |p: std::path::PathBuf| -> Option<Value> {
-            serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
-        };
+    for id in content::done_jobs(db, "split", &in_scope)? {
         let (Some(manifest), Some(sealed)) = (
-            read(layout.manifest(&job.id)),
-            read(layout.sealed_test(&job.id)),
+            content::read(layout.manifest(&id)),
+            content::read(layout.sealed_test(&id)),
         ) else {
             problems.push(format!("split {id}: manifest or sealed test file missing"));
             continue;
@@ -203,7 +199,7 @@ pub fn findings(
     );
     check_with(
         "no test row is identical in content to a train or val row",
-        super::audit_content::duplicates(db, layout, &in_scope)?,
+        content::duplicates(db, layout, &in_scope)?,
     );
     Ok((checks, bad))
 }

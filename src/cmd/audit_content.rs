@@ -9,12 +9,33 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::store::db::AccessRow;
 use crate::store::layout::short;
 use crate::store::{Db, Layout};
 
 pub type Outcome = (Vec<String>, Vec<String>);
 
-fn read(path: std::path::PathBuf) -> Option<Value> {
+/// The access log and the rows each opening exposed, read once for all the checks.
+pub struct Log {
+    pub accesses: Vec<AccessRow>,
+    pub looks: Vec<(i64, String)>,
+}
+
+/// The finished jobs of `kind` in scope.
+pub fn done_jobs(db: &Db, kind: &str, in_scope: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
+        if db
+            .job(&id)?
+            .is_some_and(|j| j.kind == kind && j.status == "done")
+        {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+pub fn read(path: std::path::PathBuf) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
@@ -25,8 +46,8 @@ fn strings(v: &Value) -> Vec<String> {
 /// A test row looked at by two evaluate jobs of different splits (two of one split are the
 /// per-split check's finding): another seed, `test: official` under a new split, another
 /// workflow on the same data.
-pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
-    let accesses = db.accesses()?;
+pub fn second_looks(db: &Db, log: &Log, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+    let accesses = &log.accesses;
     let job_of: HashMap<i64, String> = accesses.iter().map(|a| (a.seq, a.job.clone())).collect();
     let split_of: HashMap<&str, &str> = accesses
         .iter()
@@ -34,11 +55,11 @@ pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome>
         .collect();
     // fingerprint → the jobs that looked at it, in the order they looked.
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
-    for (seq, f) in db.looks()? {
-        let Some(job) = job_of.get(&seq) else {
+    for (seq, f) in &log.looks {
+        let Some(job) = job_of.get(seq) else {
             continue;
         };
-        let jobs = seen.entry(f).or_default();
+        let jobs = seen.entry(f.clone()).or_default();
         if !jobs.contains(job) {
             jobs.push(job.clone());
         }
@@ -77,18 +98,19 @@ pub fn second_looks(db: &Db, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome>
 pub fn former_test_rows(
     db: &Db,
     layout: &Layout,
+    log: &Log,
     in_scope: &dyn Fn(&str) -> bool,
 ) -> Result<Outcome> {
-    let accesses = db.accesses()?;
-    let at: HashMap<i64, (f64, String)> = accesses
+    let at: HashMap<i64, (f64, String)> = log
+        .accesses
         .iter()
         .map(|a| (a.seq, (a.at, a.job.clone())))
         .collect();
     // fingerprint → (when it was first looked at, by which job).
     let mut first_look: HashMap<String, (f64, String)> = HashMap::new();
-    for (seq, f) in db.looks()? {
-        if let Some((t, job)) = at.get(&seq) {
-            first_look.entry(f).or_insert((*t, job.clone()));
+    for (seq, f) in &log.looks {
+        if let Some((t, job)) = at.get(seq) {
+            first_look.entry(f.clone()).or_insert((*t, job.clone()));
         }
     }
     let mut problems = Vec::new();
@@ -131,13 +153,7 @@ pub fn former_test_rows(
 /// the split says `dedupe: keep`.
 pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
     let (mut problems, mut accepted) = (Vec::new(), Vec::new());
-    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        if !db
-            .job(&id)?
-            .is_some_and(|j| j.kind == "split" && j.status == "done")
-        {
-            continue;
-        }
+    for id in done_jobs(db, "split", in_scope)? {
         let (Some(fp), Some(sealed)) = (
             read(layout.split_fingerprints(&id)),
             read(layout.sealed_test(&id)),
@@ -173,23 +189,22 @@ pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> 
 
 /// Every finished evaluate job has its entry in the log, unchanged: the entry it recorded
 /// (`access.json`) is there with the same chain hash.
-pub fn receipts(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
-    let log: HashMap<i64, (String, String)> = db
-        .accesses()?
-        .into_iter()
-        .map(|a| (a.seq, (a.job, a.hash)))
+pub fn receipts(
+    db: &Db,
+    layout: &Layout,
+    log: &Log,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<Outcome> {
+    let log: HashMap<i64, (&str, &str)> = log
+        .accesses
+        .iter()
+        .map(|a| (a.seq, (a.job.as_str(), a.hash.as_str())))
         .collect();
     let mut problems = Vec::new();
-    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        if !db
-            .job(&id)?
-            .is_some_and(|j| j.kind == "evaluate" && j.status == "done")
-        {
-            continue;
-        }
+    for id in done_jobs(db, "evaluate", in_scope)? {
         let Some(receipt) = read(layout.access_receipt(&id)) else {
             // Without a split upstream (a test function) there are no rows to open.
-            let opened = log.values().any(|(j, _)| *j == id);
+            let opened = log.values().any(|(j, _)| *j == id.as_str());
             if !opened && has_split(db, &id)? {
                 problems.push(format!(
                     "evaluate job {} finished without a logged opening of the test rows",
@@ -200,7 +215,7 @@ pub fn receipts(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Re
         };
         let seq = receipt["seq"].as_i64().unwrap_or(-1);
         match log.get(&seq) {
-            Some((job, hash)) if *job == id && Some(hash.as_str()) == receipt["hash"].as_str() => {}
+            Some((job, hash)) if *job == id.as_str() && Some(*hash) == receipt["hash"].as_str() => {}
             _ => problems.push(format!(
                 "evaluate job {} recorded access-log entry {seq}, which is missing or changed: the log was cut or rewritten",
                 short(&id)

@@ -182,6 +182,15 @@ pub fn fingerprint(h: &RowHash) -> String {
     hex::encode(&h[..8])
 }
 
+impl SplitOutcome {
+    /// The content fingerprints of `rows`.
+    pub fn fingerprints(&self, rows: &[u32]) -> Vec<String> {
+        rows.iter()
+            .map(|&r| fingerprint(&self.hashes[r as usize]))
+            .collect()
+    }
+}
+
 fn usage(msg: &str) -> crate::Error {
     crate::Error::Usage(msg.to_string())
 }

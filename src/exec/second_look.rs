@@ -4,7 +4,6 @@
 //! (exit 2) with what changed since; `--allow-second-look` runs it and records the choice,
 //! which the audit then lists as an acknowledged second look.
 
-use crate::data::split::fingerprint;
 use crate::error::{Error, Result};
 use crate::plan::{Job, Plan};
 use crate::store::layout::short;
@@ -12,7 +11,7 @@ use crate::store::{Db, Layout};
 use crate::workflow::{StageSpec, Workflow};
 
 pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) -> Result<()> {
-    if db.looks()?.is_empty() {
+    if !db.any_looks()? {
         return Ok(());
     }
     for job in plan.jobs.iter().filter(|j| j.kind == "evaluate") {
@@ -79,11 +78,7 @@ fn test_fingerprints(wf: &Workflow, layout: &Layout, db: &Db, split: &Job) -> Re
     };
     let ds = crate::data::load(spec, &wf.base_dir, opts.group.as_deref())?;
     let out = crate::data::split(&ds, opts, wf.seed)?;
-    Ok(out
-        .test_rows
-        .iter()
-        .map(|&r| fingerprint(&out.hashes[r as usize]))
-        .collect())
+    Ok(out.fingerprints(&out.test_rows))
 }
 
 /// What differs between the split an earlier evaluation used and this one.

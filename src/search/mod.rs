@@ -67,36 +67,36 @@ pub struct WorkItem {
 /// where its trial (or, for a clone, its donor's checkpoint) stood. The one count of epochs
 /// that `budget.epochs`, the search's progress and its outputs all use.
 pub fn epochs_paid<'a>(items: impl IntoIterator<Item = &'a WorkItem>) -> u64 {
+    paid(items.into_iter().map(|w| (w.trial, w.epochs, w.clone_from)))
+}
+
+/// `epochs_paid` over (trial, epochs to reach, clone source) without copying the items.
+fn paid(items: impl Iterator<Item = (usize, u32, Option<(usize, u32)>)>) -> u64 {
     let mut at: std::collections::BTreeMap<usize, u32> = Default::default();
     let mut total = 0u64;
-    for w in items {
-        let start = match w.clone_from {
+    for (trial, epochs, clone_from) in items {
+        let start = match clone_from {
             Some((_, e)) => e,
-            None => at.get(&w.trial).copied().unwrap_or(0),
+            None => at.get(&trial).copied().unwrap_or(0),
         };
-        total += u64::from(w.epochs.saturating_sub(start));
-        at.insert(w.trial, w.epochs.max(start));
+        total += u64::from(epochs.saturating_sub(start));
+        at.insert(trial, epochs.max(start));
     }
     total
 }
 
 /// `epochs_paid` with each finished item counted at the epochs it reached (an item early
 /// stopping or a failure ended trains fewer than it asked for); unfinished ones as planned.
-pub fn epochs_paid_known(issued: &[WorkItem], results: &[ItemResult]) -> u64 {
+pub fn epochs_paid_known<'a>(
+    issued: &[WorkItem],
+    results: impl IntoIterator<Item = &'a ItemResult>,
+) -> u64 {
     let reached: std::collections::HashMap<usize, u32> =
-        results.iter().map(|r| (r.item, r.epochs)).collect();
-    let items: Vec<WorkItem> = issued
-        .iter()
-        .enumerate()
-        .map(|(i, w)| match reached.get(&i) {
-            Some(&e) if e < w.epochs => WorkItem {
-                epochs: e,
-                ..w.clone()
-            },
-            _ => w.clone(),
-        })
-        .collect();
-    epochs_paid(&items)
+        results.into_iter().map(|r| (r.item, r.epochs)).collect();
+    paid(issued.iter().enumerate().map(|(i, w)| {
+        let epochs = reached.get(&i).map_or(w.epochs, |&e| e.min(w.epochs));
+        (w.trial, epochs, w.clone_from)
+    }))
 }
 
 /// The outcome of one work item, as the coordinator recorded it.

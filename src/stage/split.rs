@@ -63,11 +63,7 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
     // Each row's content fingerprint, so the audit can follow rows by content across splits,
     // seeds and workflows (a row evaluated twice, a former test row trained on).
-    let fp = |rows: &[u32]| -> Vec<String> {
-        rows.iter()
-            .map(|&r| crate::data::split::fingerprint(&out.hashes[r as usize]))
-            .collect()
-    };
+    let fp = |rows: &[u32]| out.fingerprints(rows);
     atomic::write_json(
         &ctx.layout.split_fingerprints(id),
         &json!({ "train": fp(&out.manifest.train), "val": fp(&out.manifest.val) }),

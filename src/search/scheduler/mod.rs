@@ -278,7 +278,12 @@ impl Scheduler for EpochBudget {
         let issued = &issued[..k.min(issued.len())];
         // The inner scheduler decides from its own horizon's results, as without a budget.
         let h = self.inner.horizon(k, issued);
-        let seen: Vec<ItemResult> = results.iter().filter(|r| r.item < h).cloned().collect();
+        // Copied only near the limit, where this horizon reaches past the inner one.
+        let seen: std::borrow::Cow<[ItemResult]> = if results.iter().all(|r| r.item < h) {
+            std::borrow::Cow::Borrowed(results)
+        } else {
+            results.iter().filter(|r| r.item < h).cloned().collect()
+        };
         match self.inner.decide(k, issued, &seen) {
             Decision::Run(item) => {
                 let mut with = issued.to_vec();

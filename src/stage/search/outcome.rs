@@ -25,8 +25,7 @@ impl Search<'_, '_> {
     /// scheduler's count (which knows a prefix), so the scheduler's budget decides.
     pub(super) fn over_epoch_budget(&self) -> bool {
         self.spec.budget.epochs.is_some_and(|limit| {
-            let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
-            crate::search::epochs_paid_known(&self.issued, &known) >= limit
+            crate::search::epochs_paid_known(&self.issued, self.results.iter().flatten()) >= limit
         })
     }
 
@@ -101,19 +100,17 @@ impl Search<'_, '_> {
         }
         // The epochs each item reached (a failed or stopped one ends early), not the ones it
         // planned; items without a result (a search ended by its time budget) paid nothing.
-        let done: Vec<crate::search::WorkItem> = known
+        let reached: Vec<crate::search::WorkItem> = known
             .iter()
-            .filter_map(|r| self.issued.get(r.item).cloned())
-            .collect();
-        let known: Vec<ItemResult> = known
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ItemResult {
-                item: i,
-                ..r.clone()
+            .filter_map(|r| {
+                let planned = self.issued.get(r.item)?;
+                Some(crate::search::WorkItem {
+                    epochs: r.epochs,
+                    ..planned.clone()
+                })
             })
             .collect();
-        crate::search::epochs_paid_known(&done, &known)
+        crate::search::epochs_paid(&reached)
     }
 
     /// Select the configuration and write `best.json`.

@@ -111,6 +111,13 @@ impl Db {
         Ok(by_seq.into_values().collect())
     }
 
+    /// Has any opening recorded the rows it exposed?
+    pub fn any_looks(&self) -> Result<bool> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM test_looks)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Every look: (seq, fingerprint).
     pub fn looks(&self) -> Result<Vec<(i64, String)>> {
         let mut st = self
