@@ -74,7 +74,7 @@ fn the_command_template_reports_test_metrics_measured_on_the_test_rows() {
     for j in ["search", "retrain"] {
         let id = job(&run, j)["job"].as_str().unwrap()[..16].to_string();
         for t in std::fs::read_dir(sb.runs().join(id).join("trials")).unwrap() {
-            let req = std::fs::read_to_string(t.unwrap().path().join("request.json")).unwrap();
+            let req = std::fs::read_to_string(t.unwrap().path().join("requests.jsonl")).unwrap();
             assert!(!req.contains("sealed") && !req.contains("digits"), "{req}");
         }
     }

@@ -36,11 +36,12 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     let req = sb
         .runs()
         .join(&search[..16])
-        .join("trials/0000/request.json");
+        .join("trials/0000/requests.jsonl");
     let original = std::fs::read_to_string(&req).unwrap();
-    let mut planted: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let first = original.lines().next().unwrap();
+    let mut planted: serde_json::Value = serde_json::from_str(first).unwrap();
     planted["mode"] = serde_json::json!({"mode": "evaluate", "model_dir": "x", "test_rows": [1, 2], "metrics": []});
-    std::fs::write(&req, planted.to_string()).unwrap();
+    std::fs::write(&req, format!("{original}{planted}\n")).unwrap();
     let audit = sb.output(&["audit", "quickstart"]);
     assert_eq!(audit.status.code(), Some(4), "{}", text(&audit.stdout));
     std::fs::write(&req, original).unwrap();

@@ -49,6 +49,19 @@ pub trait Sampler: Send + Sync {
         pending: &[Config],
         index: usize,
     ) -> Option<Proposal>;
+
+    /// `propose`, for a caller whose `observed` only grew at its end since its last call to
+    /// this sampler (a plain search): a sampler may keep what it made of the earlier ones.
+    /// The answer is `propose`'s.
+    fn propose_grown(
+        &self,
+        space: &Space,
+        observed: &[Observation],
+        pending: &[Config],
+        index: usize,
+    ) -> Option<Proposal> {
+        self.propose(space, observed, pending, index)
+    }
 }
 
 /// Train `trial` (configuration `config`) until `epochs`; continue it from its own latest

@@ -1,5 +1,12 @@
-//! Durable file writes: temp file, fsync, rename, fsync the folder. A reader sees the old
-//! file or the new one, never a torn one, whatever kills the writer.
+//! File writes that a reader never sees torn: temp file, rename. Two kinds:
+//! - durable (`write`, `write_json`, `append_line`): fsync the file and the folder too, for
+//!   what a job leaves behind (best.json, split rows, manifests, job keys);
+//! - work files (`replace`, `replace_json`, `append_work`): no fsync, for what a trial writes
+//!   as it goes (status, metrics, checkpoints, the request log). A SIGKILL never tears them;
+//!   after a power loss they may be missing or stale, which costs retraining, never a wrong
+//!   result: the durable record of a trial is its row in SQLite, and a checkpoint whose
+//!   hashes do not match is discarded (`train::checkpoint`). An fsync costs more than a
+//!   cheap trial's whole training, so per-trial files skip it.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -8,19 +15,38 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    put(path, bytes, true)
+}
+
+/// A work file (see the module doc): atomic, not fsynced.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    put(path, bytes, false)
+}
+
+pub fn replace_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(Error::internal)?;
+    bytes.push(b'\n');
+    replace(path, &bytes)
+}
+
+fn put(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if !dir.is_dir() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    if durable {
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
     drop(f);
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    sync_dir(dir)
+    if durable { sync_dir(dir) } else { Ok(()) }
 }
 
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -44,15 +70,29 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(dir, e))
 }
 
-/// Append one line and flush it to disk (progress logs such as `metrics.jsonl`).
+/// Append one line and flush it to disk.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    append(path, line, true)
+}
+
+/// Append one line to a work file (`metrics.jsonl`, `requests.jsonl`): one write, no fsync.
+pub fn append_work(path: &Path, line: &str) -> Result<()> {
+    append(path, line, false)
+}
+
+fn append(path: &Path, line: &str, durable: bool) -> Result<()> {
     let mut f = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    writeln!(f, "{line}").map_err(|e| Error::io(path, e))?;
-    f.sync_data().map_err(|e| Error::io(path, e))
+    // One write call, so that concurrent appenders never interleave within a line.
+    f.write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| Error::io(path, e))?;
+    if durable {
+        f.sync_data().map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {

@@ -16,8 +16,9 @@
 //!     ├── best.json             search: the selected configuration
 //!     ├── narrowed.json         search with `narrow:`: the space derived from the upstream
 //!     ├── trials/<NNNN>/        search: one folder per trial (`TrialDir` names its files)
-//!     │   ├── request.json      the last request (the coordinator writes it before sending)
-//!     │   ├── requests.jsonl    every request it ever received (the audit reads them all)
+//!     │   ├── requests.jsonl    every request it ever received (the audit reads them all;
+//!     │   │                     runs made before it have
+//!     │   │                     only request.json, the last)
 //!     │   ├── status.json       the last request's outcome (written by the worker)
 //!     │   ├── metrics.jsonl     one line per epoch
 //!     │   ├── epochs.log        one line per epoch actually trained (resumes included)

@@ -58,13 +58,10 @@ pub fn save(
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     names.sort();
+    // No fsync: a checkpoint is a work file (see `store::atomic`). The rename below makes it
+    // whole against a killed writer, and the hashes catch what a power loss leaves torn.
     for name in names {
-        let path = tmp.join(&name);
-        // fsync each file so that the rename below publishes durable content.
-        fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(&path, e))?;
-        files.push((name, atomic::sha256_file(&path)?));
+        files.push((name.clone(), atomic::sha256_file(&tmp.join(&name))?));
     }
     let meta = Meta {
         epoch,
@@ -72,9 +69,14 @@ pub fn save(
         files,
         extra,
     };
-    atomic::write_json(&tmp.join("meta.json"), &meta)?;
+    let text = serde_json::to_vec(&meta).map_err(Error::internal)?;
+    let path = tmp.join("meta.json");
+    fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     let dir = root.join(folder_name(epoch));
-    atomic::rename_dir(&tmp, &dir)?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
+    fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
     Ok(Checkpoint { dir, meta })
 }
 

@@ -100,7 +100,7 @@ impl Trainer for CommandTrainer {
                     history.push(m);
                     crate::train::reset_metrics(&req.trial_dir, &history)
                         .map_err(|e| e.to_string())?;
-                    crate::store::atomic::append_line(
+                    crate::store::atomic::append_work(
                         &crate::train::TrialDir::of(&req.trial_dir).epochs_log(),
                         &line,
                     )

@@ -224,7 +224,9 @@ impl Trainer for FunctionTrainer {
             .map(|c| c.meta.history.clone())
             .unwrap_or_default();
         let mut epoch = start.as_ref().map_or(0, |c| c.meta.epoch);
-        std::fs::create_dir_all(&req.trial_dir).map_err(|e| e.to_string())?;
+        if !req.trial_dir.is_dir() {
+            std::fs::create_dir_all(&req.trial_dir).map_err(|e| e.to_string())?;
+        }
         crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
         let status = |state, epoch, metrics, reason| TrialStatus {
             request: req.id,

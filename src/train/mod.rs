@@ -51,10 +51,15 @@ pub fn reset_metrics(
         text.push_str(&serde_json::to_string(h).expect("metrics serialize"));
         text.push('\n');
     }
-    crate::store::atomic::write(
-        &crate::train::TrialDir::of(&trial_dir).metrics(),
-        text.as_bytes(),
-    )
+    let path = crate::train::TrialDir::of(&trial_dir).metrics();
+    if text.is_empty() {
+        // A fresh trial: the first epoch's append creates the file.
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io(&path, e)),
+            _ => Ok(()),
+        };
+    }
+    crate::store::atomic::replace(&path, text.as_bytes())
 }
 
 /// Record one trained epoch: in `metrics.jsonl` (the curve, rewritten on resume) and in
@@ -62,6 +67,6 @@ pub fn reset_metrics(
 /// the cost of interruptions can be counted).
 pub fn append_metrics(trial_dir: &std::path::Path, m: &EpochMetrics) -> crate::error::Result<()> {
     let line = serde_json::to_string(m).expect("metrics serialize");
-    crate::store::atomic::append_line(&crate::train::TrialDir::of(&trial_dir).metrics(), &line)?;
-    crate::store::atomic::append_line(&crate::train::TrialDir::of(&trial_dir).epochs_log(), &line)
+    crate::store::atomic::append_work(&crate::train::TrialDir::of(&trial_dir).metrics(), &line)?;
+    crate::store::atomic::append_work(&crate::train::TrialDir::of(&trial_dir).epochs_log(), &line)
 }

@@ -44,7 +44,7 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
         };
         poll = POLL_MIN;
         let status = trainers.answer(&req);
-        atomic::write_json(&TrialDir::of(&req.trial_dir).status(), &status)?;
+        atomic::replace_json(&TrialDir::of(&req.trial_dir).status(), &status)?;
         // After the status: a claim without a status means the work was lost.
         let _ = std::fs::remove_file(&claim);
         served += 1;

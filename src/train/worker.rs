@@ -37,7 +37,7 @@ pub fn serve(torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
             crate::error::Error::internal(format!("bad request from coordinator: {e}"))
         })?;
         let status = trainers.answer(&req);
-        atomic::write_json(
+        atomic::replace_json(
             &crate::train::TrialDir::of(&req.trial_dir).status(),
             &status,
         )?;

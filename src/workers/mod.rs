@@ -13,6 +13,21 @@ use crate::error::Result;
 use crate::train::TrainRequest;
 use pool::Event;
 
+/// Before a request goes out: the trial folder gets it as a line of `requests.jsonl` (every
+/// request the trial received: what `audit` reads) and loses any status an earlier request
+/// left, so that only this request's answer can be taken for it. Returns the line.
+pub fn record_request(req: &TrainRequest) -> Result<String> {
+    let dir = crate::train::TrialDir::of(&req.trial_dir);
+    let _ = std::fs::remove_file(dir.status());
+    let line = serde_json::to_string(req).map_err(crate::error::Error::internal)?;
+    if !req.trial_dir.is_dir() {
+        std::fs::create_dir_all(&req.trial_dir)
+            .map_err(|e| crate::error::Error::io(&req.trial_dir, e))?;
+    }
+    crate::store::atomic::append_work(&dir.requests_log(), &line)?;
+    Ok(line)
+}
+
 /// What a search needs of its workers, whichever executor runs them. Slots are the requests
 /// in flight at once; `send` gives one to a free slot, events say when answers may be there.
 pub trait Workers {

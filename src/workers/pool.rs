@@ -1,8 +1,10 @@
 //! Worker processes on the coordinator's side. Each worker is a long-lived child (`hpflow
 //! __worker`, or `hpflow-worker` when libtorch is needed) reading requests on stdin. A reader
 //! thread per worker turns its `{"done": id}` lines into events, and its end of output into an
-//! `Exited` event; a notify watcher on the job's trial folders adds `Files` events, so a result
-//! whose wake-up line was lost is still seen. The files in the trial folder are the truth.
+//! `Exited` event. The files in the trial folder are the truth: after an `Exited` event or a
+//! wait that timed out, the search reads every status in flight, so a result whose wake-up
+//! line was lost is still seen. No file watcher: a watch per trial folder made each trial cost
+//! more the more trials came before (inotify bookkeeping grows with the folders watched).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -61,7 +63,6 @@ pub struct Pool {
     rx: Receiver<Event>,
     /// A stop signal arrived and workers were asked to stop.
     stopping: bool,
-    _watcher: Option<notify::RecommendedWatcher>,
 }
 
 /// The program that serves trials: `hpflow-worker` (libtorch) beside this binary, or this
@@ -83,9 +84,8 @@ pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
 }
 
 impl Pool {
-    pub fn new(size: usize, program: PathBuf, args: Vec<String>, watch: Option<&Path>) -> Pool {
+    pub fn new(size: usize, program: PathBuf, args: Vec<String>) -> Pool {
         let (tx, rx) = channel();
-        let watcher = watch.and_then(|dir| watch_statuses(dir, tx.clone()));
         Pool {
             program,
             args,
@@ -93,7 +93,6 @@ impl Pool {
             tx,
             rx,
             stopping: false,
-            _watcher: watcher,
         }
     }
 
@@ -149,26 +148,13 @@ impl Pool {
         Ok(())
     }
 
-    /// Hand a request to worker `index` (starting it if it is not running). The trial folder
-    /// gets the request (`request.json`, and a line in `requests.jsonl`: what `audit` reads) and loses any status an earlier request left, so
-    /// that only this request's answer can be taken for it.
+    /// Hand a request to worker `index` (starting it if it is not running).
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
-        let _ = std::fs::remove_file(crate::train::TrialDir::of(&req.trial_dir).status());
-        crate::store::atomic::write_json(
-            &crate::train::TrialDir::of(&req.trial_dir).request(),
-            req,
-        )?;
-        // Every request the trial ever received, for the audit (request.json is the last).
-        let line = serde_json::to_string(req).map_err(Error::internal)?;
-        crate::store::atomic::append_line(
-            &crate::train::TrialDir::of(&req.trial_dir).requests_log(),
-            &line,
-        )?;
+        let line = crate::workers::record_request(req)?;
         if self.workers[index].is_none() {
             self.spawn(index)?;
         }
         let w = self.workers[index].as_mut().expect("spawned");
-        let line = serde_json::to_string(req).map_err(Error::internal)?;
         let stdin = w
             .stdin
             .as_mut()

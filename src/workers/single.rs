@@ -8,7 +8,7 @@ use crate::workers::pool::{Event, Pool, worker_program};
 
 pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
     let (program, args) = worker_program(req.trainer.needs_torch())?;
-    let mut pool = Pool::new(1, program, args, None);
+    let mut pool = Pool::new(1, program, args);
     pool.send(0, req)?;
     loop {
         pool.follow_signals()?;

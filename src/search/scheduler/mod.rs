@@ -165,13 +165,13 @@ pub fn scheduler(
                     label,
                 }))
             } else {
-                Box::new(plain::Plain {
+                Box::new(plain::Plain::new(
                     batch,
                     trials,
-                    epochs: default_epochs,
+                    default_epochs,
                     sampler,
                     space,
-                })
+                ))
             }
         }
         Sha | Hyperband | Bohb => {

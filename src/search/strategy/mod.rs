@@ -106,28 +106,54 @@ pub fn history(observed: &[Observation], min_points: usize) -> Vec<&Observation>
 /// proposing time) picks a bucket, and equality within the bucket makes the answer exact.
 /// Two configurations are the same here exactly when their canonical JSON (`config_hash`)
 /// is: serde_json's `Value` equality distinguishes the same things its serialisation does.
-pub struct Seen<'a>(HashMap<u64, Vec<Cow<'a, Config>>>);
+///
+/// A sampler asked again and again by one search can keep the observed part and add only the
+/// new observations ([`Seen::over`]): the set is the same, so are the answers.
+#[derive(Default)]
+pub struct Seen<'a> {
+    own: HashMap<u64, Vec<Cow<'a, Config>>>,
+    /// Configurations seen before, kept by the caller between proposals.
+    base: Option<&'a Seen<'a>>,
+}
 
 impl<'a> Seen<'a> {
     pub fn new(observed: &'a [Observation], pending: &'a [Config]) -> Self {
-        let mut seen = Seen(HashMap::with_capacity(observed.len() + pending.len()));
+        let mut seen = Seen {
+            own: HashMap::with_capacity(observed.len() + pending.len()),
+            base: None,
+        };
         for c in observed.iter().map(|o| &o.config).chain(pending) {
             seen.add(Cow::Borrowed(c));
         }
         seen
     }
 
+    /// `base` and the pending configurations: what `new` makes of the observations `base`
+    /// holds and `pending`.
+    pub fn over(base: &'a Seen<'a>, pending: &'a [Config]) -> Self {
+        let mut seen = Seen {
+            own: HashMap::with_capacity(pending.len()),
+            base: Some(base),
+        };
+        for c in pending {
+            seen.add(Cow::Borrowed(c));
+        }
+        seen
+    }
+
     fn add(&mut self, config: Cow<'a, Config>) {
-        let bucket = self.0.entry(structural_hash(&config)).or_default();
+        let bucket = self.own.entry(structural_hash(&config)).or_default();
         if !bucket.iter().any(|c| **c == *config) {
             bucket.push(config);
         }
     }
 
     pub fn contains(&self, config: &Config) -> bool {
-        self.0
-            .get(&structural_hash(config))
+        let hash = structural_hash(config);
+        self.own
+            .get(&hash)
             .is_some_and(|b| b.iter().any(|c| **c == *config))
+            || self.base.is_some_and(|b| b.contains(config))
     }
 
     /// Remember a configuration (a strategy proposing several at once).

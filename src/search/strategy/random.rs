@@ -2,6 +2,8 @@
 //! `sobol: true` the points of a seeded, scrambled Sobol sequence (see `sobol.rs`), which
 //! cover the space more evenly for the same number of trials.
 
+use std::sync::Mutex;
+
 use crate::search::space::Config;
 use crate::search::strategy::encode::Encoder;
 use crate::search::strategy::{RETRIES, Seen, initial_point};
@@ -10,6 +12,8 @@ use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_
 pub struct Random {
     seed: u64,
     sobol: bool,
+    /// For `propose_grown`: the observed configurations so far, and how many observations.
+    grown: Mutex<(Seen<'static>, usize)>,
 }
 
 impl Random {
@@ -17,6 +21,22 @@ impl Random {
         Random {
             seed,
             sobol: opts.sobol.unwrap_or(false),
+            grown: Mutex::new((Seen::default(), 0)),
+        }
+    }
+
+    fn draw(&self, space: &Space, seen: &Seen, index: usize) -> Proposal {
+        if self.sobol {
+            let config = initial_point(space, self.seed, index, seen);
+            return Proposal {
+                config,
+                reason: format!("sobol point {index}"),
+            };
+        }
+        let config = fresh(&Encoder::new(space), self.seed, "random", index, seen);
+        Proposal {
+            config,
+            reason: "random".into(),
         }
     }
 }
@@ -44,18 +64,28 @@ impl Sampler for Random {
         pending: &[Config],
         index: usize,
     ) -> Option<Proposal> {
-        let seen = Seen::new(observed, pending);
-        if self.sobol {
-            let config = initial_point(space, self.seed, index, &seen);
-            return Some(Proposal {
-                config,
-                reason: format!("sobol point {index}"),
-            });
+        Some(self.draw(space, &Seen::new(observed, pending), index))
+    }
+
+    /// Only the observations new since the last call are added to the kept set: the cost of
+    /// a proposal does not grow with the number of trials before it.
+    fn propose_grown(
+        &self,
+        space: &Space,
+        observed: &[Observation],
+        pending: &[Config],
+        index: usize,
+    ) -> Option<Proposal> {
+        let mut grown = self.grown.lock().unwrap_or_else(|e| e.into_inner());
+        let (seen, count) = &mut *grown;
+        if *count > observed.len() {
+            (*seen, *count) = (Seen::default(), 0);
         }
-        let config = fresh(&Encoder::new(space), self.seed, "random", index, &seen);
-        Some(Proposal {
-            config,
-            reason: "random".into(),
-        })
+        for o in &observed[*count..] {
+            seen.insert(&o.config);
+        }
+        *count = observed.len();
+        let seen: &Seen = seen;
+        Some(self.draw(space, &Seen::over(seen, pending), index))
     }
 }

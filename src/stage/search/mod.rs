@@ -56,6 +56,18 @@ struct Search<'c, 'a> {
     folds: usize,
     /// Fold statuses of items whose other folds are still training.
     fold_status: HashMap<usize, Vec<Option<TrialStatus>>>,
+    // Kept up to date as items and results come, so that no step of a tick reads every item:
+    /// The results of items `0..known.len()`, all known (what the scheduler decides from).
+    known: Vec<ItemResult>,
+    /// Items without a result yet.
+    unfinished: std::collections::BTreeSet<usize>,
+    /// Plain strategies: the first item of each (configuration, epochs); `twin[k]` is the
+    /// earlier item that item k repeats.
+    first_of: HashMap<(String, u32), usize>,
+    twin: Vec<Option<usize>>,
+    /// Results known, and the best objective among them.
+    done: usize,
+    best: Option<f64>,
 }
 
 /// When the first this-many trials (0, 1, 2) of a fresh search all failed outright with the
@@ -111,24 +123,28 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         any_ok: false,
         folds,
         fold_status: HashMap::new(),
+        known: Vec::new(),
+        unfinished: Default::default(),
+        first_of: HashMap::new(),
+        twin: Vec::new(),
+        done: 0,
+        best: None,
     };
     for row in &rows {
-        s.issued.push(row.item.clone());
-        let done = row.state == "done" || row.state == "failed";
-        s.results.push(if done {
-            Some(ItemResult {
+        s.add_item(row.item.clone());
+        if row.state == "done" || row.state == "failed" {
+            let r = ItemResult {
                 best_epoch: row.best_epoch,
                 stopped: row.stopped,
                 ..s.stored_result(row.index, row.value)?
-            })
-        } else {
-            None
-        });
+            };
+            s.set_result(row.index, r);
+        }
     }
     // Fail-fast judges a fresh search's first trials only (see `fail_fast`).
     s.any_ok = !rows.is_empty();
     if !rows.is_empty() {
-        let left = s.results.iter().filter(|r| r.is_none()).count();
+        let left = s.unfinished.len();
         s.ctx.progress.line(&format!(
             "  resuming: {} items recorded, {left} to finish",
             rows.len()
@@ -141,6 +157,42 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
 impl<'a> Search<'_, 'a> {
     fn job(&self) -> &str {
         &self.ctx.job.id
+    }
+
+    /// A new item, not yet finished.
+    fn add_item(&mut self, item: WorkItem) {
+        let k = self.issued.len();
+        // Only plain strategies train each item as a new trial; a repeat takes its twin's result.
+        let twin = if self.spec.strategy.kind.is_multi_fidelity() {
+            None
+        } else {
+            let key = (crate::search::space::config_hash(&item.config), item.epochs);
+            match self.first_of.get(&key) {
+                Some(&first) => Some(first),
+                None => {
+                    self.first_of.insert(key, k);
+                    None
+                }
+            }
+        };
+        self.twin.push(twin);
+        self.issued.push(item);
+        self.results.push(None);
+        self.unfinished.insert(k);
+    }
+
+    /// Item `k`'s result arrived.
+    fn set_result(&mut self, k: usize, r: ItemResult) {
+        if let Some(v) = r.value {
+            self.best = Some(self.best.map_or(v, |b| b.min(v)));
+        }
+        if self.results[k].replace(r).is_none() {
+            self.done += 1;
+        }
+        self.unfinished.remove(&k);
+        while let Some(Some(r)) = self.results.get(self.known.len()) {
+            self.known.push(r.clone());
+        }
     }
 
     /// An item's result from the database (after a restart).
@@ -211,7 +263,7 @@ impl<'a> Search<'_, 'a> {
         let trials_dir = self.ctx.layout.trials(self.job());
         let executor = &self.ctx.wf.executor;
         if executor.kind == ExecutorKind::Local {
-            return Ok(Box::new(Pool::new(size, program, args, Some(&trials_dir))));
+            return Ok(Box::new(Pool::new(size, program, args)));
         }
         let setup = slurm::Setup {
             db: self.ctx.db,
@@ -267,10 +319,13 @@ impl<'a> Search<'_, 'a> {
             }
             None => None,
         };
+        // Every write of a tick (results in, items decided, items handed out) is held for one
+        // commit, made before a request goes out or the loop waits: a trial is durable once
+        // its row is in SQLite, and a cheap trial costs one journal sync, not five.
+        let db = self.ctx.db;
+        let mut held = Some(db.hold()?);
         let mut queue = VecDeque::new();
-        let pending: Vec<usize> = (0..self.issued.len())
-            .filter(|&i| self.results[i].is_none())
-            .collect();
+        let pending: Vec<usize> = self.unfinished.iter().copied().collect();
         for k in pending {
             self.enqueue(k, &mut queue)?;
         }
@@ -307,6 +362,9 @@ impl<'a> Search<'_, 'a> {
                 finished = true;
                 queue.clear();
             }
+            if held.is_none() {
+                held = Some(db.hold()?);
+            }
             while !stopping && !finished {
                 if self.over_epoch_budget() {
                     finished = true;
@@ -314,15 +372,13 @@ impl<'a> Search<'_, 'a> {
                 }
                 let k = self.issued.len();
                 let h = sched.horizon(k, &self.issued).min(k);
-                if self.results[..h].iter().any(|r| r.is_none()) {
+                if self.known.len() < h {
                     break;
                 }
-                let known: Vec<ItemResult> = self.results[..h].iter().flatten().cloned().collect();
-                match sched.decide(k, &self.issued, &known) {
+                match sched.decide(k, &self.issued, &self.known[..h]) {
                     Decision::Run(item) => {
                         self.ctx.db.insert_item(self.job(), k, &item)?;
-                        self.issued.push(item);
-                        self.results.push(None);
+                        self.add_item(item);
                         self.enqueue(k, &mut queue)?;
                     }
                     Decision::Finished => finished = true,
@@ -345,6 +401,9 @@ impl<'a> Search<'_, 'a> {
                 self.ctx
                     .db
                     .set_trial_state(self.job(), req.trial, "running")?;
+                if let Some(h) = held.take() {
+                    h.commit()?;
+                }
                 pool.send(w, &req)?;
                 in_flight.insert(req.id, (u, w));
             }
@@ -362,7 +421,11 @@ impl<'a> Search<'_, 'a> {
                 let spent = spent_before + started.elapsed().as_secs_f64();
                 self.ctx.db.set_search_seconds(self.job(), spent)?;
             }
+            if let Some(h) = held.take() {
+                h.commit()?;
+            }
             let event = pool.next_event(Duration::from_millis(500));
+            held = Some(db.hold()?);
             if let Some(Event::Note(m)) = &event {
                 self.ctx.progress.line(m);
             }
@@ -443,6 +506,9 @@ impl<'a> Search<'_, 'a> {
                     queue.push_front(u);
                 }
             }
+        }
+        if let Some(h) = held.take() {
+            h.commit()?;
         }
         drop(pool);
         self.ctx.progress.finish();

@@ -13,11 +13,11 @@ use crate::stage::retention;
 impl Search<'_, '_> {
     /// Epochs of `trial` that unfinished items will clone from.
     pub(super) fn pending_clones(&self, trial: usize) -> Vec<u32> {
-        self.issued
+        self.unfinished
             .iter()
-            .zip(&self.results)
-            .filter(|(_, r)| r.is_none())
-            .filter_map(|(i, _)| i.clone_from.filter(|(t, _)| *t == trial).map(|(_, e)| e))
+            .filter_map(|&k| self.issued[k].clone_from)
+            .filter(|(t, _)| *t == trial)
+            .map(|(_, e)| e)
             .collect()
     }
 
@@ -71,14 +71,8 @@ impl Search<'_, '_> {
     }
 
     pub(super) fn show_progress(&self, running: usize) {
-        let done = self.results.iter().filter(|r| r.is_some()).count() as u64;
-        let best = self
-            .results
-            .iter()
-            .flatten()
-            .filter_map(|r| r.value)
-            .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))));
-        let best = best.map(|v| {
+        let done = self.done as u64;
+        let best = self.best.map(|v| {
             format!(
                 "best {} {:.4}",
                 self.spec.metric.name,

@@ -141,7 +141,7 @@ impl Search<'_, '_> {
             "  trial {:>4}  epoch {:>3}  {} {shown}{extra}{stopped}",
             item.trial, status.epoch, metric.name
         ));
-        self.results[k] = Some(result);
+        self.set_result(k, result);
         if unreported && matches!(self.spec.trainer, crate::train::TrainerSpec::Command { .. }) {
             // The program's output names other metrics: every trial would fail alike.
             return Err(Error::JobFailed(format!(
@@ -202,21 +202,6 @@ impl Search<'_, '_> {
         )))
     }
 
-    /// The earlier item that trains the same configuration to the same epochs as new trial
-    /// `k` (plain strategies only, where each item is a whole trial).
-    pub(super) fn twin_of(&self, k: usize) -> Option<usize> {
-        let item = &self.issued[k];
-        if self.spec.strategy.kind.is_multi_fidelity()
-            || self.issued[..k].iter().any(|i| i.trial == item.trial)
-        {
-            return None;
-        }
-        let hash = crate::search::space::config_hash(&item.config);
-        self.issued[..k].iter().position(|i| {
-            i.epochs == item.epochs && crate::search::space::config_hash(&i.config) == hash
-        })
-    }
-
     /// Copy the twin's result to a duplicate trial instead of training it again.
     pub(super) fn copy_result(&mut self, k: usize, twin: usize) -> Result<()> {
         let Some(r) = self.results[twin].clone() else {
@@ -243,14 +228,14 @@ impl Search<'_, '_> {
         self.ctx
             .progress
             .line(&format!("  trial {trial:>4}  {reason}"));
-        self.results[k] = Some(result);
+        self.set_result(k, result);
         Ok(())
     }
 
     /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
     /// one's result, now or when it arrives.
     pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<super::Unit>) -> Result<()> {
-        match self.twin_of(k) {
+        match self.twin[k] {
             Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
             Some(twin) => {
                 self.waiting.push((k, twin));

@@ -258,6 +258,36 @@ impl Db {
         db_err(&self.path, e)
     }
 
+    /// Run `f` as one unit: committed on its own, or, inside a [`Held`] tick, with the tick.
+    /// A savepoint rather than BEGIN, so that it nests.
+    pub(crate) fn atomically<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("SAVEPOINT one")
+            .map_err(|e| self.err(e))?;
+        match f(&self.conn) {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("RELEASE one")
+                    .map_err(|e| self.err(e))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO one; RELEASE one");
+                Err(e)
+            }
+        }
+    }
+
+    /// Hold the writes that follow until the guard is committed or dropped, so that they
+    /// cost one commit (one fsync of the journal) together: a search coordinator's tick
+    /// records every result that came in and every item it decided at once.
+    pub fn hold(&self) -> Result<Held<'_>> {
+        self.conn
+            .execute_batch("SAVEPOINT tick")
+            .map_err(|e| self.err(e))?;
+        Ok(Held(Some(self)))
+    }
+
     pub fn integrity_check(&self) -> Result<String> {
         self.conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -457,6 +487,32 @@ impl Db {
             .execute("DELETE FROM jobs WHERE id = ?1", params![id])
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+}
+
+/// Writes held for one commit (see [`Db::hold`]). Dropped without `commit` (an error on the
+/// way out), it still commits: each write in it is whole, and what was recorded stays.
+pub struct Held<'d>(Option<&'d Db>);
+
+impl Held<'_> {
+    pub fn commit(mut self) -> Result<()> {
+        match self.0.take() {
+            Some(db) => db
+                .conn
+                .execute_batch("RELEASE tick")
+                .map_err(|e| db.err(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take()
+            && let Err(e) = db.conn.execute_batch("RELEASE tick")
+        {
+            tracing::warn!("could not commit the search's last records: {e}");
+        }
     }
 }
 

@@ -9,11 +9,12 @@ use crate::search::{ItemResult, WorkItem};
 impl Db {
     pub fn insert_item(&self, job: &str, index: usize, item: &WorkItem) -> Result<()> {
         let config = serde_json::to_string(&item.config).map_err(Error::internal)?;
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute(
+        self.atomically(|tx| {
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO items (job, item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'issued')",
-            params![
+        )
+        .and_then(|mut st| st.execute(params![
                 job,
                 index as i64,
                 item.trial as i64,
@@ -22,25 +23,24 @@ impl Db {
                 item.clone_from.map(|c| c.1),
                 config,
                 item.reason
-            ],
-        )
+            ]))
         .map_err(|e| self.err(e))?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO trials (job, trial, config_json, config_hash, state, epochs) VALUES (?1, ?2, ?3, ?4, 'queued', 0)
              ON CONFLICT(job, trial) DO UPDATE SET config_json = excluded.config_json, config_hash = excluded.config_hash",
-            params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)],
         )
+        .and_then(|mut st| st.execute(params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)]))
         .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
+        })
     }
 
     pub fn bump_attempts(&self, job: &str, index: usize) -> Result<u32> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "UPDATE items SET attempts = attempts + 1 WHERE job = ?1 AND item = ?2 RETURNING attempts",
-                params![job, index as i64],
-                |r| r.get(0),
             )
+            .and_then(|mut st| st.query_row(params![job, index as i64], |r| r.get(0)))
             .map_err(|e| self.err(e))
     }
 
@@ -57,48 +57,49 @@ impl Db {
         seconds: f64,
         epochs: &[(u32, serde_json::Value)],
     ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        self.atomically(|tx| {
         let item_state = if result.value.is_some() {
             "done"
         } else {
             "failed"
         };
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE items SET state = ?3, value = ?4, best_epoch = ?5, stopped = ?6
              WHERE job = ?1 AND item = ?2",
-            params![
+        )
+        .and_then(|mut st| st.execute(params![
                 job,
                 result.item as i64,
                 item_state,
                 result.value,
                 result.best_epoch,
                 result.stopped
-            ],
-        )
+            ]))
         .map_err(|e| self.err(e))?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE trials SET state = ?3, epochs = ?4, value = ?5, metrics_json = ?6, reason = ?7, seconds = seconds + ?8,
              best_epoch = ?9, stopped = ?10
              WHERE job = ?1 AND trial = ?2",
-            params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds, result.best_epoch, result.stopped],
         )
+        .and_then(|mut st| st.execute(params![job, result.trial as i64, state, result.epochs, result.value, metrics.to_string(), reason, seconds, result.best_epoch, result.stopped]))
         .map_err(|e| self.err(e))?;
-        for (epoch, m) in epochs {
-            tx.execute(
+        let mut st = tx
+            .prepare_cached(
                 "INSERT OR REPLACE INTO epochs (job, trial, epoch, metrics_json) VALUES (?1, ?2, ?3, ?4)",
-                params![job, result.trial as i64, epoch, m.to_string()],
             )
             .map_err(|e| self.err(e))?;
+        for (epoch, m) in epochs {
+            st.execute(params![job, result.trial as i64, epoch, m.to_string()])
+                .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
+        })
     }
 
     pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
         self.conn
-            .execute(
-                "UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2",
-                params![job, trial as i64, state],
-            )
+            .prepare_cached("UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2")
+            .and_then(|mut st| st.execute(params![job, trial as i64, state]))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::atomic;
 use crate::store::layout::QueueDir;
-use crate::train::{TrainRequest, TrialDir};
+use crate::train::TrainRequest;
 use crate::workers::pool::{Event, watch_statuses};
 use crate::workflow::executor::SlurmSettings;
 
@@ -188,9 +188,7 @@ impl crate::workers::Workers for SlurmPool<'_> {
     }
 
     fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
-        let trial = TrialDir::of(&req.trial_dir);
-        let _ = std::fs::remove_file(trial.status());
-        atomic::write_json(&trial.request(), req)?;
+        crate::workers::record_request(req)?;
         atomic::write_json(&self.q.waiting(req.id), req)?;
         self.slots[index] = Some((req.id, req.trial_dir.clone()));
         self.ensure_workers()
