@@ -435,3 +435,60 @@ proptest! {
         }
     }
 }
+
+/// A plain search keeps its observations and the random sampler its set of seen
+/// configurations between decisions. Each decision must still be the one made from scratch
+/// (a fresh scheduler, and the sampler's `propose` over the whole history), and duplicates
+/// must still be avoided while the space has fresh configurations.
+#[test]
+fn kept_state_between_plain_decisions_changes_no_decision() {
+    use crate::search::strategy::testing::space_of;
+    let space = space_of(&[("a", "{int: [0, 8]}"), ("b", "{choice: [x, y]}")]);
+    let random = StrategyOptions::new(StrategyKind::Random);
+    let fresh = || {
+        plain::Plain::new(
+            2,
+            30,
+            1,
+            crate::search::strategy::sampler(&random, 9),
+            space.clone(),
+        )
+    };
+    let kept = fresh();
+    let mut issued: Vec<WorkItem> = Vec::new();
+    let mut results: Vec<ItemResult> = Vec::new();
+    for k in 0..30 {
+        let h = kept.horizon(k, &issued);
+        while results.len() < h {
+            let i = results.len();
+            results.push(ItemResult {
+                item: i,
+                trial: issued[i].trial,
+                epochs: 1,
+                value: Some(i as f64 % 7.0),
+                ..Default::default()
+            });
+        }
+        let Decision::Run(item) = kept.decide(k, &issued, &results[..h]) else {
+            panic!("plain search ended early at {k}");
+        };
+        assert_eq!(
+            Decision::Run(item.clone()),
+            fresh().decide(k, &issued, &results[..h]),
+            "decision {k}"
+        );
+        let hist = history::History::new(&issued, &results[..h]);
+        let reference = crate::search::strategy::sampler(&random, 9)
+            .propose(&space, &hist.observations(), &hist.pending(), k)
+            .unwrap();
+        assert_eq!(item.config, reference.config, "decision {k} against propose");
+        issued.push(item);
+    }
+    let mut first: Vec<String> = issued[..18]
+        .iter()
+        .map(|w| crate::search::space::config_hash(&w.config))
+        .collect();
+    first.sort();
+    first.dedup();
+    assert_eq!(first.len(), 18, "a duplicate among the first 18 of 18 configurations");
+}

@@ -24,7 +24,7 @@ pub mod tpe;
 pub mod warp;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
