@@ -84,6 +84,9 @@ pub enum Command {
         /// Print the details as JSON.
         #[arg(long)]
         json: bool,
+        /// List every trial of a large search (otherwise the best 20 past 50 trials).
+        #[arg(long)]
+        all: bool,
     },
     /// Test-set leakage audit: exit 0 when clean, 4 with findings.
     Audit {
@@ -273,7 +276,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             follow,
         } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
-        Command::Show { target, json } => crate::cmd::show::run(&target, &layout, json),
+        Command::Show { target, json, all } => {
+            crate::cmd::show::run(&target, &layout, json, all)
+        }
         Command::Audit { workflow, json } => {
             crate::cmd::audit::run(workflow.as_deref(), &layout, json, cli.quiet)
         }

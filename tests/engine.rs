@@ -662,6 +662,7 @@ fn a_database_of_schema_1_is_migrated() {
              ALTER TABLE items DROP COLUMN best_epoch; ALTER TABLE items DROP COLUMN stopped;
              ALTER TABLE trials DROP COLUMN best_epoch; ALTER TABLE trials DROP COLUMN stopped;
              DROP TABLE test_looks; DROP TABLE second_looks; DROP TABLE slurm_jobs;
+             DROP INDEX trials_by_state; DROP INDEX trials_by_value;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -671,7 +672,17 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
+    // Migration 7 indexed the trials by state.
+    let index: i64 = sb
+        .db()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'trials_by_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 2);
     // Migration 4 added early stopping's columns; the old trials read as not stopped.
     let stopped: i64 = sb
         .db()

