@@ -3,7 +3,7 @@
 //!
 //! The file is written as the trials are read (one trial at a time from SQLite), so a
 //! 100,000-trial search exports in constant memory; `collect` builds the whole document for
-//! the report and the MLflow upload.
+//! the MLflow upload.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -79,7 +79,12 @@ fn each_trial(db: &Db, jobs: &[Job], f: &mut dyn FnMut(Value) -> Result<()>) -> 
     Ok(())
 }
 
-/// The whole export as one document (the report and the MLflow upload read it).
+/// The export without its trials (what the report's page needs of it).
+pub fn collect_head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<Value> {
+    Ok(head(db, name, jobs)?.0)
+}
+
+/// The whole export as one document (the MLflow upload reads it).
 pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
     let _ = layout;
     let (mut out, listed) = head(db, name, jobs)?;

@@ -15,11 +15,14 @@ pub fn render(name: &str, searches: &[SearchImportance]) -> String {
     let mut out = String::new();
     for s in searches {
         let imp = &s.importance;
+        let trials = match imp.sampled_from {
+            Some(n) => format!("{} trials (drawn from {n})", imp.trials),
+            None => format!("{} trials", imp.trials),
+        };
         out.push_str(&format!(
-            "{name} / {}: {} by fANOVA over {} trials at {} epoch{} ({} trees)\n",
+            "{name} / {}: {} by fANOVA over {trials} at {} epoch{} ({} trees)\n",
             s.stage,
             s.metric,
-            imp.trials,
             s.budget,
             if s.budget == 1 { "" } else { "s" },
             imp.trees,

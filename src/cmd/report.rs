@@ -11,7 +11,7 @@ use crate::store::Layout;
 pub fn run(workflow: &str, layout: &Layout, output: Option<&Path>) -> Result<()> {
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
-    let data = super::export::collect(&db, layout, &name, &jobs)?;
+    let data = super::export::collect_head(&db, &name, &jobs)?;
     let status = super::status::collect(&db, layout, &name, &jobs)?;
     let scope = jobs.iter().map(|(_, id)| id.clone()).collect();
     let (checks, _) = super::audit::findings(&db, layout, Some(&scope))?;

@@ -75,12 +75,10 @@ pub fn of_job(
         ..
     } = searched(db, layout, job)?
         .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
-    let trials = db.trials(job)?;
     let mut configs = std::collections::BTreeMap::new();
     let mut curves = Vec::new();
-    for t in &trials {
-        let mut curve: Vec<(u32, f64)> = db
-            .epochs(job, t.trial)?
+    db.each_trial(job, &mut |t, epochs| {
+        let mut curve: Vec<(u32, f64)> = epochs
             .into_iter()
             .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
             .collect();
@@ -88,10 +86,12 @@ pub fn of_job(
             // A trial that recorded no epochs but a value: its value is at its last epoch.
             curve.extend(t.value.map(|v| (t.epochs, v)));
         }
-        let config: Config = serde_json::from_value(t.config.clone()).unwrap_or_default();
+        let config: Config = serde_json::from_value(t.config).unwrap_or_default();
         configs.insert(t.trial, config);
         curves.push((t.trial, curve));
-    }
+        Ok(())
+    })?;
+    let trials = curves.len();
     let (budget, values) =
         super::common_budget(&curves, enough_trials(&space)).ok_or_else(|| {
             Error::Usage(format!(
@@ -114,7 +114,8 @@ pub fn of_job(
         job: job.to_string(),
         metric,
         budget,
-        trials_left_out: trials.len().saturating_sub(importance.trials),
+        trials_left_out: trials
+            .saturating_sub(importance.sampled_from.unwrap_or(importance.trials)),
         seed,
         importance,
     })

@@ -148,7 +148,12 @@ pub struct PairImportance {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Importance {
+    /// The trials the forest was fitted to.
     pub trials: usize,
+    /// When there were more than `MAX_TRIALS` with a value: how many, of which `trials`
+    /// were drawn (seeded) for the forest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<usize>,
     /// Trees with any variance (the shares are averaged over these).
     pub trees: usize,
     /// Main effects, largest first.
@@ -190,10 +195,24 @@ pub fn encode(space: &Space, obs: &[Observation]) -> Encoded {
     (features, rows, skipped)
 }
 
+/// At most this many trials go into the forest. A tree has up to one leaf per trial and a
+/// pair's marginal one cell per pair of thresholds, so the cost grows with the square of the
+/// trials; a random draw of 2,000 ranks parameters as well as 100,000 do, in a second.
+pub const MAX_TRIALS: usize = 2000;
+
 /// fANOVA of `obs` over `space`: a forest of `opts.trees` trees, each tree's variance split
 /// into main effects and pairwise interactions, averaged over the trees.
 pub fn analyse(space: &Space, obs: &[Observation], opts: Options) -> Result<Importance, String> {
-    let (features, rows, _) = encode(space, obs);
+    let (features, mut rows, _) = encode(space, obs);
+    let sampled_from = (rows.len() > MAX_TRIALS).then_some(rows.len());
+    if rows.len() > MAX_TRIALS {
+        // A seeded draw, kept in trial order.
+        use rand::seq::index::sample;
+        let mut rng = crate::search::rng_for(opts.seed, "importance-sample", 0);
+        let mut keep = sample(&mut rng, rows.len(), MAX_TRIALS).into_vec();
+        keep.sort_unstable();
+        rows = keep.into_iter().map(|i| rows[i].clone()).collect();
+    }
     let (x, y): (Vec<Vec<f64>>, Vec<f64>) = rows.into_iter().unzip();
     if features.is_empty() {
         return Err("the search space is empty: nothing to rank".into());
@@ -250,6 +269,7 @@ pub fn analyse(space: &Space, obs: &[Observation], opts: Options) -> Result<Impo
     pairs.sort_by(|a, b| b.share.fraction.total_cmp(&a.share.fraction));
     Ok(Importance {
         trials: x.len(),
+        sampled_from,
         trees: parts.len(),
         params,
         pairs,

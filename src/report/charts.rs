@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Search;
+use super::{Search, Trial};
 use super::plot::{Axis, Frame, bounds, esc, num, ramp};
 use crate::search::space::{Dist, Param, Value};
 
@@ -68,11 +68,14 @@ pub fn dot(x: f64, y: f64, class: &str, tip: &str) -> String {
 /// (x, the value reported there) in the order results came: by trial, each trial's last value;
 /// by epochs spent, every work item's value (a rung of a multi-fidelity search) at the
 /// epochs all trials had trained by then.
-fn history_points(s: &Search, by_epochs: bool) -> Vec<(f64, Option<f64>)> {
-    if !by_epochs || s.items.is_empty() {
+pub fn history_points(
+    trials: &[Trial],
+    items: &[(usize, u32)],
+    by_epochs: bool,
+) -> Vec<(f64, Option<f64>)> {
+    if !by_epochs || items.is_empty() {
         let mut spent = 0.0;
-        return s
-            .trials
+        return trials
             .iter()
             .map(|t| {
                 spent += f64::from(t.epochs);
@@ -80,18 +83,18 @@ fn history_points(s: &Search, by_epochs: bool) -> Vec<(f64, Option<f64>)> {
             })
             .collect();
     }
+    let by_id: std::collections::HashMap<usize, &Trial> =
+        trials.iter().map(|t| (t.id, t)).collect();
     let mut reached: std::collections::BTreeMap<usize, u32> = Default::default();
     let mut spent = 0u64;
-    s.items
+    items
         .iter()
         .map(|&(trial, epochs)| {
             // A promotion continues the trial: only the new epochs are spent.
             let before = reached.insert(trial, epochs).unwrap_or(0);
             spent += u64::from(epochs.saturating_sub(before));
-            let value = s
-                .trials
-                .iter()
-                .find(|t| t.id == trial)
+            let value = by_id
+                .get(&trial)
                 .and_then(|t| t.curve.iter().find(|c| c.0 == epochs))
                 .map(|c| c.1);
             (spent as f64, value)
@@ -101,7 +104,7 @@ fn history_points(s: &Search, by_epochs: bool) -> Vec<(f64, Option<f64>)> {
 
 /// Best value so far, by trial and by epochs spent.
 pub fn history(s: &Search) -> String {
-    let series = [history_points(s, false), history_points(s, true)];
+    let series = s.history.clone();
     let ya = Axis::linear(series.iter().flatten().filter_map(|p| p.1), false);
     let better = |a: f64, b: f64| if s.maximize { a > b } else { a < b };
     let mut out = String::new();
@@ -135,7 +138,12 @@ pub fn history(s: &Search) -> String {
             xa,
             ya.clone(),
         );
-        for (x, v, _) in &pts {
+        // Past MAX_DRAWN points, an even spread of dots and every improvement.
+        let step = pts.len().div_ceil(super::MAX_DRAWN).max(1);
+        for (i, (x, v, b)) in pts.iter().enumerate() {
+            if i % step != 0 && b != v {
+                continue;
+            }
             if let Some(v) = v {
                 let m = dot(
                     f.x(*x),
@@ -146,9 +154,15 @@ pub fn history(s: &Search) -> String {
                 f.push(m);
             }
         }
+        // The best-so-far steps: only the points around a change draw anything.
         let line: Vec<String> = pts
             .iter()
-            .filter_map(|(x, _, b)| b.map(|b| format!("{:.1},{:.1}", f.x(*x), f.y(b))))
+            .enumerate()
+            .filter(|(i, p)| {
+                let changes = |j: usize| pts.get(j).is_some_and(|q| q.2 != p.2);
+                *i == 0 || *i + 1 == pts.len() || changes(i + 1) || (*i > 0 && changes(i - 1))
+            })
+            .filter_map(|(_, (x, _, b))| b.map(|b| format!("{:.1},{:.1}", f.x(*x), f.y(b))))
             .collect();
         f.push(format!(
             r#"<polyline class="best" points="{}"/>"#,

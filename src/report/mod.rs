@@ -40,6 +40,44 @@ pub struct Search {
     pub items: Vec<(usize, u32)>,
     /// fANOVA, or why there is none.
     pub importance: std::result::Result<Importance, String>,
+    /// Every trial the search has; `trials` holds at most `MAX_DRAWN` of them.
+    pub total: usize,
+    /// The history chart's points from every trial: by trial, and by epochs spent.
+    pub history: [Vec<(f64, Option<f64>)>; 2],
+}
+
+/// The trials a page draws and lists at most: a browser shows 2,000 points at once, not
+/// 100,000. Past it, the best 100, the selected trial and an even spread of the rest.
+pub const MAX_DRAWN: usize = 2000;
+
+/// Which trials to draw: all, or the best 100, the selected one and every k-th, in trial order.
+fn drawn(trials: Vec<Trial>, maximize: bool, selected: Option<usize>) -> Vec<Trial> {
+    if trials.len() <= MAX_DRAWN {
+        return trials;
+    }
+    let mut ranked: Vec<usize> = (0..trials.len())
+        .filter(|&i| trials[i].value.is_some())
+        .collect();
+    let key = |i: &usize| {
+        let v = trials[*i].value.unwrap_or(f64::NAN);
+        if maximize { -v } else { v }
+    };
+    ranked.sort_by(|a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+    let mut keep = vec![false; trials.len()];
+    for &i in ranked.iter().take(100) {
+        keep[i] = true;
+    }
+    let step = trials.len().div_ceil(MAX_DRAWN - 101);
+    for (i, t) in trials.iter().enumerate() {
+        if i % step == 0 || Some(t.id) == selected {
+            keep[i] = true;
+        }
+    }
+    trials
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect()
 }
 
 impl Search {
@@ -48,9 +86,8 @@ impl Search {
             .ok_or_else(|| Error::internal(format!("search job {job} has no key")))?;
         let (space, metric, maximize) = (searched.space, searched.metric, searched.maximize);
         let mut trials = Vec::new();
-        for t in db.trials(job)? {
-            let curve: Vec<(u32, f64)> = db
-                .epochs(job, t.trial)?
+        db.each_trial(job, &mut |t, epochs| {
+            let curve: Vec<(u32, f64)> = epochs
                 .into_iter()
                 .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
                 .collect();
@@ -65,16 +102,23 @@ impl Search {
                 curve,
                 reason: t.reason,
             });
-        }
+            Ok(())
+        })?;
         let selected = db
             .job(job)?
             .and_then(|j| j.outputs["trial"].as_u64())
             .map(|t| t as usize);
-        let items = db
+        let items: Vec<(usize, u32)> = db
             .items(job)?
             .into_iter()
             .map(|i| (i.item.trial, i.item.epochs))
             .collect();
+        let history = [
+            charts::history_points(&trials, &items, false),
+            charts::history_points(&trials, &items, true),
+        ];
+        let total = trials.len();
+        let trials = drawn(trials, maximize, selected);
         let importance = crate::importance::job::of_job(db, layout, stage, job, Default::default())
             .map(|s| s.importance)
             .map_err(|e| match e {
@@ -91,6 +135,8 @@ impl Search {
             selected,
             items,
             importance,
+            total,
+            history,
         })
     }
 }

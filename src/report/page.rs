@@ -88,7 +88,7 @@ fn search_section(s: &Search) -> String {
             esc(&s.metric),
             b.value.map_or("-".into(), num),
             b.epochs,
-            s.trials.len()
+            s.total
         );
         let rows: Vec<Vec<String>> = s
             .space
@@ -137,6 +137,15 @@ fn search_section(s: &Search) -> String {
         let _ = write!(h, "<h3>Brackets</h3>{b}");
     }
     h.push_str("<h3>Trials</h3>");
+    if s.trials.len() < s.total {
+        let _ = write!(
+            h,
+            "<p class=\"note\">The charts and this table show {} of the {} trials: the best 100, \
+             the selected one and an even spread of the rest (`hpflow export` has them all).</p>",
+            s.trials.len(),
+            s.total
+        );
+    }
     let mut head = heads(&["trial", "state", "epochs", &s.metric]);
     head.extend(s.space.params.iter().map(|p| p.name.clone()));
     let reasons = s.trials.iter().any(|t| t.reason.is_some());
