@@ -1,0 +1,106 @@
+"""B5 peer: the end-to-end job of hpflow's B5 row written with Optuna and PyTorch.
+
+Fashion-MNIST: TRAIN training rows and VAL validation rows drawn from the official training
+part, the official test part for the final number. An MLP (hidden layers, units, dropout,
+Adam's learning rate, batch size searched as hpflow's B5 workflow does), TRIALS TPE trials of
+EPOCHS epochs each scored on validation accuracy, the best configuration retrained on
+train+val for EPOCHS epochs, then evaluated once on the test rows.
+
+Usage: b5_peer.py DATA_DIR TRAIN VAL TRIALS EPOCHS SEED THREADS
+Prints one JSON line: wall seconds (data loading included, interpreter start excluded), the
+best validation accuracy and the test accuracy.
+"""
+import gzip
+import json
+import os
+import sys
+import time
+
+start = time.perf_counter()
+import numpy as np  # noqa: E402
+import optuna  # noqa: E402
+import torch  # noqa: E402
+
+data, n_train, n_val, trials, epochs, seed, threads = sys.argv[1:8]
+n_train, n_val, trials, epochs, seed, threads = map(int, (n_train, n_val, trials, epochs, seed, threads))
+torch.set_num_threads(threads)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def idx(name):
+    path = os.path.join(data, name)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def find(stem):
+    for n in os.listdir(data):
+        if n.startswith(stem):
+            return n
+    raise SystemExit(f"no {stem}* in {data}")
+
+
+x_all = idx(find("train-images")).reshape(-1, 784).astype(np.float32) / 255.0
+y_all = idx(find("train-labels")).astype(np.int64)
+x_test = idx(find("t10k-images")).reshape(-1, 784).astype(np.float32) / 255.0
+y_test = idx(find("t10k-labels")).astype(np.int64)
+order = np.random.default_rng(seed).permutation(len(x_all))
+tr, va = order[:n_train], order[n_train : n_train + n_val]
+mean, std = x_all[tr].mean(0), x_all[tr].std(0) + 1e-6
+norm = lambda x: torch.from_numpy((x - mean) / std)  # noqa: E731
+xt, yt = norm(x_all[tr]), torch.from_numpy(y_all[tr])
+xv, yv = norm(x_all[va]), torch.from_numpy(y_all[va])
+xs, ys = norm(x_test), torch.from_numpy(y_test)
+
+
+def model(cfg):
+    layers, width = [], 784
+    for _ in range(cfg["hidden_layers"]):
+        layers += [torch.nn.Linear(width, cfg["units"]), torch.nn.ReLU(), torch.nn.Dropout(cfg["dropout"])]
+        width = cfg["units"]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+
+
+def train(cfg, x, y, seed):
+    torch.manual_seed(seed)
+    m = model(cfg)
+    opt = torch.optim.Adam(m.parameters(), lr=cfg["lr"])
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        m.train()
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), cfg["batch_size"]):
+            b = perm[i : i + cfg["batch_size"]]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(m(x[b]), y[b]).backward()
+            opt.step()
+    return m
+
+
+def accuracy(m, x, y):
+    m.eval()
+    with torch.no_grad():
+        return (m(x).argmax(1) == y).float().mean().item()
+
+
+def objective(trial):
+    cfg = {
+        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+        "units": trial.suggest_int("units", 32, 512, log=True),
+        "hidden_layers": trial.suggest_int("hidden_layers", 1, 3),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+    }
+    return accuracy(train(cfg, xt, yt, seed + trial.number), xv, yv)
+
+
+study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+study.optimize(objective, n_trials=trials)
+best = study.best_trial
+final = train(best.params, torch.cat([xt, xv]), torch.cat([yt, yv]), seed)
+test = accuracy(final, xs, ys)
+print(json.dumps({"seconds": time.perf_counter() - start, "val_accuracy": best.value, "test_accuracy": test}))
