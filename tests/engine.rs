@@ -700,3 +700,33 @@ fn a_database_of_schema_1_is_migrated() {
         .unwrap();
     assert_eq!(files, 1);
 }
+
+/// `show JOB` on a large search lists the best 20 trials by the metric, says so, and lists
+/// every one with `--all`; `show JOB/T` finds a trial past the listed ones.
+#[test]
+fn show_lists_the_best_trials_of_a_large_search() {
+    let sb = Sandbox::new();
+    sb.write("w.yaml", &function_workflow("big", "{kind: random}", 60, ""));
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    let job = run["jobs"][0]["job"].as_str().unwrap()[..16].to_string();
+    let rows = |text: &str| -> Vec<(usize, f64)> {
+        text.lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                Some((f.first()?.parse().ok()?, f.get(3)?.parse().ok()?))
+            })
+            .collect()
+    };
+    let shown = sb.ok(&["show", &job]);
+    let best = rows(&shown);
+    assert_eq!(best.len(), 20, "{shown}");
+    assert!(shown.contains("the best 20 of 60 trials by objective"), "{shown}");
+    let all = rows(&sb.ok(&["show", &job, "--all"]));
+    assert_eq!(all.len(), 60);
+    let mut ranked: Vec<f64> = all.iter().map(|r| r.1).collect();
+    ranked.sort_by(f64::total_cmp);
+    let listed: Vec<f64> = best.iter().map(|r| r.1).collect();
+    assert_eq!(listed, ranked[..20].to_vec());
+    let worst = all.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+    assert!(sb.ok(&["show", &format!("{job}/{worst}")]).contains(&format!("trial {worst} of job")));
+}

@@ -203,3 +203,34 @@ fn the_common_budget_is_the_largest_that_enough_trials_reached() {
     assert_eq!(common_budget(&curves, 6).unwrap().0, 1);
     assert!(common_budget(&[], 2).is_none());
 }
+
+#[test]
+fn past_max_trials_a_seeded_draw_still_finds_the_known_shares() {
+    // The bilinear function above, with more trials than the forest takes: the draw is seeded
+    // (the same shares every time) and says how many trials it came from.
+    let s = space("u: {uniform: [-1, 1]}\nv: {uniform: [-1, 1]}");
+    let obs = observe(
+        MAX_TRIALS + 500,
+        |r| {
+            [
+                ("u".into(), json!(r.random_range(-1.0..1.0))),
+                ("v".into(), json!(r.random_range(-1.0..1.0))),
+            ]
+            .into()
+        },
+        |cfg| x(cfg, "u") + 2.0 * x(cfg, "v") + 3.0 * x(cfg, "u") * x(cfg, "v"),
+    );
+    let opts = Options {
+        trees: 16,
+        ..Options::default()
+    };
+    let imp = analyse(&s, &obs, opts).unwrap();
+    assert_eq!((imp.trials, imp.sampled_from), (MAX_TRIALS, Some(MAX_TRIALS + 500)));
+    let total = 1.0 / 3.0 + 4.0 / 3.0 + 1.0;
+    assert!((fraction(&imp, "v") - 4.0 / 3.0 / total).abs() < 0.05, "{imp:?}");
+    let again = analyse(&s, &obs, opts).unwrap();
+    assert_eq!(
+        serde_json::to_value(&again.params).unwrap(),
+        serde_json::to_value(&imp.params).unwrap()
+    );
+}

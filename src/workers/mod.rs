@@ -43,4 +43,9 @@ pub trait Workers {
     /// Act on stop signals: `Ok(true)` once, when a clean stop begins.
     fn follow_signals(&mut self) -> Result<bool>;
     fn stopping(&self) -> bool;
+    /// Start the workers before the first request (local processes; a no-op where workers
+    /// are started by someone else, as Slurm jobs are).
+    fn warm_up(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -259,6 +259,14 @@ impl crate::workers::Workers for Pool {
     fn stopping(&self) -> bool {
         Pool::stopping(self)
     }
+    fn warm_up(&mut self) -> Result<()> {
+        for i in 0..self.workers.len() {
+            if self.workers[i].is_none() {
+                self.spawn(i)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Pool {

@@ -130,6 +130,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         done: 0,
         best: None,
     };
+    let pool = s.start_workers()?;
     for row in &rows {
         s.add_item(row.item.clone());
         if row.state == "done" || row.state == "failed" {
@@ -150,7 +151,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
             rows.len()
         ));
     }
-    s.run_loop(sched.as_ref())?;
+    s.run_loop(sched.as_ref(), pool)?;
     s.finish()
 }
 
@@ -297,9 +298,10 @@ impl<'a> Search<'_, 'a> {
         }
     }
 
-    fn run_loop(&mut self, sched: &dyn crate::search::Scheduler) -> Result<()> {
+    /// The search's workers, started now: a libtorch worker takes a few tenths of a second to
+    /// load, which it spends while the coordinator replays the recorded items.
+    fn start_workers(&mut self) -> Result<Box<dyn Workers + 'a>> {
         let (program, args) = worker_program(self.spec.trainer.needs_torch())?;
-        let trials_dir = self.ctx.layout.trials(self.job());
         // On a GPU the device is the limit: at most `trials_per_device` trials share it.
         let size = if self.ctx.wf.device.starts_with("cuda") {
             self.spec.workers.min(self.spec.trials_per_device)
@@ -307,6 +309,16 @@ impl<'a> Search<'_, 'a> {
             self.spec.workers
         };
         let mut pool = self.open_workers(size, program, args)?;
+        pool.warm_up()?;
+        Ok(pool)
+    }
+
+    fn run_loop(
+        &mut self,
+        sched: &dyn crate::search::Scheduler,
+        mut pool: Box<dyn Workers + 'a>,
+    ) -> Result<()> {
+        let trials_dir = self.ctx.layout.trials(self.job());
         // The time budget counts every run of this search: earlier runs' time is recorded.
         let started = Instant::now();
         let spent_before = self.ctx.db.search_seconds(self.job())?;
