@@ -388,7 +388,9 @@ def markdown(v, started, seconds):
         out.append(f"- {r['row']}: " + "; ".join(f"{p} {cell(xs, fmt)}" for p, xs in r["peers"].items()))
     for r in ROWS:
         if "table" in r:
-            out += ["", f"## {r['row']}: {r['measure']}", "", r["table"]]
+            # The embedded script's own headings sit one level below the row's.
+            table = "\n".join("#" + l if l.startswith("#") else l for l in r["table"].splitlines())
+            out += ["", f"## {r['row']}: {r['measure']}", "", table]
     out += ["", "## Machine and versions", ""] + [f"- {k}: {val}" for k, val in v.items()]
     out += ["", "## Raw numbers", "", "```json", json.dumps(ROWS, indent=1), "```", ""]
     return "\n".join(out)
