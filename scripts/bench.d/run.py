@@ -285,7 +285,10 @@ stages:
         res = json.loads(sh([PEER_PY, os.path.join(HERE, "b5_peer.py"), FMNIST, str(train), str(val), str(trials), str(epochs), str(r + 1), "2"]).strip().splitlines()[-1])
         peer.append(res["seconds"])
         acc.setdefault("optuna+pytorch", []).append(res["test_accuracy"])
-    accs = "; ".join(f"{k} test accuracy {statistics.mean(v):.4f}" for k, v in acc.items())
+    accs = "; ".join(
+        f"{k} test accuracy {statistics.mean(v):.4f} (seeds: {', '.join(f'{x:.4f}' for x in v)})"
+        for k, v in acc.items()
+    )
     best_hp = min(med(hp1), med(hp2))
     row("B5", f"Fashion-MNIST {train}/{val} rows, MLP, {trials} TPE trials × {epochs} epochs, retrain, test: wall seconds (2 cores; hpflow with 2 workers)",
         "s", hp2, {"optuna+pytorch": peer, "hpflow 1 worker": hp1}, "≤ 0.8× the peer, accuracy ≥",
