@@ -276,9 +276,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             follow,
         } => crate::cmd::status::run(workflow.as_deref(), &layout, json, follow),
-        Command::Show { target, json, all } => {
-            crate::cmd::show::run(&target, &layout, json, all)
-        }
+        Command::Show { target, json, all } => crate::cmd::show::run(&target, &layout, json, all),
         Command::Audit { workflow, json } => {
             crate::cmd::audit::run(workflow.as_deref(), &layout, json, cli.quiet)
         }

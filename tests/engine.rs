@@ -706,7 +706,10 @@ fn a_database_of_schema_1_is_migrated() {
 #[test]
 fn show_lists_the_best_trials_of_a_large_search() {
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function_workflow("big", "{kind: random}", 60, ""));
+    sb.write(
+        "w.yaml",
+        &function_workflow("big", "{kind: random}", 60, ""),
+    );
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let job = run["jobs"][0]["job"].as_str().unwrap()[..16].to_string();
     let rows = |text: &str| -> Vec<(usize, f64)> {
@@ -720,7 +723,10 @@ fn show_lists_the_best_trials_of_a_large_search() {
     let shown = sb.ok(&["show", &job]);
     let best = rows(&shown);
     assert_eq!(best.len(), 20, "{shown}");
-    assert!(shown.contains("the best 20 of 60 trials by objective"), "{shown}");
+    assert!(
+        shown.contains("the best 20 of 60 trials by objective"),
+        "{shown}"
+    );
     let all = rows(&sb.ok(&["show", &job, "--all"]));
     assert_eq!(all.len(), 60);
     let mut ranked: Vec<f64> = all.iter().map(|r| r.1).collect();
@@ -728,5 +734,8 @@ fn show_lists_the_best_trials_of_a_large_search() {
     let listed: Vec<f64> = best.iter().map(|r| r.1).collect();
     assert_eq!(listed, ranked[..20].to_vec());
     let worst = all.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
-    assert!(sb.ok(&["show", &format!("{job}/{worst}")]).contains(&format!("trial {worst} of job")));
+    assert!(
+        sb.ok(&["show", &format!("{job}/{worst}")])
+            .contains(&format!("trial {worst} of job"))
+    );
 }

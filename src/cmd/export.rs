@@ -273,7 +273,12 @@ fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<(
 /// The JSON document, trials last and one per line.
 fn write_json(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<()> {
     let field = |v: &Value| serde_json::to_string(v).map_err(Error::internal);
-    write!(w, "{{\n  \"workflow\": {},\n  \"jobs\": [", field(&head["workflow"])?).map_err(io)?;
+    write!(
+        w,
+        "{{\n  \"workflow\": {},\n  \"jobs\": [",
+        field(&head["workflow"])?
+    )
+    .map_err(io)?;
     for (i, j) in head["jobs"].as_array().into_iter().flatten().enumerate() {
         let sep = if i == 0 { "" } else { "," };
         write!(w, "{sep}\n    {}", field(j)?).map_err(io)?;

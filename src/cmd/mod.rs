@@ -180,7 +180,9 @@ pub fn stream_output(
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let mut w = std::io::BufWriter::new(file);
             let written = f(&mut w).and_then(|()| {
-                let file = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+                let file = w
+                    .into_inner()
+                    .map_err(|e| Error::io(&tmp, e.into_error()))?;
                 file.sync_all().map_err(|e| Error::io(&tmp, e))
             });
             if let Err(e) = written {
@@ -194,7 +196,9 @@ pub fn stream_output(
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
             match f(&mut w).and_then(|()| w.flush().map_err(|e| Error::io("standard output", e))) {
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
                     Ok(false)
                 }
                 other => other.map(|()| false),

@@ -225,9 +225,15 @@ fn past_max_trials_a_seeded_draw_still_finds_the_known_shares() {
         ..Options::default()
     };
     let imp = analyse(&s, &obs, opts).unwrap();
-    assert_eq!((imp.trials, imp.sampled_from), (MAX_TRIALS, Some(MAX_TRIALS + 500)));
+    assert_eq!(
+        (imp.trials, imp.sampled_from),
+        (MAX_TRIALS, Some(MAX_TRIALS + 500))
+    );
     let total = 1.0 / 3.0 + 4.0 / 3.0 + 1.0;
-    assert!((fraction(&imp, "v") - 4.0 / 3.0 / total).abs() < 0.05, "{imp:?}");
+    assert!(
+        (fraction(&imp, "v") - 4.0 / 3.0 / total).abs() < 0.05,
+        "{imp:?}"
+    );
     let again = analyse(&s, &obs, opts).unwrap();
     assert_eq!(
         serde_json::to_value(&again.params).unwrap(),

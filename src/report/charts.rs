@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{Search, Trial};
 use super::plot::{Axis, Frame, bounds, esc, num, ramp};
+use super::{Search, Trial};
 use crate::search::space::{Dist, Param, Value};
 
 const W: f64 = 460.0;

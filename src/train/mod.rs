@@ -55,7 +55,9 @@ pub fn reset_metrics(
     if text.is_empty() {
         // A fresh trial: the first epoch's append creates the file.
         return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io(&path, e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(crate::error::Error::io(&path, e))
+            }
             _ => Ok(()),
         };
     }

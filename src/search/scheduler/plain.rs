@@ -28,7 +28,13 @@ pub(crate) struct Plain {
 }
 
 impl Plain {
-    pub fn new(batch: usize, trials: usize, epochs: u32, sampler: Box<dyn Sampler>, space: Space) -> Self {
+    pub fn new(
+        batch: usize,
+        trials: usize,
+        epochs: u32,
+        sampler: Box<dyn Sampler>,
+        space: Space,
+    ) -> Self {
         Plain {
             batch,
             trials,
@@ -68,11 +74,17 @@ impl Scheduler for Plain {
         let (observed, seen) = &mut *kept;
         // Kept observations of another history (a scheduler asked out of order): start over.
         let last = seen.checked_sub(1).and_then(|i| results.get(i));
-        if *seen > results.len() || last.and_then(|r| observation(issued, r)).as_ref() != observed.last() {
+        if *seen > results.len()
+            || last.and_then(|r| observation(issued, r)).as_ref() != observed.last()
+        {
             observed.clear();
             *seen = 0;
         }
-        observed.extend(results[*seen..].iter().filter_map(|r| observation(issued, r)));
+        observed.extend(
+            results[*seen..]
+                .iter()
+                .filter_map(|r| observation(issued, r)),
+        );
         *seen = results.len();
         // Results are items 0..n in order: the rest of the issued items are pending.
         let pending: Vec<_> = issued[results.len().min(issued.len())..]

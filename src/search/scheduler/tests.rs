@@ -481,7 +481,10 @@ fn kept_state_between_plain_decisions_changes_no_decision() {
         let reference = crate::search::strategy::sampler(&random, 9)
             .propose(&space, &hist.observations(), &hist.pending(), k)
             .unwrap();
-        assert_eq!(item.config, reference.config, "decision {k} against propose");
+        assert_eq!(
+            item.config, reference.config,
+            "decision {k} against propose"
+        );
         issued.push(item);
     }
     let mut first: Vec<String> = issued[..18]
@@ -490,5 +493,9 @@ fn kept_state_between_plain_decisions_changes_no_decision() {
         .collect();
     first.sort();
     first.dedup();
-    assert_eq!(first.len(), 18, "a duplicate among the first 18 of 18 configurations");
+    assert_eq!(
+        first.len(),
+        18,
+        "a duplicate among the first 18 of 18 configurations"
+    );
 }

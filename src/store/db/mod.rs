@@ -505,10 +505,7 @@ pub struct Held<'d>(Option<&'d Db>);
 impl Held<'_> {
     pub fn commit(mut self) -> Result<()> {
         match self.0.take() {
-            Some(db) => db
-                .conn
-                .execute_batch("RELEASE tick")
-                .map_err(|e| db.err(e)),
+            Some(db) => db.conn.execute_batch("RELEASE tick").map_err(|e| db.err(e)),
             None => Ok(()),
         }
     }

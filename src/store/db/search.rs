@@ -190,7 +190,10 @@ impl Db {
             .map_err(|e| self.err(e))?;
         // Two walks of the index on (job, value, trial): values, then the trials without one.
         let mut rows: Vec<TrialRow> = Vec::new();
-        for cond in ["value IS NOT NULL ORDER BY value, trial", "value IS NULL ORDER BY trial"] {
+        for cond in [
+            "value IS NOT NULL ORDER BY value, trial",
+            "value IS NULL ORDER BY trial",
+        ] {
             let mut st = self
                 .conn
                 .prepare(&format!(
@@ -311,7 +314,11 @@ impl Db {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map(params![job], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .map_err(|e| self.err(e))?;
         for row in rows {
@@ -329,7 +336,11 @@ impl Db {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map(params![job], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, i64>(2)? as usize))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as usize,
+                    r.get::<_, i64>(2)? as usize,
+                ))
             })
             .map_err(|e| self.err(e))?;
         out.failures = rows
@@ -338,7 +349,9 @@ impl Db {
         if !self.orphaned {
             let mut st = self
                 .conn
-                .prepare_cached("SELECT trial FROM trials WHERE job = ?1 AND state = 'running' ORDER BY trial")
+                .prepare_cached(
+                    "SELECT trial FROM trials WHERE job = ?1 AND state = 'running' ORDER BY trial",
+                )
                 .map_err(|e| self.err(e))?;
             let rows = st
                 .query_map(params![job], |r| Ok(r.get::<_, i64>(0)? as usize))
