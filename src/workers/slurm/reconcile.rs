@@ -158,6 +158,9 @@ impl SlurmPool<'_> {
         for (name, _) in files(&self.q.queue()) {
             let _ = std::fs::remove_file(self.q.queue().join(name));
         }
+        // The states may be a second old: a job last seen pending may be running by now, and
+        // then it leaves on `stop` by itself instead of being cancelled.
+        let _ = self.reconcile();
         let pending: Vec<String> = self
             .live
             .iter()
