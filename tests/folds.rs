@@ -5,7 +5,6 @@
 mod common;
 use common::*;
 
-
 fn workflow(workers: usize) -> String {
     format!(
         "name: kfold
