@@ -170,27 +170,7 @@ pub fn stream_output(
     use std::io::Write;
     match output.filter(|p| p.as_os_str() != "-") {
         Some(p) => {
-            let dir = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-            let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let mut w = std::io::BufWriter::new(file);
-            let written = f(&mut w).and_then(|()| {
-                let file = w
-                    .into_inner()
-                    .map_err(|e| Error::io(&tmp, e.into_error()))?;
-                file.sync_all().map_err(|e| Error::io(&tmp, e))
-            });
-            if let Err(e) = written {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            std::fs::rename(&tmp, p).map_err(|e| Error::io(p, e))?;
-            crate::store::atomic::sync_dir(dir)?;
+            crate::store::atomic::write_streamed(p, f)?;
             Ok(true)
         }
         None => {

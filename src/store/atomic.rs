@@ -30,6 +30,22 @@ pub fn replace_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 }
 
 fn put(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    put_with(path, durable, &mut |w| {
+        w.write_all(bytes).map_err(|e| Error::io(path, e))
+    })
+}
+
+/// A durable file written piece by piece (an export of many trials): `f` writes it under a
+/// temp name, which is renamed into place once whole, or removed if `f` fails.
+pub fn write_streamed(path: &Path, f: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
+    put_with(path, true, f)
+}
+
+fn put_with(
+    path: &Path,
+    durable: bool,
+    f: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -39,12 +55,21 @@ fn put(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    if durable {
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let written = f(&mut w).and_then(|()| {
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        if durable {
+            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    drop(f);
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if durable { sync_dir(dir) } else { Ok(()) }
 }
