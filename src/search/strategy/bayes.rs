@@ -14,8 +14,8 @@
 //! the hyperparameters as of the last refit size (`gpcache.rs`: refitted on a schedule fixed
 //! by the observation count, on at most `FIT_POINTS`); the GP conditioned on at most
 //! `MAX_POINTS` observations (past it, the best half and the most recent) and on the pending
-//! configurations with the observed mean as their value (constant liar), so a batch spreads
-//! out; `candidates` points (half uniform, half perturbations of the best observed ones)
+//! configurations with the GP's own mean as their value (kriging believer), so a batch spreads
+//! out around the best region; `candidates` points (half uniform, half perturbations of the best observed ones)
 //! scored in blocks, and the acquisition maximised from the incumbent and the best few
 //! candidates (`acquire.rs`: L-BFGS-B on the gradient of log EI for continuous coordinates,
 //! pattern search for discrete ones).
@@ -30,6 +30,7 @@ use crate::search::space::Config;
 use crate::search::strategy::acquire::{self, Score};
 use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::gpcache::{FitInput, GpCache, Row};
+use crate::search::strategy::posterior::Posterior;
 use crate::search::strategy::warp::Warp;
 use crate::search::strategy::{Seen, history, initial_point, random};
 use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
@@ -163,23 +164,40 @@ impl Sampler for Bayes {
         let warp = Warp::new(&raw, model.log);
         let theta = model.theta;
         let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
-        // Constant liar: pending points at the observed mean (0 once standardised).
         let mut x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
         let n_obs = x.len();
-        x.extend(pending.iter().map(|c| enc.features_of(&enc.encode(c))));
-        let mut y_all = y.clone();
-        y_all.resize(x.len(), 0.0);
         let fallback = |why: &str| Proposal {
             config: random::fresh(&enc, self.seed, "bayes-fallback", index, &seen),
             reason: format!("bayes: {why}, random"),
         };
-        let Some(post) = self
-            .cache
-            .posterior(x.clone(), n_obs, &groups, &y_all, &theta)
+        let Some(observed_post) = self.cache.posterior(x.clone(), n_obs, &groups, &y, &theta)
         else {
             return Some(fallback("the GP could not be conditioned"));
         };
-        self.cache.keep(&post, &x, n_obs, &theta);
+        self.cache.keep(&observed_post, &x, n_obs, &theta);
+        // Kriging believer: each pending configuration is told the GP's own mean there. The
+        // mean elsewhere stays as the observations make it (the incumbent's basin stays
+        // attractive), while the spread at and near the pending points collapses, so a batch
+        // spreads out without being pushed away from the best region. A constant liar at
+        // the observed mean did push it away: with the default batch of 4, regret on
+        // Hartmann3 was 10,000 times that of one proposal per result.
+        let post = if pending.is_empty() {
+            observed_post
+        } else {
+            let pending_x: Vec<Vec<f64>> = pending
+                .iter()
+                .map(|c| enc.features_of(&enc.encode(c)))
+                .collect();
+            let believed = observed_post.predict_many(&pending_x);
+            let mut y_all = y.clone();
+            y_all.extend(believed.iter().map(|&(m, _)| m));
+            x.extend(pending_x);
+            let start = observed_post.into_factor();
+            let Some(post) = Posterior::new(x, &groups, &y_all, &theta, start) else {
+                return Some(fallback("the GP could not be conditioned on the pending trials"));
+            };
+            post
+        };
         let best = y.iter().copied().fold(f64::INFINITY, f64::min);
         let score = self.score(best);
 
