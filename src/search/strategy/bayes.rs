@@ -30,7 +30,6 @@ use crate::search::space::Config;
 use crate::search::strategy::acquire::{self, Score};
 use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::gpcache::{FitInput, GpCache, Row};
-use crate::search::strategy::posterior::Posterior;
 use crate::search::strategy::warp::Warp;
 use crate::search::strategy::{Seen, history, initial_point, random};
 use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
@@ -164,7 +163,7 @@ impl Sampler for Bayes {
         let warp = Warp::new(&raw, model.log);
         let theta = model.theta;
         let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
-        let mut x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
+        let x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
         let n_obs = x.len();
         let fallback = |why: &str| Proposal {
             config: random::fresh(&enc, self.seed, "bayes-fallback", index, &seen),
@@ -191,10 +190,10 @@ impl Sampler for Bayes {
             let believed = observed_post.predict_many(&pending_x);
             let mut y_all = y.clone();
             y_all.extend(believed.iter().map(|&(m, _)| m));
-            x.extend(pending_x);
-            let start = observed_post.into_factor();
-            let Some(post) = Posterior::new(x, &groups, &y_all, &theta, start) else {
-                return Some(fallback("the GP could not be conditioned on the pending trials"));
+            let Some(post) = observed_post.extended(pending_x, &y_all) else {
+                return Some(fallback(
+                    "the GP could not be conditioned on the pending trials",
+                ));
             };
             post
         };

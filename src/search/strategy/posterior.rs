@@ -20,6 +20,8 @@ pub struct Posterior {
     signal: f64,
     factor: Factor,
     alpha: Vec<f64>,
+    /// The kernel matrix's diagonal: signal, noise and jitter.
+    diag: f64,
 }
 
 impl Posterior {
@@ -41,8 +43,10 @@ impl Posterior {
             x,
             factor: Factor::default(),
             alpha: Vec::new(),
+            diag: 0.0,
         };
         let diag = post.signal + theta[g + 1].exp() + JITTER;
+        post.diag = diag;
         factor.truncate(post.x.len());
         for i in factor.len()..post.x.len() {
             let row: Vec<f64> = (0..i).map(|j| post.k(&post.x[i], &post.x[j])).collect();
@@ -54,6 +58,21 @@ impl Posterior {
         post.factor = factor;
         post.alpha = alpha;
         Some(post)
+    }
+
+    /// This posterior further conditioned on the points `xs`; `y` holds the values of every
+    /// row, the existing ones first. Only the new rows of the factor are computed.
+    pub fn extended(mut self, xs: Vec<Vec<f64>>, y: &[f64]) -> Option<Self> {
+        for x in xs {
+            let row: Vec<f64> = self.x.iter().map(|xj| self.k(&x, xj)).collect();
+            self.factor.push(&row, self.diag)?;
+            self.x.push(x);
+        }
+        let mut alpha = y.to_vec();
+        self.factor.solve_lower(&mut alpha);
+        self.factor.solve_upper(&mut alpha);
+        self.alpha = alpha;
+        Some(self)
     }
 
     /// The factor, to extend for the next proposal.
