@@ -17,6 +17,8 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
         for companion in ["rows.csv", "labels.csv", "train.py"] {
             std::fs::copy(dir.join(companion), sb.path().join(companion)).unwrap();
         }
+        // `plan` refuses what `run` refuses, with the same words, before anything is written.
+        let mut said = Vec::new();
         for verb in ["plan", "run"] {
             let out = sb.output(&[verb, file]);
             assert_eq!(out.status.code(), Some(2), "{file}: {verb} exit code");
@@ -30,7 +32,12 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
                 "{file}: {verb} wrote {}",
                 sb.runs().display()
             );
+            said.push(text(&out.stderr));
         }
+        assert_eq!(
+            said[0], said[1],
+            "{file}: plan and run say different things"
+        );
         checked += 1;
     }
     assert!(checked >= 15, "the corpus has {checked} cases");
