@@ -17,6 +17,8 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
         for companion in ["rows.csv", "labels.csv", "train.py"] {
             std::fs::copy(dir.join(companion), sb.path().join(companion)).unwrap();
         }
+        // `plan` refuses what `run` refuses, with the same words, before anything is written.
+        let mut said = Vec::new();
         for verb in ["plan", "run"] {
             let out = sb.output(&[verb, file]);
             assert_eq!(out.status.code(), Some(2), "{file}: {verb} exit code");
@@ -30,7 +32,12 @@ fn every_bad_workflow_gets_its_one_message_and_nothing_is_written() {
                 "{file}: {verb} wrote {}",
                 sb.runs().display()
             );
+            said.push(text(&out.stderr));
         }
+        assert_eq!(
+            said[0], said[1],
+            "{file}: plan and run say different things"
+        );
         checked += 1;
     }
     assert!(checked >= 15, "the corpus has {checked} cases");
@@ -61,11 +68,12 @@ fn shipped_workflows_and_templates_plan() {
 #[test]
 fn the_design_docs_examples_parse() {
     // Every fenced YAML block of the contract must parse (paths to data may be absent here).
-    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/design/workflow.md");
-    let Ok(text) = std::fs::read_to_string(&doc) else {
-        return;
-    };
+    // The copy in the repository, which the README links: it is always there to check.
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/workflow.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let mut blocks = 0;
     for block in text.split("```yaml").skip(1) {
+        blocks += 1;
         let yaml = block.split("```").next().unwrap();
         let sb = Sandbox::new();
         let f = sb.write("w.yaml", yaml);
@@ -76,6 +84,17 @@ fn the_design_docs_examples_parse() {
             "{err}"
         );
     }
+    assert!(blocks >= 1, "{} has no YAML example", doc.display());
+    // The README links the copy inside the repository, not a path outside it.
+    let readme = std::fs::read_to_string(doc.parent().unwrap().join("../README.md")).unwrap();
+    assert!(
+        readme.contains("](docs/workflow.md)"),
+        "README.md links docs/workflow.md"
+    );
+    assert!(
+        !readme.contains("](../"),
+        "README.md links outside the repository"
+    );
 }
 
 #[test]
@@ -86,6 +105,24 @@ fn init_creates_a_runnable_project() {
     assert_eq!(plan["workflow"], "branin-bayes");
     let out = sb.output(&["init", "--template", "function", "proj"]);
     assert_eq!(out.status.code(), Some(2), "init refuses to overwrite");
+}
+
+#[test]
+fn the_function_templates_retrain_says_it_has_no_data() {
+    let sb = Sandbox::new();
+    sb.ok(&["init", "--template", "function", "proj"]);
+    let out = sb.output(&["run", "proj/workflow.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let line = said
+        .lines()
+        .find(|l| l.contains("retraining trial"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        line.contains("branin at its configuration (a function has no data)")
+            && !line.contains("train+val"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -378,3 +378,41 @@ fn leak_8_the_same_test_split_evaluated_for_a_second_model() {
     sb.db().execute("DELETE FROM second_looks", []).unwrap();
     only(&sb, "each test split was looked at by one evaluation");
 }
+
+#[test]
+fn a_second_look_after_a_data_edit_is_said_by_plan_and_names_the_file() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    let before = sb.json(&["plan", "--json", "w.yaml"]);
+    let first_eval = before["jobs"][3]["id"].as_str().unwrap().to_string();
+    assert_eq!(before["jobs"][3]["kind"], "evaluate");
+    sb.ok(&["-q", "run", "w.yaml"]);
+    // A row added to the data file: a new split, whose test rows the first evaluation saw
+    // in part.
+    sb.write("rows.csv", &format!("{}9.0,9.0,9.0,9.0,x\n", rows_csv(0)));
+    // plan says it before anything runs, and names the file rather than its hash.
+    let plan = sb.ok(&["plan", "w.yaml"]);
+    assert!(
+        plan.contains(&format!(
+            "evaluate: would be refused: a second look at the test rows of evaluate {}",
+            &first_eval[..16]
+        )),
+        "{plan}"
+    );
+    assert!(plan.contains("the content of rows.csv changed"), "{plan}");
+    let json = sb.json(&["plan", "--json", "w.yaml"]);
+    assert_eq!(
+        json["jobs"][3]["second_look"]["earlier"],
+        first_eval.as_str()
+    );
+    // run refuses it with the same words.
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("the content of rows.csv changed"), "{err}");
+    assert!(!err.contains("inputs"), "{err}");
+    // Once allowed and done, plan has nothing more to say about it.
+    sb.ok(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    let plan = sb.ok(&["plan", "w.yaml"]);
+    assert!(!plan.contains("would be refused"), "{plan}");
+}

@@ -27,6 +27,19 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
         .as_f64()
         .unwrap();
     assert!(acc > 0.9, "test accuracy {acc}");
+    // The README's sample run is this run: the same selected trial.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let search = out["jobs"][1]["job"].as_str().unwrap();
+    let best: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.runs().join(&search[..16]).join("best.json")).unwrap(),
+    )
+    .unwrap();
+    let line = format!("best: trial {} with val_accuracy", best["trial"]);
+    assert!(
+        readme.contains(&line),
+        "README.md's sample should say {line:?}"
+    );
     let audit = sb.output(&["audit", "quickstart"]);
     assert!(audit.status.success(), "{}", text(&audit.stdout));
     assert!(text(&audit.stdout).contains("1 test-set openings recorded"));
@@ -50,6 +63,16 @@ fn quickstart_runs_end_to_end_and_its_audit_catches_tampering() {
     // when allowed (an accepted look), a finding once that permission is not on record.
     let edited = quickstart().replace("on: train+val", "on: train+val\n    epochs: 3");
     sb.write("quickstart.yaml", &edited);
+    // plan says so first, rather than leaving it to run.
+    let plan = sb.ok(&["plan", "quickstart.yaml"]);
+    let first_eval = eval["job"].as_str().unwrap();
+    assert!(
+        plan.contains(&format!(
+            "evaluate: would be refused: a second look at the test rows of evaluate {}",
+            &first_eval[..16]
+        )),
+        "{plan}"
+    );
     let refused = sb.output(&["-q", "run", "quickstart.yaml"]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     sb.ok(&["-q", "run", "quickstart.yaml", "--allow-second-look"]);

@@ -33,6 +33,11 @@ pub fn run(
             None => "to run".into(),
         })
     };
+    // What `run` would refuse before running anything, said now rather than after a wait.
+    let second_looks = match &db {
+        Some(db) => crate::exec::second_look::find(&wf, &plan, layout, db)?,
+        None => Vec::new(),
+    };
     let mut jobs = Vec::new();
     for job in &plan.jobs {
         let stage = wf.stage(&job.stage).expect("planned stages exist");
@@ -41,7 +46,14 @@ pub fn run(
                 crate::train::TrainerSpec::Torch { model } => {
                     let searched: Vec<&str> =
                         s.space.params.iter().map(|p| p.name.as_str()).collect();
-                    Some(crate::train::schema::resolved(model, &s.params, &searched))
+                    let optimizers = crate::train::schema::optimizers_in_use(&s.params, &s.space);
+                    let optimizers: Vec<&str> = optimizers.iter().map(String::as_str).collect();
+                    Some(crate::train::schema::resolved(
+                        model,
+                        &s.params,
+                        &searched,
+                        &optimizers,
+                    ))
                 }
                 _ => None,
             },
@@ -86,6 +98,11 @@ pub fn run(
         });
         if let Some(x) = slurm {
             entry["executor"] = x;
+        }
+        if let Some(look) = second_looks.iter().find(|l| l.job == job.id) {
+            entry["second_look"] = json!({
+                "earlier": look.earlier, "rows": look.rows, "text": look.what,
+            });
         }
         jobs.push(entry);
     }
@@ -159,6 +176,15 @@ pub fn run(
                 x["worker_jobs"],
                 words.join(" "),
                 x["runs"].as_str().unwrap_or_default()
+            );
+        }
+        if let Some(look) = j.get("second_look") {
+            print!(
+                "\n{}: would be refused: a second look at the test rows of evaluate {}\n  {}\n  \
+                 (`hpflow run --allow-second-look` evaluates anyway; the audit lists it as accepted)\n",
+                j["stage"].as_str().unwrap_or_default(),
+                short(look["earlier"].as_str().unwrap_or_default()),
+                look["text"].as_str().unwrap_or_default(),
             );
         }
         let es = &j["key"]["config"]["early_stopping"];

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-mod second_look;
+pub mod second_look;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;

@@ -10,9 +10,24 @@ use crate::store::layout::short;
 use crate::store::{Db, Layout};
 use crate::workflow::{StageSpec, Workflow};
 
-pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) -> Result<()> {
+/// An evaluate job of the plan that would open test rows an earlier evaluation looked at.
+pub struct SecondLook {
+    /// The evaluate job of the plan.
+    pub job: String,
+    /// The earlier evaluate job (the one with the most of these rows).
+    pub earlier: String,
+    /// Rows of this job's test split the earlier one looked at.
+    pub rows: usize,
+    /// What would happen, what was looked at when, and what changed since (one sentence).
+    pub what: String,
+}
+
+/// Every evaluate job of the plan that is not done and would take a second look. Reads only:
+/// `plan` calls it too, so that it says before a run what the run would refuse.
+pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<SecondLook>> {
+    let mut out = Vec::new();
     if !db.any_looks()? {
-        return Ok(());
+        return Ok(out);
     }
     for job in plan.jobs.iter().filter(|j| j.kind == "evaluate") {
         let done = db.job(&job.id)?.is_some_and(|r| r.status == "done")
@@ -35,8 +50,22 @@ pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) 
             short(&other),
             when(at),
             short(&other_split),
-            changed(db, &other_split, split)?
+            changed(wf, db, &other_split, split)?
         );
+        out.push(SecondLook {
+            job: job.id.clone(),
+            earlier: other,
+            rows: n,
+            what,
+        });
+    }
+    Ok(out)
+}
+
+/// Before a run: refuse a second look (exit 2, nothing run), or record the one allowed.
+pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) -> Result<()> {
+    for look in find(wf, plan, layout, db)? {
+        let what = &look.what;
         if !allow {
             return Err(Error::Usage(format!(
                 "{what}. Comparing models on rows already evaluated turns the test set into a \
@@ -46,7 +75,7 @@ pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) 
             )));
         }
         eprintln!("second look allowed: {what}");
-        db.allow_second_look(&job.id, n, &other)?;
+        db.allow_second_look(&look.job, look.rows, &look.earlier)?;
     }
     Ok(())
 }
@@ -81,8 +110,9 @@ fn test_fingerprints(wf: &Workflow, layout: &Layout, db: &Db, split: &Job) -> Re
     Ok(out.fingerprints(&out.test_rows))
 }
 
-/// What differs between the split an earlier evaluation used and this one.
-fn changed(db: &Db, earlier_split: &str, split: &Job) -> Result<String> {
+/// What differs between the split an earlier evaluation used and this one, in the
+/// workflow's words: a changed data file by its name, not by its content hash.
+fn changed(wf: &Workflow, db: &Db, earlier_split: &str, split: &Job) -> Result<String> {
     if earlier_split == split.id {
         return Ok("the split is the same, so another model would be compared on it".into());
     }
@@ -91,12 +121,61 @@ fn changed(db: &Db, earlier_split: &str, split: &Job) -> Result<String> {
     };
     let now = serde_json::to_value(&split.key).map_err(Error::internal)?;
     let mut diffs = Vec::new();
-    diff("", &before, &now, &mut diffs);
+    diff("", &readable(&before), &readable(&now), &mut diffs);
+    for d in &mut diffs {
+        if d.starts_with("data.content ") {
+            *d = format!("the content of {} changed", data_name(wf));
+        }
+    }
     Ok(if diffs.is_empty() {
         "the split's settings are the same".into()
     } else {
         format!("what changed in the split since: {}", diffs.join(", "))
     })
+}
+
+/// A split key with its `inputs` pairs (`["data", sha256]`, `["data_spec", json]`) as the
+/// fields they stand for: `data.content` and `data.path`, `data.label`, ...
+fn readable(key: &serde_json::Value) -> serde_json::Value {
+    let mut out = key.clone();
+    let Some(map) = out.as_object_mut() else {
+        return out;
+    };
+    let Some(inputs) = map.remove("inputs") else {
+        return out;
+    };
+    let mut data = serde_json::Map::new();
+    for pair in inputs.as_array().into_iter().flatten() {
+        let (Some(name), Some(value)) = (pair[0].as_str(), pair[1].as_str()) else {
+            continue;
+        };
+        match name {
+            "data" => {
+                data.insert("content".into(), value.into());
+            }
+            "data_spec" => {
+                if let Ok(serde_json::Value::Object(spec)) = serde_json::from_str(value) {
+                    data.extend(spec);
+                }
+            }
+            other => {
+                data.insert(other.into(), value.into());
+            }
+        }
+    }
+    map.insert("data".into(), serde_json::Value::Object(data));
+    out
+}
+
+/// The workflow's data as its author knows it: the file or folder named, or the builtin set.
+fn data_name(wf: &Workflow) -> String {
+    match &wf.data {
+        Some(d) => match &d.path {
+            Some(p) => p.display().to_string(),
+            None => format!("the builtin data {}", d.name.as_deref().unwrap_or_default()),
+        },
+        None => "the data".into(),
+    }
 }
 
 fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {

@@ -31,14 +31,17 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
     let mut first = None;
     for seed in 0..spec.seeds as usize {
         let req = ctx.single_request(&search, mode.clone(), config.clone(), epochs, seed)?;
+        // A test function has no rows: "on train+val" would name data that is not there.
+        let rows = match &search.trainer {
+            crate::train::TrainerSpec::Function { name } => {
+                format!("{name} at its configuration (a function has no data)")
+            }
+            _ if folds > 0 => "on every non-test row (k-fold)".to_string(),
+            _ => format!("on {on}"),
+        };
         ctx.progress.line(&format!(
-            "  retraining trial {} on {} for {}{}",
+            "  retraining trial {} {rows} for {}{}",
             best["trial"],
-            if folds > 0 {
-                "every non-test row (k-fold)"
-            } else {
-                on.as_str()
-            },
             crate::text::plural(epochs, "epoch"),
             if spec.seeds > 1 {
                 format!(" (seed {} of {})", seed + 1, spec.seeds)

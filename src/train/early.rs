@@ -119,6 +119,9 @@ pub fn outcome(
 
 /// The goal a metric has when nobody says: losses and errors fall, everything else rises.
 pub fn default_goal(metric: &str) -> Goal {
+    if let Some(known) = crate::train::metrics::goal(metric) {
+        return known;
+    }
     let m = metric.to_ascii_lowercase();
     let falls = ["loss", "error", "mse", "mae", "rmse", "objective"];
     if falls.iter().any(|w| m.ends_with(w)) {

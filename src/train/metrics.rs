@@ -12,6 +12,22 @@ use std::collections::BTreeMap;
 pub const CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
 
+/// Which way each metric above improves (losses and errors fall, scores rise). A search told
+/// to go the other way would select the worst model, so validation refuses it. `None`: a name
+/// whose direction is the user's to say (a command program's own, a function's `objective`).
+pub fn goal(name: &str) -> Option<crate::workflow::Goal> {
+    use crate::workflow::Goal::{Maximize, Minimize};
+    let bare = name
+        .strip_prefix("val_")
+        .or_else(|| name.strip_prefix("test_"))
+        .unwrap_or(name);
+    match bare {
+        "loss" | "mse" | "mae" => Some(Minimize),
+        "accuracy" | "f1_macro" | "roc_auc" | "r2" => Some(Maximize),
+        _ => None,
+    }
+}
+
 /// The class with the highest probability in each row (the first one on ties).
 pub fn argmax_rows(probs: &[f32], classes: usize) -> Vec<i64> {
     probs
@@ -230,6 +246,16 @@ mod tests {
     fn close(a: Option<f64>, b: f64) {
         let a = a.expect("metric defined");
         assert!((a - b).abs() < 1e-9, "{a} != {b}");
+    }
+
+    #[test]
+    fn every_reported_metric_has_a_direction() {
+        for m in CLASSIFICATION.iter().chain(REGRESSION) {
+            assert!(goal(&format!("val_{m}")).is_some(), "{m}");
+        }
+        assert_eq!(goal("val_loss"), Some(crate::workflow::Goal::Minimize));
+        assert_eq!(goal("val_r2"), Some(crate::workflow::Goal::Maximize));
+        assert_eq!(goal("val_custom"), None);
     }
 
     #[test]

@@ -207,6 +207,29 @@ impl HParam {
         }
     }
 
+    /// The default for people when only `optimizers` can be used: a per-optimizer default
+    /// names theirs (one alone: just its number).
+    pub fn default_text_for(&self, optimizers: &[&str]) -> String {
+        let Default::PerOptimizer(v) = self.default else {
+            return self.default_text();
+        };
+        let used: Vec<(&str, f64)> = OPTIMIZERS
+            .iter()
+            .zip(v)
+            .filter(|(o, _)| optimizers.contains(o))
+            .map(|(o, x)| (*o, x))
+            .collect();
+        match used.as_slice() {
+            [] => self.default_text(),
+            [(_, x)] => number(*x),
+            _ => used
+                .iter()
+                .map(|(o, x)| format!("{o} {}", number(*x)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     /// The default for people (`plan`, docs).
     pub fn default_text(&self) -> String {
         match self.default {
@@ -233,24 +256,64 @@ fn number(x: f64) -> String {
     }
 }
 
+/// The optimizers that read an optimizer's setting (as `torch::optim` does); `None`: every
+/// optimizer reads it, or it is no optimizer's setting.
+pub fn read_by(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "momentum" => Some(&["sgd", "rmsprop"]),
+        "nesterov" => Some(&["sgd"]),
+        "beta1" | "beta2" => Some(&["adam", "adamw"]),
+        "alpha" => Some(&["rmsprop"]),
+        "eps" => Some(&["adam", "adamw", "rmsprop", "adagrad"]),
+        _ => None,
+    }
+}
+
 /// What a search of `model` trains with, name by name: `searched`, `fixed` (with its value)
-/// or `default` (with the schema's), for `hpflow plan`.
-pub fn resolved(model: &str, fixed: &Config, searched: &[&str]) -> Vec<Value> {
+/// or `default` (with the schema's), for `hpflow plan`. `optimizers` are those the search can
+/// use: a default no one of them reads is left out, and a per-optimizer default shows theirs.
+pub fn resolved(model: &str, fixed: &Config, searched: &[&str], optimizers: &[&str]) -> Vec<Value> {
     SCHEMA
         .iter()
         // The epochs are the schedule's (shown with it).
         .filter(|p| p.models.contains(&model) && p.name != "epochs")
-        .map(|p| {
+        .filter_map(|p| {
             let (source, value) = if searched.contains(&p.name) {
                 ("searched", Value::Null)
             } else if let Some(v) = fixed.get(p.name) {
                 ("fixed", v.clone())
             } else {
-                ("default", Value::String(p.default_text()))
+                let readers: Vec<&str> = optimizers
+                    .iter()
+                    .copied()
+                    .filter(|o| read_by(p.name).is_none_or(|by| by.contains(o)))
+                    .collect();
+                if readers.is_empty() {
+                    return None;
+                }
+                ("default", Value::String(p.default_text_for(&readers)))
             };
-            serde_json::json!({"name": p.name, "source": source, "value": value})
+            Some(serde_json::json!({"name": p.name, "source": source, "value": value}))
         })
         .collect()
+}
+
+/// The optimizers a search can train with: those a searched `optimizer` chooses from, else
+/// the fixed one, else the default.
+pub fn optimizers_in_use(fixed: &Config, space: &crate::search::Space) -> Vec<String> {
+    let searched = space.params.iter().find(|p| p.name == "optimizer");
+    let values: Vec<Value> = match searched.map(|p| &p.dist) {
+        Some(crate::search::space::Dist::Choice(options)) => options.clone(),
+        _ => fixed.get("optimizer").cloned().into_iter().collect(),
+    };
+    let mut out: Vec<String> = values
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    if out.is_empty() {
+        out.push("adam".into());
+    }
+    out
 }
 
 /// The schema as a Markdown table: the README's list of hyperparameters is this, checked by
@@ -352,6 +415,44 @@ impl<'a> Values<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn plan_lists_the_defaults_of_the_optimizers_in_use_only() {
+        let defaults = |optimizers: &[&str]| -> Vec<String> {
+            resolved("mlp", &Config::new(), &[], optimizers)
+                .iter()
+                .filter(|h| h["source"] == "default")
+                .map(|h| {
+                    format!(
+                        "{} {}",
+                        h["name"].as_str().unwrap(),
+                        h["value"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        };
+        let adam = defaults(&["adam"]);
+        assert!(adam.contains(&"lr 0.001".to_string()), "{adam:?}");
+        assert!(adam.contains(&"eps 1e-8".to_string()), "{adam:?}");
+        assert!(adam.contains(&"beta1 0.9".to_string()), "{adam:?}");
+        for unread in ["momentum", "nesterov", "alpha"] {
+            assert!(!adam.iter().any(|d| d.starts_with(unread)), "{adam:?}");
+        }
+        let sgd_rms = defaults(&["sgd", "rmsprop"]);
+        assert!(
+            sgd_rms.contains(&"lr sgd 0.01, rmsprop 0.01".to_string()),
+            "{sgd_rms:?}"
+        );
+        assert!(
+            sgd_rms.contains(&"eps 1e-8".to_string()),
+            "sgd reads no eps: {sgd_rms:?}"
+        );
+        assert!(sgd_rms.contains(&"momentum 0".to_string()), "{sgd_rms:?}");
+        assert!(
+            !sgd_rms.iter().any(|d| d.starts_with("beta")),
+            "{sgd_rms:?}"
+        );
+    }
 
     #[test]
     fn every_default_is_legal() {

@@ -38,14 +38,65 @@ pub fn check(
         if let Some(label) = &data.label {
             missing(label, "data.label".into())?;
         }
-        for (i, f) in data.features.iter().flatten().enumerate() {
+        let features = data.features.as_deref().unwrap_or_default();
+        for (i, f) in features.iter().enumerate() {
             missing(f, format!("data.features[{i}]"))?;
+            // What the loader refuses when the split runs, refused here before anything is
+            // written (a split job recorded as failed, its job.json).
+            if data.label.as_ref() == Some(f) {
+                return Err(FieldError::new(
+                    format!("data.features[{i}]"),
+                    format!(
+                        "{f:?} is the label column; a model cannot take its answer as an input"
+                    ),
+                ));
+            }
+            if features[..i].contains(f) {
+                return Err(FieldError::new(
+                    format!("data.features[{i}]"),
+                    format!("{f:?} is listed twice"),
+                ));
+            }
         }
         if let Some((field, opts)) = split
             && let Some(g) = &opts.group
         {
             missing(g, format!("{field}.group"))?;
+            if data.label.as_ref() == Some(g) {
+                return Err(FieldError::new(
+                    format!("{field}.group"),
+                    "the group column cannot be the label column",
+                ));
+            }
         }
+        let group = split.and_then(|(_, o)| o.group.as_ref());
+        let left = match &data.features {
+            Some(list) => list.len(),
+            None => columns
+                .iter()
+                .filter(|c| Some(*c) != data.label.as_ref() && Some(*c) != group)
+                .count(),
+        };
+        if left == 0 && !columns.is_empty() {
+            return Err(FieldError::new(
+                "data.features",
+                format!(
+                    "no feature columns left in {} (its columns: {})",
+                    path(),
+                    columns.join(", ")
+                ),
+            ));
+        }
+    }
+    if data.task == crate::data::Task::Regression
+        && let Some((field, opts)) = split
+        && opts.stratify == Some(true)
+    {
+        return Err(FieldError::new(
+            format!("{field}.stratify"),
+            "regression labels have no classes to stratify by; leave stratify out (or set \
+             data.task: classification)",
+        ));
     }
     if data.task == crate::data::Task::Regression
         && let Some((value, line)) = &p.non_numeric_label

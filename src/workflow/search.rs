@@ -13,8 +13,10 @@ use crate::workflow::{Goal, Metric, SearchSpec};
 /// The trainers beside the schema's model families.
 const OTHER_TRAINERS: &[&str] = &["function", "command"];
 
-pub const METRICS_CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
-pub const METRICS_REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
+/// The one list of metric names (with their directions) is `train::metrics`'.
+pub use crate::train::metrics::{
+    CLASSIFICATION as METRICS_CLASSIFICATION, REGRESSION as METRICS_REGRESSION,
+};
 
 pub fn search(
     s: &RawSearch,
@@ -269,6 +271,7 @@ pub fn search(
             ),
         ));
     }
+    check_goal(&metric.name, metric.goal, &f("metric.goal"))?;
     if let Some(t) = budget.trials.filter(|&t| t > MAX_TRIALS) {
         return Err(FieldError::new(
             f("budget.trials"),
@@ -412,6 +415,9 @@ fn early_stopping(
             format!("must be a number >= 0, got {min_delta}"),
         ));
     }
+    if let Some(g) = e.goal {
+        check_goal(&name, g, &f("early_stopping.goal"))?;
+    }
     let goal = e.goal.unwrap_or(if name == metric.name {
         metric.goal
     } else {
@@ -423,6 +429,26 @@ fn early_stopping(
         patience: e.patience,
         min_delta,
     })
+}
+
+/// A goal against a metric's known direction (`val_loss` maximized) selects the worst model.
+fn check_goal(name: &str, goal: Goal, at: &str) -> Result<(), FieldError> {
+    match crate::train::metrics::goal(name) {
+        Some(known) if known != goal => {
+            let (better, word) = match known {
+                Goal::Minimize => ("lower", "minimize"),
+                Goal::Maximize => ("higher", "maximize"),
+            };
+            Err(FieldError::new(
+                at,
+                format!(
+                    "{name} is better when {better}, so this would select the worst model; \
+                     use goal: {word}"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// More trials than this in one search is a typo (each is a folder and rows in the database).

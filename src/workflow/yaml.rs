@@ -61,14 +61,19 @@ pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> 
             Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
             _ => ("(file)".to_string(), without_loc),
         };
-        let msg = msg
-            .replace("unknown variant", "unknown value")
-            // serde_yaml's words for a list or mapping where one word (an enum) belongs.
-            .replace(
-                "expected a YAML tag starting with '!'",
-                "expected a single word",
-            )
-            .replace("unknown field", "unknown key");
+        let msg = words(&msg);
+        // A key written twice: serde names the mapping it is in (or no place, at the top),
+        // at the mapping's first line; point at the second key instead.
+        if let Some(key) = duplicated(&msg)
+            && let Some((path, second, first)) = duplicate_key(text)
+            && path.rsplit('.').next() == Some(key.as_str())
+        {
+            return ParseError {
+                field: path,
+                line: Some(second),
+                msg: format!("`{key}` is given twice (first on line {first})"),
+            };
+        }
         // For an unknown key, point at the key's own line rather than its parent's.
         let mut field = field;
         let mut line = line;
@@ -117,14 +122,7 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(
                     .map(|(p, _)| p.to_string())
                     .unwrap_or(field);
             }
-            let msg = msg
-                .replace("unknown variant", "unknown value")
-                // serde_yaml's words for a list or mapping where one word (an enum) belongs.
-                .replace(
-                    "expected a YAML tag starting with '!'",
-                    "expected a single word",
-                )
-                .replace("unknown field", "unknown key");
+            let msg = words(&msg);
             if let Some(key) = msg
                 .strip_prefix("unknown key `")
                 .and_then(|r| r.split('`').next())
@@ -140,6 +138,109 @@ pub fn from_value<T: for<'de> Deserialize<'de>>(
             crate::error::FieldError::new(field, msg)
         },
     )
+}
+
+/// The key a "written twice" message of serde's (or of `Ordered`) names.
+fn duplicated(msg: &str) -> Option<String> {
+    let rest = msg
+        .strip_prefix("duplicate field `")
+        .map(|r| r.split('`').next())
+        .or_else(|| {
+            msg.strip_prefix("duplicate entry with key \"")
+                .map(|r| r.split('"').next())
+        })
+        .or_else(|| {
+            msg.strip_prefix('`')
+                .map(|r| r.split("` is given twice").next())
+        })?;
+    rest.map(str::to_string)
+}
+
+/// The first key written twice in one block mapping: its dotted path, its line and the line of
+/// its first writing (1-based). Block-style YAML only, like `locate`; list items open mappings
+/// of their own.
+pub fn duplicate_key(text: &str) -> Option<(String, usize, usize)> {
+    // The keys (with their indents) above the current line; a list item is an unnamed level.
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut seen: std::collections::HashMap<(Vec<String>, String), usize> =
+        std::collections::HashMap::new();
+    let mut items = 0;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split(" #").next().unwrap_or(raw);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+            continue;
+        }
+        let mut indent = line.len() - trimmed.len();
+        stack.retain(|(d, _)| *d < indent);
+        let mut rest = trimmed;
+        while let Some(r) = rest.strip_prefix("- ") {
+            items += 1;
+            stack.push((indent, format!("-{items}")));
+            indent += 2;
+            rest = r.trim_start();
+        }
+        let Some((key, _)) = rest.split_once(':') else {
+            continue;
+        };
+        if key.starts_with(['{', '[', '"', '\'', '|', '>']) || key.contains(' ') {
+            continue;
+        }
+        let parents: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
+        if let Some(&first) = seen.get(&(parents.clone(), key.to_string())) {
+            let mut path: Vec<&str> = parents
+                .iter()
+                .filter(|k| !k.starts_with('-'))
+                .map(String::as_str)
+                .collect();
+            path.push(key);
+            return Some((path.join("."), i + 1, first));
+        }
+        seen.insert((parents, key.to_string()), i + 1);
+        stack.push((indent, key.to_string()));
+    }
+    None
+}
+
+/// serde's message in the workflow author's words: YAML's terms, not Rust's type names.
+fn words(msg: &str) -> String {
+    let mut out = msg
+        .replace("unknown variant", "unknown value")
+        // serde_yaml's words for a list or mapping where one word (an enum) belongs.
+        .replace(
+            "expected a YAML tag starting with '!'",
+            "expected a single word",
+        )
+        .replace("unknown field", "unknown key");
+    const TYPES: &[(&str, &str)] = &[
+        ("u8", "a whole number >= 0"),
+        ("u16", "a whole number >= 0"),
+        ("u32", "a whole number >= 0"),
+        ("u64", "a whole number >= 0"),
+        ("usize", "a whole number >= 0"),
+        ("i8", "a whole number"),
+        ("i16", "a whole number"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("isize", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    for (rust, word) in TYPES {
+        let from = format!("expected {rust}");
+        let mut at = 0;
+        while let Some(i) = out[at..].find(&from).map(|i| i + at) {
+            let end = i + from.len();
+            // Whole words only (`expected u8` is not the start of `expected u80`).
+            if out[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                at = end;
+                continue;
+            }
+            out.replace_range(i..end, &format!("expected {word}"));
+            at = i;
+        }
+    }
+    out
 }
 
 /// The 1-based line where a dotted path (`stages.search.space.lr`) is written, for block-style
@@ -196,6 +297,33 @@ mod tests {
     use super::*;
 
     const DOC: &str = "name: x\nstages:\n  split:\n    kind: split\n  search:\n    kind: search\n    space:\n      lr: {loguniform: [0, 1]}\n      units: {int: [1, 2]}\n";
+
+    #[test]
+    fn a_key_given_twice_is_found_at_its_second_line() {
+        let doc = "name: x\nseed: 1\nseed: 2\n";
+        assert_eq!(duplicate_key(doc), Some(("seed".into(), 3, 2)));
+        let doc =
+            "stages:\n  a:\n    workers: 1\n  b:\n    workers: 2\n    kind: x\n    workers: 3\n";
+        assert_eq!(duplicate_key(doc), Some(("stages.b.workers".into(), 7, 5)));
+        let doc = "l:\n  - a: 1\n    b: 2\n  - a: 3\n";
+        assert_eq!(duplicate_key(doc), None);
+    }
+
+    #[test]
+    fn rust_type_names_become_words() {
+        assert_eq!(
+            words("invalid type: string \"many\", expected u64"),
+            "invalid type: string \"many\", expected a whole number >= 0"
+        );
+        assert_eq!(
+            words("invalid value: integer `-1`, expected usize"),
+            "invalid value: integer `-1`, expected a whole number >= 0"
+        );
+        assert_eq!(
+            words("invalid type: map, expected f64"),
+            "invalid type: map, expected a number"
+        );
+    }
 
     #[test]
     fn locates_nested_fields() {

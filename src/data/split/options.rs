@@ -160,6 +160,13 @@ impl SplitOptions {
             let msg = format!("needs at least 2 folds, got {k}");
             return Err(FieldError::new(format!("{field}.folds"), msg));
         }
+        // With folds every non-test row takes its turn as validation rows, so a `val:` share
+        // would leave it unclear which rows the folds use: refused rather than guessed.
+        if self.folds.is_some() && self.val.is_some() {
+            let msg = "does not combine with `val:`: each of the k folds takes its turn as the \
+                       validation rows of all the non-test rows; give train and test only";
+            return Err(FieldError::new(format!("{field}.folds"), msg));
+        }
         if let Some(g) = &self.group {
             if g.trim().is_empty() {
                 return Err(FieldError::new(format!("{field}.group"), "names no column"));

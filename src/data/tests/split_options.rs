@@ -66,6 +66,11 @@ fn checks_name_the_field() {
             "stages.split.folds",
             "needs at least 2 folds, got 1",
         ),
+        (
+            "folds: 3\nval: 0.2",
+            "stages.split.folds",
+            "does not combine with `val:`: each of the k folds takes its turn as the validation rows of all the non-test rows; give train and test only",
+        ),
         ("group: ''", "stages.split.group", "names no column"),
         (
             "group: g\ntest: official",

@@ -81,7 +81,7 @@ fn counts_and_unused_rows() {
 #[test]
 fn same_seed_same_split_other_seed_other_split() {
     let ds = digits();
-    let o = opts("{val: 0.2, test: 0.2, folds: 3}");
+    let o = opts("{test: 0.2, folds: 3}");
     let a = split(&ds, &o, 7).unwrap();
     assert_eq!(a, split(&ds, &o, 7).unwrap());
     let b = split(&ds, &o, 8).unwrap();
