@@ -6,7 +6,9 @@ Adam's learning rate, batch size searched as hpflow's B5 workflow does), TRIALS 
 EPOCHS epochs each scored on validation accuracy, the best configuration retrained on
 train+val for EPOCHS epochs, then evaluated once on the test rows.
 
-Usage: b5_peer.py DATA_DIR TRAIN VAL TRIALS EPOCHS SEED THREADS
+Usage: b5_peer.py DATA_DIR TRAIN VAL TRIALS EPOCHS SEED THREADS [PROCESSES]
+With PROCESSES > 1 the trials run in that many processes at once (THREADS torch threads each),
+sharing one study through Optuna's JournalStorage, as hpflow's workers share one search.
 Prints one JSON line: wall seconds (data loading included, interpreter start excluded), the
 best validation accuracy and the test accuracy.
 """
@@ -23,6 +25,7 @@ import torch  # noqa: E402
 
 data, n_train, n_val, trials, epochs, seed, threads = sys.argv[1:8]
 n_train, n_val, trials, epochs, seed, threads = map(int, (n_train, n_val, trials, epochs, seed, threads))
+processes = int(sys.argv[8]) if len(sys.argv) > 8 else 1
 torch.set_num_threads(threads)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -98,8 +101,30 @@ def objective(trial):
     return accuracy(train(cfg, xt, yt, seed + trial.number), xv, yv)
 
 
-study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-study.optimize(objective, n_trials=trials)
+if processes == 1:
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=trials)
+else:
+    import multiprocessing
+    import tempfile
+
+    journal = os.path.join(tempfile.mkdtemp(prefix="b5-peer-"), "journal.log")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+    study = optuna.create_study(direction="maximize", storage=storage, study_name="b5",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+
+    def worker(k):
+        torch.set_num_threads(threads)
+        s = optuna.load_study(study_name="b5", storage=storage, sampler=optuna.samplers.TPESampler(seed=seed + 1000 * k))
+        # Together the processes run exactly `trials` trials.
+        s.optimize(objective, callbacks=[optuna.study.MaxTrialsCallback(trials, states=None)])
+
+    procs = [multiprocessing.get_context("fork").Process(target=worker, args=(k,)) for k in range(processes)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    study = optuna.load_study(study_name="b5", storage=storage)
 best = study.best_trial
 final = train(best.params, torch.cat([xt, xv]), torch.cat([yt, yv]), seed)
 test = accuracy(final, xs, ys)
