@@ -5,8 +5,9 @@ numbers) and BENCHMARKS.json.
 Rows (see the issue that asked for them, and README's Benchmarks section):
   B1  time per durable trial, random search on Branin, 1 worker: 1k, 10k, 100k trials
       (peers: Optuna and rustuna with SQLite and journal storage; 100k: hpflow only)
-  B2  proposal time: TPE over 2,000 trials, GP at 300 and 1,000 observations (Optuna's TPE and
-      GPSampler asked at the same boundary: the sampling of one trial)
+  B2  proposal time: TPE over 2,000 trials; GP over whole runs of 300 and 1,000 trials, refits
+      included, mean and 99th percentile (Optuna's TPE and GPSampler asked at the same boundary:
+      the sampling of one trial)
   B3  median regret, 20 seeds, tuned functions (100 evaluations) and held-out ones (60), through
       `hpflow run` with default settings (1 and 4 workers); the sampler harness's table beside it
   B4  SHA (eta 3, 81 configurations, 1..27 epochs), continuing promoted trials vs restarting
@@ -148,28 +149,41 @@ def b1():
 
 # ---------------------------------------------------------------- B2
 def b2():
+    """TPE over a sequential run; GP proposals over whole sequential runs of 300 and 1,000
+    trials, every proposal timed, refits included (mean and 99th percentile), against
+    GPSampler's whole run of 300 (it refits on every ask) and, at 1,000, five asks after 1,000
+    observations (its whole run would take about an hour here)."""
     n_tpe = 300 if QUICK else 2000
     gp = [100, 300] if QUICK else [300, 1000]
     hp_tpe, op_tpe = [], []
-    hp_gp = {n: [] for n in gp}
+    hp_gp = {n: {"mean": [], "p99": []} for n in gp}
     op_gp = {n: [] for n in gp}
     for r in range(REPS if not QUICK else 1):
         line = json.loads(sh([HP, "bench-strategy", "--tpe-speed", str(n_tpe), "--first-seed", str(r)]).strip())
         hp_tpe.append(1000 * line["propose_seconds"] / n_tpe)
         res = json.loads(sh([PEER_PY, os.path.join(HERE, "b2_peer.py"), "tpe", str(n_tpe), str(r)]).strip().splitlines()[-1])
         op_tpe.append(res["ms_per_ask"])
-        for line in sh([HP, "bench-strategy", "--gp-speed", ",".join(map(str, gp)), "--first-seed", str(r)]).strip().splitlines():
+    for r in range(1 if QUICK else min(REPS, 2)):
+        for line in sh([HP, "bench-strategy", "--gp-run", ",".join(map(str, gp)), "--first-seed", str(r)]).strip().splitlines():
             v = json.loads(line)
-            hp_gp[v["observations"]].append(v["warm_mean_ms"])
+            hp_gp[v["trials"]]["mean"].append(v["mean_ms"])
+            hp_gp[v["trials"]]["p99"].append(v["p99_ms"])
         for n in gp:
-            res = json.loads(sh([PEER_PY, os.path.join(HERE, "b2_peer.py"), "gp", str(n), str(r)]).strip().splitlines()[-1])
-            op_gp[n].append(res["ms_per_ask"])
+            if n <= 300:
+                res = json.loads(sh([PEER_PY, os.path.join(HERE, "b2_peer.py"), "gprun", str(n), str(r)]).strip().splitlines()[-1])
+                op_gp[n].append(res["mean_ms"])
+            else:
+                res = json.loads(sh([PEER_PY, os.path.join(HERE, "b2_peer.py"), "gp", str(n), str(r)]).strip().splitlines()[-1])
+                op_gp[n].append(res["ms_per_ask"])
     row(f"B2 TPE {n_tpe}", f"mean TPE proposal over {n_tpe} sequential trials (Hartmann6)", "ms",
         hp_tpe, {"optuna TPESampler": op_tpe}, None, None)
-    targets = {300: 20, 1000: 100, 100: 20}
     for n in gp:
-        row(f"B2 GP {n}", f"GP proposal with {n} observations (Hartmann6), a running search", "ms",
-            hp_gp[n], {"optuna GPSampler": op_gp[n]}, f"≤ {targets[n]} ms", med(hp_gp[n]) <= targets[n])
+        peer = "optuna GPSampler, whole run" if n <= 300 else "optuna GPSampler, 5 asks after 1,000"
+        p99 = med(hp_gp[n]["p99"])
+        met = (med(hp_gp[n]["mean"]) <= 20 if n == 300 else True) and p99 <= 100
+        row(f"B2 GP {n}", f"mean GP proposal over a whole sequential run of {n} trials (Hartmann6), refits included", "ms",
+            hp_gp[n]["mean"], {peer: op_gp[n]}, "mean ≤ 20 ms at 300, p99 ≤ 100 ms", met,
+            f"99th percentile {p99:.1f} ms")
 
 
 # ---------------------------------------------------------------- B3

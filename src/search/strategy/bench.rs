@@ -165,6 +165,43 @@ fn gp_speed(ns: &[usize], seed: u64, out: &mut dyn FnMut(String)) -> Result<(), 
     Ok(())
 }
 
+/// Every proposal of one sequential `bayes` run of `n` trials on Hartmann6, timed: the mean,
+/// the 99th percentile and the slowest in ms, refits included (a running search pays them
+/// when the observation count reaches the refit schedule's sizes, `gpcache.rs`).
+fn gp_run(n: usize, seed: u64, out: &mut dyn FnMut(String)) -> Result<(), String> {
+    if n == 0 {
+        return Err("--gp-run needs at least one trial".into());
+    }
+    let space = space_for("hartmann6")?;
+    let s = sampler(&StrategyOptions::new(StrategyKind::Bayes), seed);
+    let mut observed: Vec<Observation> = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let p = s
+            .propose(&space, &observed, &[], i)
+            .ok_or("bayes proposed nothing")?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        let value = function::evaluate("hartmann6", &function::coordinates(&p.config))?;
+        observed.push(Observation {
+            trial: i,
+            config: p.config,
+            epochs: 1,
+            value: Some(value),
+        });
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p99 = sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1];
+    out(
+        json!({"impl": "hpflow", "strategy": "bayes", "function": "hartmann6", "trials": n,
+               "mean_ms": times.iter().sum::<f64>() / n.max(1) as f64, "p99_ms": p99,
+               "max_ms": sorted.last().copied().unwrap_or(0.0)})
+        .to_string(),
+    );
+    Ok(())
+}
+
 fn list(v: &str) -> Vec<String> {
     v.split(',')
         .filter(|s| !s.is_empty())
@@ -178,6 +215,7 @@ pub fn bench_main(args: &[String], out: &mut dyn FnMut(String)) -> Result<(), St
     let mut functions = list(TUNED);
     let (mut evals, mut seeds, mut first, mut tpe_speed) = (100usize, 20u64, 0u64, None);
     let mut gp_sizes: Option<Vec<usize>> = None;
+    let mut gp_runs: Option<Vec<usize>> = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -204,6 +242,14 @@ pub fn bench_main(args: &[String], out: &mut dyn FnMut(String)) -> Result<(), St
                         .collect::<Result<_, _>>()?,
                 )
             }
+            "--gp-run" => {
+                gp_runs = Some(
+                    list(&value()?)
+                        .into_iter()
+                        .map(|v| num(v).map(|n| n as usize))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -214,6 +260,12 @@ pub fn bench_main(args: &[String], out: &mut dyn FnMut(String)) -> Result<(), St
                    "best": r.best, "propose_seconds": r.seconds})
             .to_string(),
         );
+        return Ok(());
+    }
+    if let Some(ns) = gp_runs {
+        for n in ns {
+            gp_run(n, first, out)?;
+        }
         return Ok(());
     }
     if let Some(ns) = gp_sizes {
