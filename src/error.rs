@@ -19,6 +19,9 @@ pub mod exit {
     pub const INTERNAL: i32 = 70;
     /// Stopped by SIGINT/SIGTERM; rerun to resume.
     pub const INTERRUPTED: i32 = 130;
+    /// `run` stopped as on Ctrl-C because its output's reader went away (a closed pipe:
+    /// `2>&1 | head`); rerun to resume. 128 + SIGPIPE, as a shell reports a tool it killed.
+    pub const OUTPUT_CLOSED: i32 = 141;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,7 @@ pub fn run(
     let file = std::path::absolute(&wf.file).unwrap_or_else(|_| wf.file.clone());
     db.record_workflow(&wf.name, &file, &jobs)?;
     crate::signals::install();
+    crate::signals::stop_when_output_closes();
     let mut progress = Progress::new(quiet);
     progress.line(&format!("runs folder {}", layout.root().display()));
     let mut outcomes = Vec::new();
