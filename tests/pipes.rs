@@ -194,3 +194,36 @@ fn ctrl_c_under_tee_that_died_first_is_an_interrupt() {
     let code = run.wait().unwrap().code();
     check_resumes(&sb, code, &[130], "tee died, then Ctrl-C");
 }
+
+#[test]
+fn status_follow_into_a_pipe_writes_plain_lines() {
+    let sb = sandbox();
+    // A run that lasts: `--follow` refreshes until it ends.
+    sb.write("w.yaml", &workflow().replace("sleep: 0.05", "sleep: 0.2"));
+    let mut run = sb
+        .cmd(&["-q", "run", "w.yaml"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the run has recorded its workflow.
+    while !sb.output(&["status", "pipes"]).status.success() && run.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let live = sb.output(&["status", "--follow", "pipes"]);
+    assert!(run.wait().unwrap().success());
+    // Once more with no run working: one plain table and the closing line.
+    let done = sb.output(&["status", "--follow", "pipes"]);
+    for out in [&live, &done] {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        assert!(!s.contains('\x1b'), "screen codes in a pipe: {s:?}");
+        assert!(s.contains("workflow pipes"), "{s}");
+        assert!(s.contains("(no hpflow run is working in"), "{s}");
+    }
+    // A refresh that shows nothing new is not written again.
+    let s = text(&live.stdout);
+    let tables: Vec<&str> = s.split("workflow pipes").collect();
+    for pair in tables.windows(2) {
+        assert_ne!(pair[0], pair[1], "an unchanged refresh was repeated: {s}");
+    }
+}
