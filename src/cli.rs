@@ -12,10 +12,7 @@ use crate::store::Layout;
     name = "hpflow",
     version,
     about = "Reproducible, resumable hyperparameter sweeps as content-hashed workflows",
-    after_help = "The runs folder: --runs-dir, else HPFLOW_RUNS_DIR, else the project's `runs/`: \
-the nearest hpflow `runs/` (holding hpflow.db, or empty), from the workflow file's folder (or \
-the current one) up to the top of a git repository (whose runs/ it then is); outside one, with \
-none found, `runs/` beside the workflow file."
+    after_help = after_help()
 )]
 pub struct Cli {
     /// Where jobs, trials and the database live [default: the project's runs/, see `hpflow --help`].
@@ -29,6 +26,21 @@ pub struct Cli {
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where the runs folder is, for `--help` and the man page.
+pub const RUNS_FOLDER: &str = "The runs folder: --runs-dir, else HPFLOW_RUNS_DIR, else the \
+project's `runs/`: the nearest hpflow `runs/` (holding hpflow.db, or empty), from the workflow \
+file's folder (or the current one) up to the top of a git repository (whose runs/ it then is); \
+outside one, with none found, `runs/` beside the workflow file.";
+
+/// The end of `hpflow --help`: the runs folder, then the exit codes scripts can rely on.
+fn after_help() -> String {
+    let codes: Vec<String> = crate::error::exit::CODES
+        .iter()
+        .map(|(code, what)| format!("  {code:<4} {what}"))
+        .collect();
+    format!("{RUNS_FOLDER}\n\nExit codes:\n{}", codes.join("\n"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -19,6 +19,43 @@ pub mod exit {
     pub const INTERNAL: i32 = 70;
     /// Stopped by SIGINT/SIGTERM; rerun to resume.
     pub const INTERRUPTED: i32 = 130;
+    /// `run` stopped as on Ctrl-C because its output's reader went away (a closed pipe:
+    /// `2>&1 | head`); rerun to resume. 128 + SIGPIPE, as a shell reports a tool it killed.
+    pub const OUTPUT_CLOSED: i32 = 141;
+
+    /// Every code with what it means to a user: `--help` and the man page list these.
+    pub const CODES: &[(i32, &str)] = &[
+        (OK, "ok"),
+        (
+            JOB_FAILED,
+            "a job or trial failed; the run stopped after recording it",
+        ),
+        (
+            BAD_INPUT,
+            "bad input (a workflow, a flag, a data file); nothing was written",
+        ),
+        (LOCKED, "another `hpflow run` holds the runs folder"),
+        (
+            AUDIT_FINDINGS,
+            "`hpflow audit` found test-set leakage or a broken access log",
+        ),
+        (
+            DISK_FULL,
+            "the disk (or a quota) is full; free space and run again: nothing recorded is lost",
+        ),
+        (
+            INTERNAL,
+            "internal error: a bug, or the disk or database failing",
+        ),
+        (
+            INTERRUPTED,
+            "interrupted (Ctrl-C, SIGTERM); run the same command again to resume",
+        ),
+        (
+            OUTPUT_CLOSED,
+            "`run` stopped as on Ctrl-C because its output's reader went away (a closed pipe); run again to resume",
+        ),
+    ];
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,14 @@ fn main() {
     }
     hpflow::cmd::init_tracing(cli.verbose, cli.quiet);
     if let Err(e) = hpflow::cli::dispatch(cli) {
-        eprintln!("hpflow: {e}");
-        std::process::exit(e.exit_code());
+        hpflow::progress::say(&format!("hpflow: {e}"));
+        let code = match e {
+            // Its reader went away (`| head`): stopped cleanly all the same, resumable.
+            hpflow::Error::Interrupted if hpflow::signals::stopped_by_closed_output() => {
+                hpflow::error::exit::OUTPUT_CLOSED
+            }
+            e => e.exit_code(),
+        };
+        std::process::exit(code);
     }
 }

@@ -1,6 +1,38 @@
-//! What a person sees while a run works: a bar on a terminal, plain lines in logs.
+//! What a person sees while a run works: a bar on a terminal, plain lines in logs. Every
+//! message to stderr goes through `Stderr`, which never fails: `eprintln!` panics when the
+//! reader is gone (`2>&1 | head`), and a panic must not end a sweep.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+/// Standard error that swallows write errors. A closed pipe is reported to `signals`, which
+/// turns it into a clean stop in the coordinator; the message itself is dropped.
+#[derive(Clone, Copy, Default)]
+pub struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let mut err = std::io::stderr().lock();
+        if let Err(e) = err.write_all(buf).and_then(|()| err.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                crate::signals::output_closed();
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One line to standard error, as `eprintln!` writes it but never panicking.
+pub fn say(msg: &str) {
+    let _ = Stderr.write_all(format!("{msg}\n").as_bytes());
+}
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -26,7 +58,7 @@ impl Progress {
         }
         match &self.bar {
             Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+            None => say(msg),
         }
     }
 

@@ -32,7 +32,10 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("hpflow={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Never `std::io::stderr` directly: on a write error tracing-subscriber reports it
+        // with `eprintln!`, which panics on a closed pipe.
+        .with_writer(|| crate::progress::Stderr)
+        .log_internal_errors(false)
         .with_target(false)
         .without_time()
         .try_init();

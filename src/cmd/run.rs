@@ -49,7 +49,7 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
             o.stage.clone(),
             short(&o.job).into(),
             o.status.clone(),
-            format!("{:.1}s", o.seconds),
+            crate::exec::took(o.seconds, o.seconds_all_runs),
             notes(&o.outputs),
         ]);
     }

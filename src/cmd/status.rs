@@ -169,6 +169,10 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
     if follow {
         crate::signals::install();
     }
+    // `--follow` redraws a terminal in place; into a file or a pipe it writes plain text, and
+    // only what changed since the last refresh, so that a log holds no screen codes.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut last = String::new();
     loop {
         let db = super::open_db(layout)?;
         let targets: Vec<(String, Vec<(String, String)>)> = match workflow {
@@ -183,18 +187,27 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
             .iter()
             .map(|(n, j)| collect(&db, layout, n, j))
             .collect::<Result<_>>()?;
-        if as_json {
-            super::print_json(&if workflow.is_some() {
+        let text = if as_json {
+            let v = if workflow.is_some() {
                 all[0].clone()
             } else {
                 Value::Array(all)
-            })?;
+            };
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&v).map_err(crate::Error::internal)?
+            )
         } else {
-            if follow {
-                print!("\x1b[2J\x1b[H");
-            }
-            let text: Vec<String> = all.iter().map(render).collect();
-            print!("{}", text.join("\n"));
+            all.iter().map(render).collect::<Vec<_>>().join("\n")
+        };
+        if !follow {
+            super::emit(&text)?;
+        } else if terminal {
+            super::emit(&format!("\x1b[2J\x1b[H{text}"))?;
+        } else if text != last {
+            let gap = if last.is_empty() { "" } else { "\n" };
+            super::emit(&format!("{gap}{text}"))?;
+            last = text;
         }
         if !follow || crate::signals::stop_requested() {
             return Ok(());
@@ -202,7 +215,10 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
         if super::live_run(layout).is_none() {
             // Nothing is running in this runs folder: what was shown is final.
             if !as_json {
-                println!("(no hpflow run is working in {})", layout.root().display());
+                super::emit(&format!(
+                    "(no hpflow run is working in {})\n",
+                    layout.root().display()
+                ))?;
             }
             return Ok(());
         }

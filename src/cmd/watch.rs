@@ -32,7 +32,7 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
             Ok(()) => {}
             Err(Error::Interrupted) => return Ok(()),
             // Bad input or a failed job: say so and wait for the next edit.
-            Err(e) => eprintln!("hpflow: {e}"),
+            Err(e) => crate::progress::say(&format!("hpflow: {e}")),
         }
         if crate::signals::stop_requested() {
             return Ok(());
@@ -61,14 +61,14 @@ pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
                 .watch(target, mode)
                 .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", p.display())))?;
         }
-        eprintln!(
+        crate::progress::say(&format!(
             "watching {} for changes (Ctrl-C to stop)",
             watched
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
         let before = fingerprint(&watched);
         loop {
             if crate::signals::stop_requested() {

@@ -21,7 +21,11 @@ pub struct JobOutcome {
     pub job: String,
     /// `cached` (done before), `done` (ran now).
     pub status: String,
+    /// Its time in this run.
     pub seconds: f64,
+    /// A resumed search's time over this run and the earlier ones (as its time budget counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_all_runs: Option<f64>,
     pub outputs: serde_json::Value,
 }
 
@@ -44,6 +48,7 @@ pub fn run(
     let file = std::path::absolute(&wf.file).unwrap_or_else(|_| wf.file.clone());
     db.record_workflow(&wf.name, &file, &jobs)?;
     crate::signals::install();
+    crate::signals::stop_when_output_closes();
     let mut progress = Progress::new(quiet);
     progress.line(&format!("runs folder {}", layout.root().display()));
     let mut outcomes = Vec::new();
@@ -75,6 +80,7 @@ pub fn run(
                         job: job.id.clone(),
                         status: "cached".into(),
                         seconds: 0.0,
+                        seconds_all_runs: None,
                         outputs: row.outputs,
                     });
                     continue;
@@ -106,18 +112,25 @@ pub fn run(
         match stage::run(&mut ctx) {
             Ok(outputs) => {
                 db.finish_job(&job.id, "done", &outputs, None)?;
-                let mut seconds = started.elapsed().as_secs_f64();
-                if job.kind == "search" {
-                    // Its time over every run, as its time budget counts it.
-                    seconds = db.search_seconds(&job.id)?.max(seconds);
-                }
-                progress.line(&format!("{:<10} {short}  done in {seconds:.1}s", job.stage));
+                let seconds = started.elapsed().as_secs_f64();
+                // A resumed search: its time over every run too, as its time budget counts it.
+                let all_runs = if job.kind == "search" {
+                    Some(db.search_seconds(&job.id)?).filter(|&all| all - seconds >= 0.05)
+                } else {
+                    None
+                };
+                progress.line(&format!(
+                    "{:<10} {short}  done in {}",
+                    job.stage,
+                    took(seconds, all_runs)
+                ));
                 too_many_failures(wf, stage, &outputs)?;
                 outcomes.push(JobOutcome {
                     stage: job.stage.clone(),
                     job: job.id.clone(),
                     status: "done".into(),
                     seconds,
+                    seconds_all_runs: all_runs,
                     outputs,
                 });
             }
@@ -149,6 +162,14 @@ pub fn run(
         }
     }
     Ok(outcomes)
+}
+
+/// A job's time for people: this run's, and a resumed search's over all its runs.
+pub fn took(seconds: f64, all_runs: Option<f64>) -> String {
+    match all_runs {
+        Some(all) => format!("{seconds:.1}s ({all:.1}s with the earlier runs)"),
+        None => format!("{seconds:.1}s"),
+    }
 }
 
 /// A search whose failed trials exceed its `max_failed` fraction does not hand its result to

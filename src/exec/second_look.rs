@@ -74,7 +74,7 @@ pub fn check(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db, allow: bool) 
                  an acknowledged second look"
             )));
         }
-        eprintln!("second look allowed: {what}");
+        crate::progress::say(&format!("second look allowed: {what}"));
         db.allow_second_look(&look.job, look.rows, &look.earlier)?;
     }
     Ok(())

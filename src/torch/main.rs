@@ -26,7 +26,7 @@ fn main() {
         _ => hpflow::train::worker::serve(Some(trainer)),
     };
     if let Err(e) = served {
-        eprintln!("hpflow-worker: {e}");
+        hpflow::progress::say(&format!("hpflow-worker: {e}"));
         std::process::exit(e.exit_code());
     }
 }

@@ -30,7 +30,10 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
     let me = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
     let mut trainers = Trainers::new(torch);
     requeue_own_claims(&q, &me);
-    eprintln!("hpflow worker {me}: serving {}", q.queue().display());
+    crate::progress::say(&format!(
+        "hpflow worker {me}: serving {}",
+        q.queue().display()
+    ));
     let mut served = 0usize;
     let mut poll = POLL_MIN;
     while !stop_requested() {
@@ -49,7 +52,9 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&claim);
         served += 1;
     }
-    eprintln!("hpflow worker {me}: leaving after {served} requests");
+    crate::progress::say(&format!(
+        "hpflow worker {me}: leaving after {served} requests"
+    ));
     Ok(())
 }
 
