@@ -191,3 +191,98 @@ fn an_epoch_budget_counts_the_epochs_stopped_trials_trained() {
     let (again, _) = run("    early_stopping: {patience: 2}\n", 3);
     assert_eq!(again, early);
 }
+
+/// Issue 23 item 4: a plain search (TPE) with early stopping, whose trials end at different
+/// epochs. The report's history by epochs spent has every trial's value at the epochs they
+/// trained, its best is the selected value; importance takes every trial at its reported
+/// value; the report and the CSV name the winner's best epoch, and the CSV's selected and
+/// retrain rows their stage and the epochs retrain trained.
+#[test]
+fn a_plain_search_with_early_stopping_is_reported_at_the_epochs_trained() {
+    let sb = Sandbox::new();
+    sb.write(
+        "w.yaml",
+        &function_workflow(
+            "plain",
+            "{kind: tpe}",
+            12,
+            "    params: {epochs: 30, overfit_from: 2}\n    early_stopping: {patience: 2}\n",
+        ),
+    );
+    sb.ok(&["-q", "run", "w.yaml"]);
+    let export = sb.json(&["export", "plain", "--format", "json"]);
+    let selected = &export["selected"];
+    let trained = selected["epochs_trained"].as_u64().unwrap();
+    let best_epoch = selected["early_stopping"]["best_epoch"].as_u64().unwrap();
+    let of = selected["early_stopping"]["trained"].as_u64().unwrap();
+    assert!(trained < 12 * 30, "no trial stopped early: {selected}");
+
+    // The report: (value, epochs spent) of each point of the history by epochs spent.
+    sb.ok(&["report", "plain", "-o", "page.html"]);
+    let html = std::fs::read_to_string(sb.path().join("page.html")).unwrap();
+    let chart = html
+        .split("<svg ")
+        .find(|c| c.contains("best so far by epochs spent"))
+        .unwrap();
+    let points: Vec<(f64, f64)> = chart
+        .split("class=\"trial-point\"")
+        .skip(1)
+        .map(|p| {
+            let tip = p
+                .split("<title>")
+                .nth(1)
+                .unwrap()
+                .split("</title>")
+                .next()
+                .unwrap();
+            let (v, x) = tip.split_once(" at ").unwrap();
+            (v.parse().unwrap(), x.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(points.len(), 12, "one point per trial: {points:?}");
+    assert_eq!(points.last().unwrap().1, trained as f64, "{points:?}");
+    let best = points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let value = selected["value"].as_f64().unwrap();
+    assert!(
+        (best - value).abs() < 1e-3 * value.abs().max(1.0),
+        "{best} vs {value}"
+    );
+    assert!(
+        html.contains(&format!("at its best epoch {best_epoch} of {of}")),
+        "the selected configuration's epochs"
+    );
+
+    // Importance: every trial, each at the value it reported.
+    let imp = sb.json(&["importance", "--json", "w.yaml"]);
+    let s = &imp["searches"][0];
+    assert_eq!(
+        (s["trials"].as_u64(), s["trials_left_out"].as_u64()),
+        (Some(12), Some(0)),
+        "{s}"
+    );
+    let text = sb.ok(&["importance", "w.yaml"]);
+    assert!(
+        text.contains("each at its reported value") && !text.contains("no value at"),
+        "{text}"
+    );
+
+    // The CSV: the selected and retrain rows name their stage and the epochs trained.
+    let csv = sb.ok(&["export", "plain", "--format", "csv"]);
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    for (record, stage) in [("selected", "search"), ("retrain", "retrain")] {
+        let row: Vec<&str> = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{record},")))
+            .unwrap()
+            .split(',')
+            .collect();
+        assert_eq!(row[col("stage")], stage, "{csv}");
+        assert_eq!(
+            row[col("param_epochs")],
+            best_epoch.to_string(),
+            "{record}: {csv}"
+        );
+    }
+}

@@ -239,7 +239,7 @@ fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<(
         cols.row(
             w,
             "selected",
-            "",
+            &stage_of(head, "search"),
             scalar(&sel["trial"]),
             "",
             match sel["early_stopping"].as_object() {
@@ -247,27 +247,53 @@ fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<(
                 None => (scalar(&sel["epochs"]), String::new()),
             },
             String::new(),
-            &sel["config"],
+            &trained_for(&sel["config"], &sel["epochs"]),
             &m,
         )?;
     }
-    for k in ["retrain", "test"] {
+    for (k, kind) in [("retrain", "retrain"), ("test", "evaluate")] {
         let r = &head[k];
         if !r.is_null() {
             cols.row(
                 w,
                 k,
-                "",
+                &stage_of(head, kind),
                 scalar(&r["from_trial"]),
                 "",
                 (scalar(&r["epochs"]), String::new()),
                 String::new(),
-                &r["config"],
+                &trained_for(&r["config"], &r["epochs"]),
                 &r["metrics"],
             )?;
         }
     }
     Ok(())
+}
+
+/// The stage whose outputs the head took for `kind`: the last done job of that kind.
+fn stage_of(head: &Value, kind: &str) -> String {
+    head["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|j| j["kind"] == kind && j["status"] == "done")
+        .map(|j| scalar(&j["stage"]))
+        .unwrap_or_default()
+}
+
+/// A configuration with its `epochs` parameter (where it has one) set to the epochs the
+/// value was measured at or the model trained: under early stopping the winner's best
+/// epoch, not the search's `params.epochs`.
+fn trained_for(config: &Value, epochs: &Value) -> Value {
+    let mut c = config.clone();
+    if let Some(o) = c.as_object_mut()
+        && o.contains_key("epochs")
+        && epochs.is_u64()
+    {
+        o.insert("epochs".into(), epochs.clone());
+    }
+    c
 }
 
 /// The JSON document, trials last and one per line.

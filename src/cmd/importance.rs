@@ -19,13 +19,15 @@ pub fn render(name: &str, searches: &[SearchImportance]) -> String {
             Some(n) => format!("{} trials (drawn from {n})", imp.trials),
             None => format!("{} trials", imp.trials),
         };
+        // A plain search compares the values the trials reported, wherever each ended.
+        let at = if s.each_reported {
+            "each at its reported value".to_string()
+        } else {
+            format!("at {}", crate::text::plural(u64::from(s.budget), "epoch"))
+        };
         out.push_str(&format!(
-            "{name} / {}: {} by fANOVA over {trials} at {} epoch{} ({} trees)\n",
-            s.stage,
-            s.metric,
-            s.budget,
-            if s.budget == 1 { "" } else { "s" },
-            imp.trees,
+            "{name} / {}: {} by fANOVA over {trials} {at} ({} trees)\n",
+            s.stage, s.metric, imp.trees,
         ));
         let mut rows = vec![vec![
             "parameter".to_string(),
@@ -60,11 +62,15 @@ pub fn render(name: &str, searches: &[SearchImportance]) -> String {
             percent(explained).trim_start()
         ));
         if s.trials_left_out > 0 {
+            let why = if s.each_reported {
+                "no value: failed or diverged".to_string()
+            } else {
+                format!("no value at {} epochs", s.budget)
+            };
             out.push_str(&format!(
-                "; {} trial{} left out (no value at {} epochs)",
+                "; {} trial{} left out ({why})",
                 s.trials_left_out,
                 if s.trials_left_out == 1 { "" } else { "s" },
-                s.budget
             ));
         }
         out.push_str("\n\n");

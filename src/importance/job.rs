@@ -23,6 +23,9 @@ pub struct SearchImportance {
     pub budget: u32,
     /// Trials of the search not in the analysis (no value at the budget, or off the space).
     pub trials_left_out: usize,
+    /// A search that is not multi-fidelity: each trial counts at the value it reported (its
+    /// best epoch's under early stopping), and `budget` is the most epochs a trial trained.
+    pub each_reported: bool,
     pub seed: u64,
     #[serde(flatten)]
     pub importance: Importance,
@@ -35,6 +38,9 @@ pub struct Searched {
     pub metric: String,
     pub maximize: bool,
     pub seed: u64,
+    /// Trials train to different epochs on purpose (a multi-fidelity strategy, or median
+    /// stopping): they are compared at one budget.
+    pub multi_fidelity: bool,
 }
 
 pub fn searched(db: &Db, layout: &Layout, job: &str) -> Result<Option<Searched>> {
@@ -52,11 +58,17 @@ pub fn searched(db: &Db, layout: &Layout, job: &str) -> Result<Option<Searched>>
         .as_str()
         .ok_or_else(|| Error::internal(format!("job {job}: the key names no metric")))?
         .to_string();
+    let strategy = &config["strategy"];
+    let multi_fidelity =
+        serde_json::from_value::<crate::search::StrategyKind>(strategy["kind"].clone())
+            .map_or(true, |k| k.is_multi_fidelity())
+            || strategy["median_stopping"] == true;
     Ok(Some(Searched {
         space,
         metric,
         maximize: config["metric"]["goal"] == "maximize",
         seed: key["seed"].as_u64().unwrap_or(0),
+        multi_fidelity,
     }))
 }
 
@@ -72,12 +84,21 @@ pub fn of_job(
         space,
         metric,
         seed,
-        ..
+        maximize,
+        multi_fidelity,
     } = searched(db, layout, job)?
         .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
     let mut configs = std::collections::BTreeMap::new();
     let mut curves = Vec::new();
+    // Not multi-fidelity: the value each trial reported (early stopping ends trials at
+    // different epochs, each at its best one), as the search recorded it.
+    let mut reported = Vec::new();
+    let mut trained = 0;
     db.each_trial(job, &mut |t, epochs| {
+        trained = trained.max(t.epochs);
+        if let Some(o) = t.value.filter(|v| v.is_finite()) {
+            reported.push((t.trial, if maximize { -o } else { o }));
+        }
         let mut curve: Vec<(u32, f64)> = epochs
             .into_iter()
             .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
@@ -92,12 +113,18 @@ pub fn of_job(
         Ok(())
     })?;
     let trials = curves.len();
-    let (budget, values) =
-        super::common_budget(&curves, enough_trials(&space)).ok_or_else(|| {
-            Error::Usage(format!(
-                "search {stage:?} has no trial with a value of {metric} yet"
-            ))
-        })?;
+    let none = || {
+        Error::Usage(format!(
+            "search {stage:?} has no trial with a value of {metric} yet"
+        ))
+    };
+    let (budget, values) = if multi_fidelity {
+        super::common_budget(&curves, enough_trials(&space)).ok_or_else(none)?
+    } else if reported.is_empty() {
+        return Err(none());
+    } else {
+        (trained, reported)
+    };
     let obs: Vec<Observation> = values
         .iter()
         .map(|&(trial, value)| Observation {
@@ -116,6 +143,7 @@ pub fn of_job(
         budget,
         trials_left_out: trials
             .saturating_sub(importance.sampled_from.unwrap_or(importance.trials)),
+        each_reported: !multi_fidelity,
         seed,
         importance,
     })

@@ -66,11 +66,14 @@ pub fn dot(x: f64, y: f64, class: &str, tip: &str) -> String {
 }
 
 /// (x, the value reported there) in the order results came: by trial, each trial's last value;
-/// by epochs spent, every work item's value (a rung of a multi-fidelity search) at the
-/// epochs all trials had trained by then.
+/// by epochs spent, every work item's value (a rung of a multi-fidelity search; `reported`,
+/// as the search recorded it) at the epochs all trials had trained by then. An item counts
+/// the epochs its trial reached, not those it asked for: early stopping or a failure ends it
+/// sooner.
 pub fn history_points(
     trials: &[Trial],
     items: &[(usize, u32)],
+    reported: &[Option<f64>],
     by_epochs: bool,
 ) -> Vec<(f64, Option<f64>)> {
     if !by_epochs || items.is_empty() {
@@ -89,15 +92,14 @@ pub fn history_points(
     let mut spent = 0u64;
     items
         .iter()
-        .map(|&(trial, epochs)| {
+        .enumerate()
+        .map(|(k, &(trial, asked))| {
+            // The trial's last item is where it ended: never past the epochs it trained.
+            let epochs = by_id.get(&trial).map_or(asked, |t| asked.min(t.epochs));
             // A promotion continues the trial: only the new epochs are spent.
             let before = reached.insert(trial, epochs).unwrap_or(0);
             spent += u64::from(epochs.saturating_sub(before));
-            let value = by_id
-                .get(&trial)
-                .and_then(|t| t.curve.iter().find(|c| c.0 == epochs))
-                .map(|c| c.1);
-            (spent as f64, value)
+            (spent as f64, reported.get(k).copied().flatten())
         })
         .collect()
 }

@@ -108,14 +108,17 @@ impl Search {
             .job(job)?
             .and_then(|j| j.outputs["trial"].as_u64())
             .map(|t| t as usize);
-        let items: Vec<(usize, u32)> = db
-            .items(job)?
-            .into_iter()
-            .map(|i| (i.item.trial, i.item.epochs))
+        let rows = db.items(job)?;
+        let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.item.trial, i.item.epochs)).collect();
+        // Each item's value as the search recorded it (the best epoch's under early
+        // stopping), in the metric's own direction.
+        let reported: Vec<Option<f64>> = rows
+            .iter()
+            .map(|i| i.value.map(|o| if maximize { -o } else { o }))
             .collect();
         let history = [
-            charts::history_points(&trials, &items, false),
-            charts::history_points(&trials, &items, true),
+            charts::history_points(&trials, &items, &reported, false),
+            charts::history_points(&trials, &items, &reported, true),
         ];
         let total = trials.len();
         let trials = drawn(trials, maximize, selected);

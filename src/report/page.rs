@@ -83,11 +83,15 @@ fn search_section(s: &Search) -> String {
     if let Some(b) = best {
         let _ = write!(
             h,
-            "<h3>Selected configuration</h3><p>Trial {} with {} = {} after {} epochs, out of {} trials.</p>",
+            "<h3>Selected configuration</h3><p>Trial {} with {} = {} {}, out of {} trials.</p>",
             b.id,
             esc(&s.metric),
             b.value.map_or("-".into(), num),
-            b.epochs,
+            // Under early stopping the value is the best epoch's, which retrain trains to.
+            match b.best_epoch {
+                Some(e) => format!("at its best epoch {e} of {}", b.epochs),
+                None => format!("after {}", crate::text::plural(b.epochs, "epoch")),
+            },
             s.total
         );
         let rows: Vec<Vec<String>> = s

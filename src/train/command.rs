@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::train::metric_line::non_finite;
 use crate::train::protocol::{EpochMetrics, Mode};
 use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
@@ -88,14 +89,24 @@ impl Trainer for CommandTrainer {
         let mut other_lines = 0usize;
         let mut stdout_log: Option<std::io::Result<std::io::BufWriter<std::fs::File>>> = None;
         let mut last_other = String::new();
+        // A non-finite metric ends the trial as diverged, as in the built-in trainers.
+        let mut diverged: Option<(u32, String)> = None;
         let stdout = child.stdout.take().expect("piped stdout");
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<EpochMetrics>(&line) {
-                Ok(m) if m.epoch >= 1 => {
+            match crate::train::metric_line::parse(&line) {
+                Some(m) => {
+                    if let Some((name, v)) = non_finite(&m) {
+                        diverged =
+                            Some((m.epoch, format!("{name} became {v} in epoch {}", m.epoch)));
+                        // Nothing it trains from here on counts: stop it, as a built-in
+                        // trainer stops.
+                        let _ = child.kill();
+                        break;
+                    }
                     history.retain(|h| h.epoch < m.epoch);
                     history.push(m);
                     crate::train::reset_metrics(&req.trial_dir, &history)
@@ -128,6 +139,17 @@ impl Trainer for CommandTrainer {
         }
         drop(stdout_log); // flushed before anyone reads it
         let exit = child.wait().map_err(|e| e.to_string())?;
+        if let Some((epoch, why)) = diverged {
+            return Ok(TrialStatus {
+                request: req.id,
+                state: TrialState::Diverged,
+                epoch,
+                metrics: Default::default(),
+                reason: Some(why),
+                seconds: 0.0,
+                early: None,
+            });
+        }
         let epoch = history.last().map_or(0, |h| h.epoch);
         let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
         let (state, reason) = if crate::train::worker::stop_requested() && !exit.success() {

@@ -7,6 +7,7 @@ pub mod command;
 pub mod command_data;
 pub mod early;
 pub mod function;
+pub mod metric_line;
 pub mod metrics;
 pub mod protocol;
 pub mod queue_worker;

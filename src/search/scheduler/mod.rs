@@ -299,15 +299,23 @@ impl Scheduler for EpochBudget {
     }
 }
 
-/// The selected configuration: among results with a value, those at the largest epoch count
-/// any trial reached with a value, and those early stopping ended; the best of them, ties by
-/// trial number. Returns (trial,
-/// the epochs its value was measured at (the best epoch under early stopping), value); the
-/// configuration is that of the trial's last item (PBT changes it).
+/// The selected configuration: among the results of trials none of whose items failed,
+/// those at the largest epoch count any trial reached with a value, and those early stopping
+/// ended; the best of them, ties by trial number. Returns (trial, the epochs its value was
+/// measured at (the best epoch under early stopping), value); the configuration is that of
+/// the trial's last item (PBT changes it).
 pub fn best_trial(issued: &[WorkItem], results: &[ItemResult]) -> Option<(usize, u32, f64)> {
+    // A trial whose later item failed or diverged ended failed: its earlier rungs' values
+    // describe a model that no longer trains to the end, so it is never selected.
+    let failed: std::collections::HashSet<usize> = results
+        .iter()
+        .filter(|r| history::usable(r.value).is_none())
+        .map(|r| r.trial)
+        .collect();
     let ok: Vec<&ItemResult> = results
         .iter()
         .filter(|r| r.item < issued.len() && history::usable(r.value).is_some())
+        .filter(|r| !failed.contains(&r.trial))
         .collect();
     // A trial early stopping ended has finished training: its best value competes with
     // the trials that reached the most epochs (theirs are best-epoch values too).

@@ -405,6 +405,39 @@ fn best_trial_counts_a_stopped_trial_at_its_best_epoch() {
     assert_eq!(best_trial(&issued, &results), Some((1, 7, 2.0)));
 }
 
+/// A trial that failed in its last rung is never selected, however good its earlier rung
+/// (issue 23: SHA retrained a trial whose program stopped early).
+#[test]
+fn best_trial_never_selects_a_trial_that_failed_later() {
+    let item = |trial, epochs| WorkItem {
+        trial,
+        config: Default::default(),
+        epochs,
+        clone_from: None,
+        reason: String::new(),
+    };
+    let issued = vec![item(0, 2), item(1, 2), item(1, 4)];
+    let result = |item, trial, epochs, value| ItemResult {
+        item,
+        trial,
+        epochs,
+        value,
+        ..Default::default()
+    };
+    let mut results = vec![
+        result(0, 0, 2, Some(2.0)),
+        result(1, 1, 2, Some(1.0)),
+        result(2, 1, 3, None),
+    ];
+    assert_eq!(best_trial(&issued, &results), Some((0, 2, 2.0)));
+    // Diverged (a non-finite value) counts as failed too.
+    results[2].value = Some(f64::NAN);
+    assert_eq!(best_trial(&issued, &results), Some((0, 2, 2.0)));
+    // Every trial failed somewhere: nothing to select.
+    results[0].value = None;
+    assert_eq!(best_trial(&issued, &results), None);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 

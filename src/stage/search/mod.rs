@@ -39,6 +39,7 @@ pub fn folds_of(ctx: &Ctx) -> Result<usize> {
 mod folds;
 mod outcome;
 mod records;
+mod repeats;
 
 struct Search<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
@@ -68,6 +69,8 @@ struct Search<'c, 'a> {
     /// Results known, and the best objective among them.
     done: usize,
     best: Option<f64>,
+    /// A program was seen not resuming from its checkpoint (warned once).
+    warned_repeats: bool,
 }
 
 /// When the first this-many trials (0, 1, 2) of a fresh search all failed outright with the
@@ -129,6 +132,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         twin: Vec::new(),
         done: 0,
         best: None,
+        warned_repeats: false,
     };
     let pool = s.start_workers()?;
     for row in &rows {

@@ -156,7 +156,9 @@ impl Search<'_, '_> {
             .find(|i| i.trial == trial)
             .unwrap_or(item);
         config.extend(latest.config.clone());
-        let trained = self.epochs_trained(&known);
+        // What the programs printed counts: one that started over trained its epochs again.
+        let repeated = self.epochs_repeated();
+        let trained = self.epochs_trained(&known) + repeated;
         // Under early stopping `epochs` is the winner's best epoch, which retrain trains to.
         let winner = known
             .iter()
@@ -179,6 +181,9 @@ impl Search<'_, '_> {
         });
         if let Some(e) = &early {
             best["early_stopping"] = e.clone();
+        }
+        if repeated > 0 {
+            best["epochs_repeated"] = json!(repeated);
         }
         if self.spec.early_stopping.is_some() {
             let stopped: std::collections::BTreeSet<usize> = known

@@ -142,6 +142,7 @@ impl Search<'_, '_> {
             item.trial, status.epoch, metric.name
         ));
         self.set_result(k, result);
+        self.warn_repeats(k);
         if unreported && matches!(self.spec.trainer, crate::train::TrainerSpec::Command { .. }) {
             // The program's output names other metrics: every trial would fail alike.
             return Err(Error::JobFailed(format!(
