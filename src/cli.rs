@@ -54,6 +54,11 @@ pub enum Command {
         /// Where trials run, overriding the workflow's `executor:` (its Slurm settings stay).
         #[arg(long, value_enum)]
         executor: Option<crate::workflow::executor::ExecutorKind>,
+        /// Train the failed trials of finished searches again (from their last good
+        /// checkpoint); trials that succeeded keep their results, and the decisions and
+        /// stages after the failures follow the new results. Job ids stay the same.
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -258,6 +263,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             allow_second_look,
             executor,
+            retry_failed,
         } => crate::cmd::run::run(
             &workflow,
             &layout,
@@ -265,6 +271,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             allow_second_look,
             executor,
+            retry_failed,
         ),
         Command::Plan {
             workflow,

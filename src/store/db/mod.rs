@@ -86,6 +86,7 @@ CREATE INDEX trials_by_value ON trials (job, value, trial);
 ];
 
 mod access;
+mod retry;
 mod search;
 mod slurm;
 
