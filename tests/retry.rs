@@ -237,3 +237,37 @@ fn retried_successive_halving_decides_as_a_run_that_never_failed() {
         );
     }
 }
+
+#[test]
+fn status_groups_failures_that_differ_only_in_parameter_values() {
+    let sb = setup(
+        &workflow("{kind: random}", "{trials: 8}\n    params: {epochs: 2}"),
+        Some("0.5 1"),
+    );
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "most often: exit status: 1; stderr: RuntimeError: CUDA out of memory (x={x})"
+        ),
+        "{err}"
+    );
+    let failed = trial_rows(&sb).iter().filter(|r| r.2 == "failed").count();
+    assert!(failed > 1);
+    let status = sb.ok(&["status", "retry"]);
+    let lines: Vec<&str> = status.lines().filter(|l| l.contains(" failed (")).collect();
+    assert_eq!(lines.len(), 1, "one group: {status}");
+    assert!(
+        lines[0].contains(&format!("search: {failed} failed (exit status: 1; stderr: RuntimeError: CUDA out of memory (x={{x}})), e.g. trial")),
+        "{status}"
+    );
+    let json = sb.json(&["status", "--json", "retry"]);
+    let groups = json["jobs"][0]["failures"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{json}");
+    assert_eq!(groups[0]["count"], failed);
+    assert!(
+        groups[0]["example"].as_str().unwrap().contains("(x=0."),
+        "{json}"
+    );
+}

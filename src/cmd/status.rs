@@ -25,11 +25,13 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
                 })
             })
             .collect();
-        // Most frequent first, then by reason.
-        let failures: Vec<Value> = summary
-            .failures
-            .iter()
-            .map(|(reason, count, trial)| json!({"reason": reason, "count": count, "trial": trial}))
+        // Grouped by reason with the trials' own values taken out, most frequent first.
+        let failures: Vec<Value> = db
+            .failure_groups(id)?
+            .into_iter()
+            .map(|g| {
+                json!({"reason": g.pattern, "count": g.count, "trial": g.trial, "example": g.example})
+            })
             .collect();
         // Older databases have no such table: nothing to show then.
         let slurm = db.slurm_jobs(id).unwrap_or_default();
@@ -90,7 +92,8 @@ fn summary(job: &Value) -> String {
         ));
     }
     if let Some(e) = job["error"].as_str() {
-        parts.push(e.to_string());
+        // A table row is one line, however many lines the error had.
+        parts.push(crate::reasons::one_line(e, 300));
     }
     parts.join("; ")
 }
@@ -121,7 +124,7 @@ pub fn render(status: &Value) -> String {
             text.push_str(&format!(
                 "  {stage}: {} failed ({}), e.g. trial {}\n",
                 f["count"],
-                f["reason"].as_str().unwrap_or_default(),
+                crate::reasons::one_line(f["reason"].as_str().unwrap_or_default(), 200),
                 f["trial"]
             ));
         }
