@@ -118,6 +118,24 @@ pub fn render(status: &Value) -> String {
         status["workflow"].as_str().unwrap_or_default(),
         super::table(&rows)
     );
+    if let Some(changes) = status["plans_new"].as_array() {
+        text.push_str(&format!(
+            "  these are the last run's results; {} now plans new jobs, not run yet:\n",
+            status["file"].as_str().unwrap_or("the workflow file")
+        ));
+        for c in changes {
+            text.push_str(&format!(
+                "    {} {}  {}\n",
+                c["stage"].as_str().unwrap_or_default(),
+                short(c["job"].as_str().unwrap_or_default()),
+                c["why"].as_str().unwrap_or_default()
+            ));
+        }
+        text.push_str(&format!(
+            "  (`hpflow run {}` runs them)\n",
+            status["file"].as_str().unwrap_or("WORKFLOW")
+        ));
+    }
     for j in status["jobs"].as_array().into_iter().flatten() {
         let stage = j["stage"].as_str().unwrap_or_default();
         for f in j["failures"].as_array().into_iter().flatten() {
@@ -168,13 +186,33 @@ pub fn render(status: &Value) -> String {
     text
 }
 
+/// A workflow file that now plans other jobs than its last run (its data or settings
+/// changed): the last run's jobs, to show their results, and which stages it plans anew, why.
+type LastRun = (Option<(String, Vec<(String, String)>)>, Option<Vec<Value>>);
+fn last_run_of_changed_file(db: &Db, workflow: Option<&str>) -> Result<LastRun> {
+    let Some(path) = workflow.map(std::path::Path::new).filter(|p| p.is_file()) else {
+        return Ok((None, None));
+    };
+    let wf = crate::workflow::load(path)?;
+    let plan = crate::plan::build(&wf)?;
+    match super::status_changes::since_last_run(db, &wf, &plan)? {
+        Some(changes) => Ok((
+            Some((wf.name.clone(), db.workflow_jobs(&wf.name)?)),
+            Some(changes),
+        )),
+        None => Ok((None, None)),
+    }
+}
+
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
     if follow {
         crate::signals::install();
     }
     loop {
         let db = super::open_db(layout)?;
+        let (last_run, plans_new) = last_run_of_changed_file(&db, workflow)?;
         let targets: Vec<(String, Vec<(String, String)>)> = match workflow {
+            Some(_) if last_run.is_some() => vec![last_run.unwrap_or_default()],
             Some(w) => vec![super::workflow_jobs(&db, w)?],
             None => db
                 .workflows()?
@@ -182,10 +220,14 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
                 .map(|(name, _)| Ok((name.clone(), db.workflow_jobs(&name)?)))
                 .collect::<Result<_>>()?,
         };
-        let all: Vec<Value> = targets
+        let mut all: Vec<Value> = targets
             .iter()
             .map(|(n, j)| collect(&db, layout, n, j))
             .collect::<Result<_>>()?;
+        if let (Some(changes), Some(first)) = (plans_new, all.first_mut()) {
+            first["plans_new"] = Value::Array(changes);
+            first["file"] = json!(workflow);
+        }
         if as_json {
             super::print_json(&if workflow.is_some() {
                 all[0].clone()
