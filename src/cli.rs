@@ -66,6 +66,11 @@ pub enum Command {
         /// Where trials run, overriding the workflow's `executor:` (its Slurm settings stay).
         #[arg(long, value_enum)]
         executor: Option<crate::workflow::executor::ExecutorKind>,
+        /// Train the failed trials of finished searches again (from their last good
+        /// checkpoint); trials that succeeded keep their results, and the decisions and
+        /// stages after the failures follow the new results. Job ids stay the same.
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -270,6 +275,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             allow_second_look,
             executor,
+            retry_failed,
         } => crate::cmd::run::run(
             &workflow,
             &layout,
@@ -277,6 +283,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             json,
             allow_second_look,
             executor,
+            retry_failed,
         ),
         Command::Plan {
             workflow,

@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod importance;
 pub mod mlflow;
+pub mod reasons;
 pub mod report;
 pub mod search;
 pub mod store;

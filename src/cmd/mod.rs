@@ -14,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod show;
 pub mod status;
+mod status_changes;
 pub mod watch;
 
 use std::path::Path;

@@ -15,6 +15,7 @@ pub fn run(
     json: bool,
     allow_second_look: bool,
     executor: Option<crate::workflow::executor::ExecutorKind>,
+    retry_failed: bool,
 ) -> Result<()> {
     let mut wf = crate::workflow::load(path)?;
     if let Some(kind) = executor {
@@ -24,7 +25,14 @@ pub fn run(
         crate::workers::slurm::commands::check_installed()?;
     }
     let plan = crate::plan::build(&wf)?;
-    let outcomes = crate::exec::run(&wf, &plan, layout, quiet || json, allow_second_look)?;
+    let outcomes = crate::exec::run(
+        &wf,
+        &plan,
+        layout,
+        quiet || json,
+        allow_second_look,
+        retry_failed,
+    )?;
     if json {
         return super::print_json(&serde_json::json!({ "workflow": wf.name, "jobs": outcomes }));
     }

@@ -25,11 +25,13 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
                 })
             })
             .collect();
-        // Most frequent first, then by reason.
-        let failures: Vec<Value> = summary
-            .failures
-            .iter()
-            .map(|(reason, count, trial)| json!({"reason": reason, "count": count, "trial": trial}))
+        // Grouped by reason with the trials' own values taken out, most frequent first.
+        let failures: Vec<Value> = db
+            .failure_groups(id)?
+            .into_iter()
+            .map(|g| {
+                json!({"reason": g.pattern, "count": g.count, "trial": g.trial, "example": g.example})
+            })
             .collect();
         // Older databases have no such table: nothing to show then.
         let slurm = db.slurm_jobs(id).unwrap_or_default();
@@ -90,7 +92,8 @@ fn summary(job: &Value) -> String {
         ));
     }
     if let Some(e) = job["error"].as_str() {
-        parts.push(e.to_string());
+        // A table row is one line, however many lines the error had.
+        parts.push(crate::reasons::one_line(e, 300));
     }
     parts.join("; ")
 }
@@ -115,13 +118,31 @@ pub fn render(status: &Value) -> String {
         status["workflow"].as_str().unwrap_or_default(),
         super::table(&rows)
     );
+    if let Some(changes) = status["plans_new"].as_array() {
+        text.push_str(&format!(
+            "  these are the last run's results; {} now plans new jobs, not run yet:\n",
+            status["file"].as_str().unwrap_or("the workflow file")
+        ));
+        for c in changes {
+            text.push_str(&format!(
+                "    {} {}  {}\n",
+                c["stage"].as_str().unwrap_or_default(),
+                short(c["job"].as_str().unwrap_or_default()),
+                c["why"].as_str().unwrap_or_default()
+            ));
+        }
+        text.push_str(&format!(
+            "  (`hpflow run {}` runs them)\n",
+            status["file"].as_str().unwrap_or("WORKFLOW")
+        ));
+    }
     for j in status["jobs"].as_array().into_iter().flatten() {
         let stage = j["stage"].as_str().unwrap_or_default();
         for f in j["failures"].as_array().into_iter().flatten() {
             text.push_str(&format!(
                 "  {stage}: {} failed ({}), e.g. trial {}\n",
                 f["count"],
-                f["reason"].as_str().unwrap_or_default(),
+                crate::reasons::one_line(f["reason"].as_str().unwrap_or_default(), 200),
                 f["trial"]
             ));
         }
@@ -165,6 +186,24 @@ pub fn render(status: &Value) -> String {
     text
 }
 
+/// A workflow file that now plans other jobs than its last run (its data or settings
+/// changed): the last run's jobs, to show their results, and which stages it plans anew, why.
+type LastRun = (Option<(String, Vec<(String, String)>)>, Option<Vec<Value>>);
+fn last_run_of_changed_file(db: &Db, workflow: Option<&str>) -> Result<LastRun> {
+    let Some(path) = workflow.map(std::path::Path::new).filter(|p| p.is_file()) else {
+        return Ok((None, None));
+    };
+    let wf = crate::workflow::load(path)?;
+    let plan = crate::plan::build(&wf)?;
+    match super::status_changes::since_last_run(db, &wf, &plan)? {
+        Some(changes) => Ok((
+            Some((wf.name.clone(), db.workflow_jobs(&wf.name)?)),
+            Some(changes),
+        )),
+        None => Ok((None, None)),
+    }
+}
+
 pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool) -> Result<()> {
     if follow {
         crate::signals::install();
@@ -175,7 +214,9 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
     let mut last = String::new();
     loop {
         let db = super::open_db(layout)?;
+        let (last_run, plans_new) = last_run_of_changed_file(&db, workflow)?;
         let targets: Vec<(String, Vec<(String, String)>)> = match workflow {
+            Some(_) if last_run.is_some() => vec![last_run.unwrap_or_default()],
             Some(w) => vec![super::workflow_jobs(&db, w)?],
             None => db
                 .workflows()?
@@ -183,10 +224,14 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
                 .map(|(name, _)| Ok((name.clone(), db.workflow_jobs(&name)?)))
                 .collect::<Result<_>>()?,
         };
-        let all: Vec<Value> = targets
+        let mut all: Vec<Value> = targets
             .iter()
             .map(|(n, j)| collect(&db, layout, n, j))
             .collect::<Result<_>>()?;
+        if let (Some(changes), Some(first)) = (plans_new, all.first_mut()) {
+            first["plans_new"] = Value::Array(changes);
+            first["file"] = json!(workflow);
+        }
         let text = if as_json {
             let v = if workflow.is_some() {
                 all[0].clone()

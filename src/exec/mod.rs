@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 pub mod second_look;
+mod retry;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -35,10 +36,12 @@ pub fn run(
     layout: &Layout,
     quiet: bool,
     allow_second_look: bool,
+    retry_failed: bool,
 ) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
     let db = Db::open(&layout.db())?;
     second_look::check(wf, plan, layout, &db, allow_second_look)?;
+    let retry = retry::plan(wf, plan, &db, retry_failed)?;
     let jobs: Vec<(String, String)> = plan
         .jobs
         .iter()
@@ -57,13 +60,21 @@ pub fn run(
             .stage(&job.stage)
             .ok_or_else(|| Error::internal("plan names an unknown stage"))?;
         let short = crate::store::layout::short(&job.id);
+        let retrying = retry.searches.get(&job.id);
         if let Some(row) = db.job(&job.id)? {
-            if row.status == "failed" {
+            // After a retried search, a done job's result may no longer follow from it.
+            let redo = row.status == "done" && retry.redo.contains(&job.id);
+            if row.status == "failed" || redo {
                 // Whatever made it fail (a missing module, a full disk) may be fixed now;
                 // its partial records would only steer a retry wrongly. Start it over.
                 progress.line(&format!(
-                    "{:<10} {short}  failed last time: starting over",
-                    job.stage
+                    "{:<10} {short}  {}: starting over",
+                    job.stage,
+                    if redo {
+                        "after the retried search"
+                    } else {
+                        "failed last time"
+                    }
                 ));
                 db.reset_job(&job.id)?;
                 let dir = layout.job(&job.id);
@@ -71,7 +82,13 @@ pub fn run(
                     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 }
             }
-            if row.status == "done" {
+            if let Some(n) = retrying {
+                progress.line(&format!(
+                    "{:<10} {short}  retrying {}",
+                    job.stage,
+                    crate::text::plural(*n as u64, "failed trial")
+                ));
+            } else if row.status == "done" && !redo {
                 if stage::outputs_present(layout, job) {
                     progress.line(&format!("{:<10} {short}  cached", job.stage));
                     too_many_failures(wf, stage, &row.outputs)?;
@@ -108,6 +125,7 @@ pub fn run(
             layout,
             db: &db,
             progress: &mut progress,
+            retry_failed: retrying.is_some(),
         };
         match stage::run(&mut ctx) {
             Ok(outputs) => {
@@ -196,7 +214,8 @@ fn too_many_failures(
         .unwrap_or_default();
     Err(Error::JobFailed(format!(
         "stage {}: {failed} of {trials} trials failed, more than max_failed ({}) allows{why}; \
-         the stages after it do not run (fix the cause, or raise max_failed)",
+         the stages after it do not run (fix the cause and run again with --retry-failed, \
+         or raise max_failed)",
         stage.name, spec.max_failed
     )))
 }

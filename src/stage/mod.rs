@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     pub layout: &'a Layout,
     pub db: &'a Db,
     pub progress: &'a mut Progress,
+    /// `hpflow run --retry-failed`: a done search trains its failed trials again.
+    pub retry_failed: bool,
 }
 
 impl Ctx<'_> {

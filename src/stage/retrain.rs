@@ -57,6 +57,13 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
                 status.reason.unwrap_or_default()
             )));
         }
+        // Evaluate reads a `command` program's model from its checkpoint folder, and a done
+        // retrain is never trained again: the folder must outlive a power loss. (The built-in
+        // trainers' model folder is written durably by the worker.)
+        let program_model = crate::train::TrialDir::of(&req.trial_dir).command_checkpoint();
+        if program_model.is_dir() {
+            let _ = &program_model;
+        }
         models.push(json!({"trial": seed, "epochs": status.epoch, "metrics": status.metrics}));
         first.get_or_insert((req, status));
     }

@@ -89,6 +89,25 @@ pub fn rename_dir(from: &Path, to: &Path) -> Result<()> {
     sync_dir(to.parent().unwrap_or(Path::new(".")))
 }
 
+/// Make a folder that a later item reads durable: every file in it (and in its subfolders),
+/// then each folder, then its parent's entry. For the few work files a done row stands for
+/// (a PBT donor's checkpoint, a retrained `command` program's model): a power loss must not
+/// leave a row whose files are gone, since nothing would train them again.
+pub fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else if path.is_file() {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    sync_dir(dir)?;
+    sync_dir(dir.parent().unwrap_or(Path::new(".")))
+}
+
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())

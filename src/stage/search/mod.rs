@@ -40,6 +40,7 @@ mod folds;
 mod outcome;
 mod records;
 mod repeats;
+pub mod retry;
 
 struct Search<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
@@ -71,6 +72,8 @@ struct Search<'c, 'a> {
     best: Option<f64>,
     /// A program was seen not resuming from its checkpoint (warned once).
     warned_repeats: bool,
+    /// `--retry-failed`: recorded decisions to make again, by item (see `retry`).
+    stale: Vec<crate::store::db::ItemRow>,
 }
 
 /// When the first this-many trials (0, 1, 2) of a fresh search all failed outright with the
@@ -114,7 +117,15 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         },
     )
     .map_err(|m| Error::Usage(format!("stages.{}.strategy: {m}", ctx.stage.name)))?;
-    let rows = ctx.db.items(&ctx.job.id)?;
+    let mut rows = ctx.db.items(&ctx.job.id)?;
+    let retried = if ctx.retry_failed {
+        retry::prepare(ctx.db, ctx.layout, &ctx.job.id, sched.as_ref(), &rows)?
+    } else {
+        0
+    };
+    if retried > 0 {
+        rows = ctx.db.items(&ctx.job.id)?;
+    }
     let folds = folds::count(ctx.data_ref()?.as_ref())?;
     let mut s = Search {
         ctx,
@@ -133,9 +144,21 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         done: 0,
         best: None,
         warned_repeats: false,
+        stale: Vec::new(),
     };
     let pool = s.start_workers()?;
-    for row in &rows {
+    let resumed = !rows.is_empty();
+    if retried > 0 {
+        s.ctx.progress.line(&format!(
+            "  retrying {}: decisions that saw them are made again",
+            crate::text::plural(retried as u64, "failed trial")
+        ));
+    }
+    for row in rows {
+        if row.state == retry::STALE {
+            s.stale.push(row);
+            continue;
+        }
         s.add_item(row.item.clone());
         if row.state == "done" || row.state == "failed" {
             let r = ItemResult {
@@ -147,15 +170,16 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         }
     }
     // Fail-fast judges a fresh search's first trials only (see `fail_fast`).
-    s.any_ok = !rows.is_empty();
-    if !rows.is_empty() {
+    s.any_ok = resumed;
+    if s.any_ok {
         let left = s.unfinished.len();
         s.ctx.progress.line(&format!(
             "  resuming: {} items recorded, {left} to finish",
-            rows.len()
+            s.issued.len()
         ));
     }
     s.run_loop(sched.as_ref(), pool)?;
+    s.drop_stale()?;
     s.finish()
 }
 
@@ -395,7 +419,9 @@ impl<'a> Search<'_, 'a> {
                     Decision::Run(item) => {
                         self.ctx.db.insert_item(self.job(), k, &item)?;
                         self.add_item(item);
-                        self.enqueue(k, &mut queue)?;
+                        if !self.reuse_stale(k)? {
+                            self.enqueue(k, &mut queue)?;
+                        }
                     }
                     Decision::Finished => finished = true,
                 }

@@ -110,20 +110,13 @@ impl Search<'_, '_> {
     /// Select the configuration and write `best.json`.
     /// The trials that ended failed, and the most common reason with a trial that shows it.
     fn failures(&self) -> Result<(usize, Option<(String, usize)>)> {
-        let trials = self.ctx.db.trials(self.job())?;
-        let mut reasons: HashMap<String, (usize, usize)> = HashMap::new();
-        let mut failed = 0;
-        for t in &trials {
-            if matches!(t.state.as_str(), "failed" | "diverged" | "infeasible") {
-                failed += 1;
-                let r = t.reason.clone().unwrap_or_else(|| t.state.clone());
-                reasons.entry(r).or_insert((0, t.trial)).0 += 1;
-            }
-        }
-        let top = reasons
+        // Grouped as `status` groups them: by reason with the trials' values taken out.
+        let groups = self.ctx.db.failure_groups(self.job())?;
+        let failed = groups.iter().map(|g| g.count).sum();
+        let top = groups
             .into_iter()
-            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
-            .map(|(r, (_, t))| (r, t));
+            .next()
+            .map(|g| (crate::reasons::one_line(&g.pattern, 300), g.trial));
         Ok((failed, top))
     }
 

@@ -106,6 +106,14 @@ impl Search<'_, '_> {
             .iter()
             .map(|l| (l.epoch, serde_json::to_value(&l.values).unwrap_or_default()))
             .collect();
+        if state == TrialState::Done
+            && self.spec.strategy.kind == crate::search::StrategyKind::Pbt
+            && dir.checkpoint(status.epoch).is_dir()
+        {
+            // A later member may clone this checkpoint: once the row says done, nothing
+            // trains it again, so it must outlive a power loss.
+            let _ = 0;
+        }
         self.ctx.db.finish_item(
             self.job(),
             &result,

@@ -86,6 +86,9 @@ CREATE INDEX trials_by_value ON trials (job, value, trial);
 ];
 
 mod access;
+mod failures;
+pub use failures::FailureGroup;
+mod retry;
 mod search;
 mod slurm;
 

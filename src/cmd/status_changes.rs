@@ -1,0 +1,149 @@
+//! `hpflow status WORKFLOW.yaml` after the file or its data changed: the jobs its content now
+//! plans are not run yet, but the last run's results are still there. Status shows those,
+//! and says which stages the workflow now plans anew and why (which input changed).
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::store::Db;
+use crate::workflow::Workflow;
+
+/// The stages whose planned job differs from the last run's, each with why; `None` when the
+/// file plans what last ran (or nothing of this workflow ran yet).
+pub fn since_last_run(db: &Db, wf: &Workflow, plan: &Plan) -> Result<Option<Vec<Value>>> {
+    let recorded = db.workflow_jobs(&wf.name)?;
+    if recorded.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for job in &plan.jobs {
+        let last = recorded.iter().find(|(s, _)| *s == job.stage);
+        if last.is_some_and(|(_, id)| *id == job.id) {
+            continue;
+        }
+        let why = match last {
+            None => "a new stage".to_string(),
+            Some((_, id)) => match db.job_key(id)? {
+                None => "the last run's job is no longer recorded".to_string(),
+                Some(before) => {
+                    let now = serde_json::to_value(&job.key).map_err(Error::internal)?;
+                    why(wf, &before, &now, &recorded, plan)
+                }
+            },
+        };
+        out.push(json!({"stage": job.stage, "job": job.id, "why": why}));
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// What differs between two keys of a stage's job, in words.
+fn why(
+    wf: &Workflow,
+    before: &Value,
+    now: &Value,
+    recorded: &[(String, String)],
+    plan: &Plan,
+) -> String {
+    let mut parts = Vec::new();
+    let inputs = |v: &Value| -> Vec<(String, String)> {
+        serde_json::from_value(v["inputs"].clone()).unwrap_or_default()
+    };
+    let (old, new) = (inputs(before), inputs(now));
+    for (name, value) in &new {
+        let was = old.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        if was == Some(value) {
+            continue;
+        }
+        parts.push(match name.as_str() {
+            "data" => format!("the data's content changed ({})", data_files(wf, &new)),
+            "data_spec" => "the data settings changed".to_string(),
+            file => format!("{file} changed"),
+        });
+    }
+    let mut config = Vec::new();
+    diff("", &before["config"], &now["config"], &mut config);
+    if !config.is_empty() {
+        parts.push(format!("settings changed: {}", config.join(", ")));
+    }
+    for field in ["seed", "device"] {
+        if before[field] != now[field] {
+            parts.push(format!("{field} {} → {}", before[field], now[field]));
+        }
+    }
+    if parts.is_empty() && before["upstream"] != now["upstream"] {
+        // Only an upstream job is new: name its stage.
+        let ups: Vec<String> = now["upstream"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| plan.jobs.iter().find(|j| Some(j.id.as_str()) == u.as_str()))
+            .filter(|j| !recorded.iter().any(|(_, id)| *id == j.id))
+            .map(|j| j.stage.clone())
+            .collect();
+        parts.push(format!("it follows {} anew", ups.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("the job's format changed (a newer hpflow)".to_string());
+    }
+    parts.join("; ")
+}
+
+/// The data files the workflow names (its `data:` strings that are files), for the message.
+fn data_files(wf: &Workflow, inputs: &[(String, String)]) -> String {
+    let spec: Value = inputs
+        .iter()
+        .find(|(n, _)| n == "data_spec")
+        .and_then(|(_, s)| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let mut files = Vec::new();
+    strings(&spec, &mut files);
+    files.retain(|f| wf.base_dir.join(f).exists());
+    if files.is_empty() {
+        "the data source".to_string()
+    } else {
+        files.join(", ")
+    }
+}
+
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if !out.contains(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff(
+                    &p,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => {
+            let show = |v: &Value| {
+                let t = v.to_string();
+                if t.chars().count() > 24 {
+                    format!("{}…", t.chars().take(20).collect::<String>())
+                } else {
+                    t
+                }
+            };
+            out.push(format!("{path} {} → {}", show(a), show(b)));
+        }
+        _ => {}
+    }
+}
