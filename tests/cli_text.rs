@@ -111,3 +111,24 @@ fn a_resumed_search_says_its_time_covers_the_earlier_run() {
     let err = text(&out.stderr);
     assert!(err.contains("done in") && !err.contains("earlier"), "{err}");
 }
+
+#[test]
+fn status_json_is_a_list_of_workflows_with_or_without_a_name() {
+    let sb = Sandbox::new();
+    for name in ["a", "b"] {
+        let file = format!("{name}.yaml");
+        sb.write(&file, &function_workflow(name, "{kind: random}", 3, ""));
+        sb.ok(&["-q", "run", &file]);
+    }
+    let all = sb.json(&["status", "--json"]);
+    let all = all.as_array().expect("a list without a name");
+    assert_eq!(all.len(), 2);
+    for (arg, want) in [("b", "b"), ("a.yaml", "a")] {
+        let one = sb.json(&["status", "--json", arg]);
+        let one = one.as_array().expect("a list with a name too");
+        assert_eq!(one.len(), 1, "{arg}");
+        assert_eq!(one[0]["workflow"], want);
+        let same = all.iter().find(|w| w["workflow"] == want).unwrap();
+        assert_eq!(&one[0], same, "{arg}: the same entry as in the whole list");
+    }
+}

@@ -105,7 +105,7 @@ fn a_program_that_cannot_evaluate_fails_the_evaluate_stage() {
         err.contains("the program printed no test metrics in evaluate mode"),
         "{err}"
     );
-    let status = sb.json(&["status", "--json", "command-demo"]);
+    let status = sb.json(&["status", "--json", "command-demo"])[0].clone();
     let eval = status["jobs"]
         .as_array()
         .unwrap()

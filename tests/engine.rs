@@ -201,7 +201,7 @@ fn status_show_export_and_audit_report_a_finished_run() {
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let search = run["jobs"][0]["job"].as_str().unwrap();
 
-    let status = sb.json(&["status", "--json", "w.yaml"]);
+    let status = sb.json(&["status", "--json", "w.yaml"])[0].clone();
     assert_eq!(status["jobs"][0]["trials"]["done"], 5);
     let human = sb.ok(&["status", "report"]);
     assert!(human.contains("best objective"), "{human}");

@@ -145,7 +145,7 @@ fn a_running_trial_is_visible_and_a_killed_run_is_not_called_running() {
     // SIGKILL: nothing is running any more, whatever the database last said.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
-    let status = sb.json(&["status", "--json", "live"]);
+    let status = sb.json(&["status", "--json", "live"])[0].clone();
     let search = &status["jobs"][0];
     assert_eq!(search["status"], "interrupted", "{status}");
     assert!(search["trials"].get("running").is_none(), "{status}");
@@ -262,7 +262,7 @@ fn a_partly_failed_search_says_so_and_too_many_failures_stop_before_the_test_set
             && err.contains("bad configuration"),
         "{err}"
     );
-    let status = sb.json(&["status", "--json", "partial"]);
+    let status = sb.json(&["status", "--json", "partial"])[0].clone();
     assert_eq!(status["jobs"][1]["status"], "not run", "{status}");
     assert_eq!(
         sb.json(&["audit", "--json"])["accesses"],
@@ -324,7 +324,7 @@ fn a_time_budget_alone_keeps_proposing_until_the_time_is_spent() {
         "{}",
         text(&out.stderr)
     );
-    let status = sb.json(&["status", "--json", "timed"]);
+    let status = sb.json(&["status", "--json", "timed"])[0].clone();
     let done = status["jobs"][0]["trials"]["done"].as_u64().unwrap();
     assert!(done > 20, "more than the default 20 trials: {done}");
 }

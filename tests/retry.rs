@@ -262,7 +262,7 @@ fn status_groups_failures_that_differ_only_in_parameter_values() {
         lines[0].contains(&format!("search: {failed} failed (exit status: 1; stderr: RuntimeError: CUDA out of memory (x={{x}})), e.g. trial")),
         "{status}"
     );
-    let json = sb.json(&["status", "--json", "retry"]);
+    let json = sb.json(&["status", "--json", "retry"])[0].clone();
     let groups = json["jobs"][0]["failures"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "{json}");
     assert_eq!(groups[0]["count"], failed);

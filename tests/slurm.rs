@@ -131,8 +131,8 @@ fn slurm_jobs(c: &Cluster, sb: &Sandbox, runs: &str) -> Vec<Value> {
         eprintln!("status: {}", text(&out.stderr));
         return Vec::new();
     };
-    // The search's, whichever stage it is.
-    v["jobs"]
+    // The search's, whichever stage it is (`status --json` is a list of workflows).
+    v[0]["jobs"]
         .as_array()
         .into_iter()
         .flatten()

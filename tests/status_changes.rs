@@ -62,7 +62,7 @@ fn status_after_a_data_edit_shows_the_last_results_and_why_jobs_are_new() {
             && shown.contains("it follows split anew"),
         "{shown}"
     );
-    let json = sb.json(&["status", "--json", "w.yaml"]);
+    let json = sb.json(&["status", "--json", "w.yaml"])[0].clone();
     assert_eq!(json["jobs"][1]["status"], "done", "{json}");
     let new = json["plans_new"].as_array().expect("plans_new");
     assert_eq!(new.len(), 2, "{json}");

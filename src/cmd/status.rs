@@ -7,7 +7,8 @@ use crate::error::Result;
 use crate::store::layout::short;
 use crate::store::{Db, Layout};
 
-/// The status of one workflow as data (what `--json` prints).
+/// The status of one workflow as data: `--json` prints a list of these, one per workflow
+/// (a list of one when a workflow is named), so that scripts read one shape.
 pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
     let mut out = Vec::new();
     for (stage, id) in jobs {
@@ -233,14 +234,9 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, follow: bool)
             first["file"] = json!(workflow);
         }
         let text = if as_json {
-            let v = if workflow.is_some() {
-                all[0].clone()
-            } else {
-                Value::Array(all)
-            };
             format!(
                 "{}\n",
-                serde_json::to_string_pretty(&v).map_err(crate::Error::internal)?
+                serde_json::to_string_pretty(&all).map_err(crate::Error::internal)?
             )
         } else {
             all.iter().map(render).collect::<Vec<_>>().join("\n")
