@@ -63,6 +63,10 @@ fn the_design_docs_examples_parse() {
     // Every fenced YAML block of the contract must parse (paths to data may be absent here).
     let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/design/workflow.md");
     let Ok(text) = std::fs::read_to_string(&doc) else {
+        common::missing(&format!(
+            "the design document {} is not there",
+            doc.display()
+        ));
         return;
     };
     for block in text.split("```yaml").skip(1) {
