@@ -1,6 +1,7 @@
 //! `scripts/chaos`: interruptions and damage a real sweep can meet, each followed by a resume
-//! that must end with the uninterrupted run's results. Ignored in the normal test run (it
-//! takes minutes); the script runs it and prints its table.
+//! that must end with the uninterrupted run's results. The full suite is ignored in the
+//! normal test run (it takes minutes; the script runs it and prints its table); one short case
+//! (`a_killed_coordinator_resumes_to_the_uninterrupted_result`) runs with every `cargo test`.
 //!
 //! A Hyperband search of an MLP on the built-in digits with 2 workers: the coordinator
 //! SIGKILLed at 10 random moments, a worker at 5; a full disk; a truncated and a bit-flipped
@@ -44,8 +45,11 @@ struct Lab {
 
 impl Lab {
     fn new() -> Lab {
+        Lab::with(WORKFLOW)
+    }
+    fn with(workflow: &str) -> Lab {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("w.yaml"), WORKFLOW).unwrap();
+        std::fs::write(dir.path().join("w.yaml"), workflow).unwrap();
         Lab { dir }
     }
     fn runs(&self, name: &str) -> PathBuf {
@@ -147,6 +151,44 @@ fn compare(lab: &Lab, runs: &Path, reference: &serde_json::Value) -> (bool, Stri
             if same { "identical" } else { "DIFFER" }
         ),
     )
+}
+
+/// The short case CI runs: a smaller Hyperband (3 epochs at most), its coordinator SIGKILLed
+/// once in the middle of the search (at half the uninterrupted run's time, after the split),
+/// then run again: the same trials, selection and test metrics, and an intact database.
+#[test]
+fn a_killed_coordinator_resumes_to_the_uninterrupted_result() {
+    let lab = Lab::with(&WORKFLOW.replace("max_epochs: 9", "max_epochs: 3"));
+    let reference_runs = lab.runs("reference");
+    let started = Instant::now();
+    assert!(lab.finish(&reference_runs), "the uninterrupted run");
+    let uninterrupted = started.elapsed();
+    let reference = lab.outcome(&reference_runs);
+    assert!(
+        reference["trials"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let runs = lab.runs("killed");
+    let mut landed = false;
+    // A faster run than measured may end before the kill: then try once more, earlier.
+    for share in [0.5, 0.3, 0.15] {
+        let _ = std::fs::remove_dir_all(&runs);
+        let mut child = lab.spawn(&runs);
+        std::thread::sleep(uninterrupted.mul_f64(share));
+        if child.try_wait().unwrap().is_none() {
+            kill(child.id());
+            landed = true;
+        }
+        let _ = child.wait();
+        if landed {
+            break;
+        }
+    }
+    assert!(landed, "the kill never landed mid-run");
+    assert!(lab.finish(&runs), "the resumed run");
+    let (ok, note) = compare(&lab, &runs, &reference);
+    assert!(ok, "{note}");
 }
 
 #[test]

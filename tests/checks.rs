@@ -110,9 +110,7 @@ impl Drop for Tmpfs {
 fn a_full_disk_is_named_loses_nothing_and_the_run_resumes() {
     let sb = Sandbox::new();
     let Some(disk) = Tmpfs::mount(&sb.path().join("small"), "400k") else {
-        eprintln!(
-            "skipped: cannot mount a tmpfs here (needs root); the full-disk case is untested"
-        );
+        common::missing("a 400k tmpfs cannot be mounted here (needs root): the full-disk case");
         return;
     };
     sb.write(

@@ -32,11 +32,7 @@ fn fsynced(sb: &Sandbox, args: &[&str]) -> Option<Vec<String>> {
         .arg(sb.runs())
         .args(args);
     let out = cmd.output().expect("spawn strace");
-    assert!(
-        out.status.success(),
-        "{}",
-        common::text(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let trace = std::fs::read_to_string(&log).expect("trace");
     Some(
         trace
@@ -61,7 +57,9 @@ fn a_pbt_donor_checkpoint_is_fsynced_before_its_row() {
     };
     let db = sb.db();
     let donors: Vec<(i64, i64)> = db
-        .prepare("SELECT DISTINCT clone_trial, clone_epoch FROM items WHERE clone_trial IS NOT NULL")
+        .prepare(
+            "SELECT DISTINCT clone_trial, clone_epoch FROM items WHERE clone_trial IS NOT NULL",
+        )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -73,7 +71,10 @@ fn a_pbt_donor_checkpoint_is_fsynced_before_its_row() {
         assert!(
             synced.iter().any(|p| p.ends_with(&meta)),
             "donor checkpoint {meta} was never fsynced; fsynced: {:?}",
-            synced.iter().filter(|p| p.contains("/trials/")).collect::<Vec<_>>()
+            synced
+                .iter()
+                .filter(|p| p.contains("/trials/"))
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -123,6 +124,9 @@ stages:
     assert!(
         !retrain.is_empty(),
         "the retrained program's {model} was never fsynced; fsynced: {:?}",
-        synced.iter().filter(|p| p.contains("/trials/")).collect::<Vec<_>>()
+        synced
+            .iter()
+            .filter(|p| p.contains("/trials/"))
+            .collect::<Vec<_>>()
     );
 }

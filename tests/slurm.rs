@@ -62,7 +62,9 @@ fn start() -> Option<(std::sync::MutexGuard<'static, ()>, Cluster)> {
     match Cluster::start() {
         Ok(c) => Some((guard, c)),
         Err(reason) => {
-            eprintln!("SKIPPED: Slurm cannot run here: {reason}");
+            common::missing(&format!(
+                "Slurm cannot run here (scripts/setup installs slurm-wlm and munge): {reason}"
+            ));
             None
         }
     }
@@ -460,10 +462,10 @@ fn a_job_that_cannot_start_is_reported_with_slurms_reason() {
 fn the_libtorch_mlp_on_digits_gives_the_local_result() {
     let worker = std::path::Path::new(BIN).with_file_name("hpflow-worker");
     if !worker.exists() {
-        eprintln!(
-            "SKIPPED: {} is not built (the torch feature is off)",
+        common::missing(&format!(
+            "{} is not built (the torch feature is off)",
             worker.display()
-        );
+        ));
         return;
     }
     let Some((_g, mut c)) = start() else { return };

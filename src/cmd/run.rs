@@ -23,6 +23,7 @@ pub fn run(
     }
     if wf.executor.kind == crate::workflow::executor::ExecutorKind::Slurm {
         crate::workers::slurm::commands::check_installed()?;
+        crate::workers::slurm::commands::check_answers()?;
     }
     let plan = crate::plan::build(&wf)?;
     let outcomes = crate::exec::run(

@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         // trainers' model folder is written durably by the worker.)
         let program_model = crate::train::TrialDir::of(&req.trial_dir).command_checkpoint();
         if program_model.is_dir() {
-            let _ = &program_model;
+            crate::store::atomic::sync_tree(&program_model)?;
         }
         models.push(json!({"trial": seed, "epochs": status.epoch, "metrics": status.metrics}));
         first.get_or_insert((req, status));

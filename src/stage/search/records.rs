@@ -112,7 +112,7 @@ impl Search<'_, '_> {
         {
             // A later member may clone this checkpoint: once the row says done, nothing
             // trains it again, so it must outlive a power loss.
-            let _ = 0;
+            crate::store::atomic::sync_tree(&dir.checkpoint(status.epoch))?;
         }
         self.ctx.db.finish_item(
             self.job(),

@@ -38,7 +38,9 @@ pub fn is_finished(state: &str) -> bool {
 /// without counting against `retries`. `FAILED` and `OUT_OF_MEMORY` are the worker's own end
 /// (a crash, a configuration too big for its memory), so they count as a crash would locally.
 pub fn ended_by_cluster(state: &str) -> bool {
-    !matches!(state, "FAILED" | "OUT_OF_MEMORY" | "COMPLETED")
+    // `COMPLETED` is a worker that left on its own (its queue closed, or a signal it
+    // answered by checkpointing and exiting 0): not a crash.
+    !matches!(state, "FAILED" | "OUT_OF_MEMORY")
 }
 
 /// The `sbatch` options of every worker job of a search (the script comes last).
@@ -99,6 +101,31 @@ pub fn check_installed() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Before anything runs: the cluster's controller answers. Asks `squeue` for a job name no
+/// one uses (an empty answer when all is well). A controller that cannot be reached makes
+/// squeue print the same error once per try: one line says so, with squeue's first line.
+pub fn check_answers() -> Result<()> {
+    let out = Command::new("squeue")
+        .args(["--noheader", "--format=%i"])
+        .arg(format!("--name=hpflow-check-{}", std::process::id()))
+        .output()
+        .map_err(|e| Error::Usage(format!("executor slurm: cannot run squeue: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no message");
+    Err(Error::JobFailed(format!(
+        "executor slurm: the cluster does not answer (squeue {}: {first}); nothing was run: \
+         check that Slurm's controller is up, or use --executor local",
+        out.status
+    )))
 }
 
 /// Submit one worker job; its Slurm job id.
@@ -201,6 +228,8 @@ mod tests {
         assert_eq!(parse_line("7|RUNNING|None").and_then(|j| j.reason), None);
         assert!(is_finished("CANCELLED") && is_finished("NODE_FAIL") && !is_finished("PENDING"));
         assert!(ended_by_cluster("TIMEOUT") && !ended_by_cluster("FAILED"));
+        // A worker job that ended normally is no worker failure (issue 23 item 11).
+        assert!(ended_by_cluster("COMPLETED"));
     }
 
     #[test]

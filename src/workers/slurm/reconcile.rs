@@ -170,18 +170,41 @@ impl SlurmPool<'_> {
         commands::cancel(&pending);
         let started = Instant::now();
         let mut cancelled = !pending.is_empty() && pending.len() == self.live.len();
-        while !self.live.is_empty() && started.elapsed() < Duration::from_secs(120) {
+        let mut last_cancel = started;
+        // No time limit: `hpflow run` returns only once no worker job is left in Slurm (a job
+        // in COMPLETING on a slow node takes what it takes). A cancel Slurm lost is sent
+        // again each minute. Only a third Ctrl-C, or a controller that stops answering, ends
+        // the wait early, naming the jobs that may be left.
+        while !self.live.is_empty() {
             // A second Ctrl-C does not wait for busy workers to notice `stop`.
             let hurry = crate::signals::count() >= 2;
             if !cancelled && (hurry || started.elapsed() > Duration::from_secs(20)) {
                 self.cancel_all();
                 cancelled = true;
+                last_cancel = Instant::now();
+            } else if cancelled && last_cancel.elapsed() > Duration::from_secs(60) {
+                self.cancel_all();
+                last_cancel = Instant::now();
+            }
+            if crate::signals::count() >= 3 {
+                self.left_behind("a third Ctrl-C");
+                break;
             }
             std::thread::sleep(Duration::from_millis(300));
             self.stopping = true;
             if self.reconcile().is_err() {
+                self.left_behind("squeue stopped answering");
                 break;
             }
         }
+    }
+
+    /// The wait for the worker jobs ended early: say which may still be in Slurm.
+    fn left_behind(&self, why: &str) {
+        let ids: Vec<&String> = self.live.keys().collect();
+        tracing::warn!(
+            "stopped waiting for Slurm worker jobs ({why}); these may still be queued or \
+             running: {ids:?} (scancel them, or run again: a new coordinator adopts them)"
+        );
     }
 }
