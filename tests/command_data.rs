@@ -12,6 +12,12 @@ use std::path::Path;
 fn template(sb: &Sandbox) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(root.join("templates/train.py"), sb.path().join("train.py")).unwrap();
+    // The helper train.py imports, beside it (as `hpflow init command` writes it).
+    std::fs::create_dir_all(sb.path().join("hpflow")).unwrap();
+    for f in ["__init__.py", "_trial.py", "_rows.py"] {
+        let from = root.join("python/hpflow").join(f);
+        std::fs::copy(from, sb.path().join("hpflow").join(f)).unwrap();
+    }
     let venv = root.join(".venv/bin");
     std::fs::read_to_string(root.join("templates/command.yaml"))
         .unwrap()

@@ -39,6 +39,19 @@ pub const TEMPLATES: &[(&str, &str, &[(&str, &str)])] = &[
                 include_str!("../../templates/command.yaml"),
             ),
             ("train.py", include_str!("../../templates/train.py")),
+            // The Python helper train.py imports, beside it (no `pip install` needed).
+            (
+                "hpflow/__init__.py",
+                include_str!("../../python/hpflow/__init__.py"),
+            ),
+            (
+                "hpflow/_trial.py",
+                include_str!("../../python/hpflow/_trial.py"),
+            ),
+            (
+                "hpflow/_rows.py",
+                include_str!("../../python/hpflow/_rows.py"),
+            ),
         ],
     ),
     (
@@ -87,6 +100,9 @@ pub fn run(dir: &Path, template: &str) -> Result<()> {
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for (name, content) in files.iter() {
+        if let Some(parent) = dir.join(name).parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
         crate::store::atomic::write(&dir.join(name), content.as_bytes())?;
     }
     // The project's runs folder: hpflow looks for runs/ from the workflow's folder upward, so

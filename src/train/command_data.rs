@@ -3,7 +3,10 @@
 //! to do; search gets `HPFLOW_TRAIN` and `HPFLOW_VAL`, a retrain on `train+val` gets both
 //! parts in `HPFLOW_TRAIN` and no `HPFLOW_VAL`, and evaluate gets `HPFLOW_TEST` (the sealed
 //! rows, which the evaluate stage logged opening) and `HPFLOW_MODEL_DIR`. The CSVs are made
-//! once, beside the files they come from, and shared by every trial of the split.
+//! once, beside the files they come from, and shared by every trial of the split. Each CSV
+//! has a binary twin, the same normalised rows as safetensors (`HPFLOW_TRAIN_SAFETENSORS`,
+//! `HPFLOW_VAL_SAFETENSORS`, `HPFLOW_TEST_SAFETENSORS`): image rows parse in seconds as CSV,
+//! and load in a fraction of one from the binary file (python/hpflow reads it with numpy).
 
 use std::path::{Path, PathBuf};
 
@@ -26,25 +29,24 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
         crate::data::Task::Regression => "regression",
     };
     out.push(("HPFLOW_TASK", task.to_string()));
-    let path = |p: PathBuf| p.display().to_string();
     match &req.mode {
         Mode::Search => {
-            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
-            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
+            push(&mut out, "TRAIN", csv(data, &[&data.train])?);
+            push(&mut out, "VAL", csv(data, &[&data.val])?);
         }
         Mode::Retrain { on } if on == "train+val" => {
             let both = csv(data, &[&data.train, &data.val])?;
-            out.push(("HPFLOW_TRAIN", path(both)));
+            push(&mut out, "TRAIN", both);
         }
         Mode::Retrain { .. } => {
-            out.push(("HPFLOW_TRAIN", path(csv(data, &[&data.train])?)));
-            out.push(("HPFLOW_VAL", path(csv(data, &[&data.val])?)));
+            push(&mut out, "TRAIN", csv(data, &[&data.train])?);
+            push(&mut out, "VAL", csv(data, &[&data.val])?);
         }
         Mode::Evaluate {
             model_dir, test, ..
         } => {
-            out.push(("HPFLOW_TEST", path(csv(data, &[test.as_path()])?)));
-            out.push(("HPFLOW_MODEL_DIR", path(model_dir.clone())));
+            push(&mut out, "TEST", csv(data, &[test.as_path()])?);
+            out.push(("HPFLOW_MODEL_DIR", model_dir.display().to_string()));
         }
     }
     if let Ok(k) = rows_file::classes(&data.train) {
@@ -53,9 +55,26 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
     Ok(out)
 }
 
+/// `HPFLOW_<part>` (the CSV) and `HPFLOW_<part>_SAFETENSORS` (its binary twin).
+fn push(
+    out: &mut Vec<(&'static str, String)>,
+    part: &'static str,
+    (csv, binary): (PathBuf, PathBuf),
+) {
+    let (plain, fast) = match part {
+        "TRAIN" => ("HPFLOW_TRAIN", "HPFLOW_TRAIN_SAFETENSORS"),
+        "VAL" => ("HPFLOW_VAL", "HPFLOW_VAL_SAFETENSORS"),
+        _ => ("HPFLOW_TEST", "HPFLOW_TEST_SAFETENSORS"),
+    };
+    out.push((plain, csv.display().to_string()));
+    out.push((fast, binary.display().to_string()));
+}
+
 /// A CSV beside the first of `parts` (`train.csv`, `fold-2-val.csv`, `train+val.csv`: its
-/// rows, then the next part's), normalised with the split's statistics; made if missing.
-fn csv(data: &DataRef, parts: &[&Path]) -> Result<PathBuf, String> {
+/// rows, then the next part's), normalised with the split's statistics, and the same rows as
+/// safetensors (`train.normalised.safetensors`: the split's own file keeps the raw rows);
+/// made if missing. The CSV is written last, so that its presence means both are whole.
+fn csv(data: &DataRef, parts: &[&Path]) -> Result<(PathBuf, PathBuf), String> {
     let first = parts[0];
     let stem = |p: &Path| {
         p.file_stem()
@@ -64,8 +83,9 @@ fn csv(data: &DataRef, parts: &[&Path]) -> Result<PathBuf, String> {
     };
     let name: Vec<String> = parts.iter().map(|p| stem(p)).collect();
     let out = first.with_file_name(format!("{}.csv", name.join("+")));
-    if out.exists() {
-        return Ok(out);
+    let binary = first.with_file_name(format!("{}.normalised.safetensors", name.join("+")));
+    if out.exists() && binary.exists() {
+        return Ok((out, binary));
     }
     let text = std::fs::read_to_string(&data.manifest)
         .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
@@ -77,8 +97,9 @@ fn csv(data: &DataRef, parts: &[&Path]) -> Result<PathBuf, String> {
     }
     rows.normalise(&manifest.normalisation)
         .map_err(|e| e.to_string())?;
+    rows_file::write(&binary, &rows).map_err(|e| e.to_string())?;
     rows_file::write_csv(&out, &rows).map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok((out, binary))
 }
 
 fn concat(mut a: Dataset, b: Dataset) -> Dataset {
