@@ -14,6 +14,7 @@ pub mod importance;
 pub mod mlflow;
 pub mod report;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod train;
