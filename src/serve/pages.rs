@@ -156,11 +156,17 @@ pub fn document(p: &Page, body: &str, st: &Value) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>{CSS}{EXTRA_CSS}</style></head><body><h1>{t}</h1><header>{back}\
-         <span>trials: <b id=\"count\">{count}</b></span><span id=\"live-state\">{state}</span>\
+         <span>{unit}: <b id=\"count\">{count}</b></span><span id=\"live-state\">{state}</span>\
          </header><div id=\"live\" data-api=\"/api{api}\" data-body=\"{here}?part=body\" \
          data-version=\"{v}\" data-live=\"{l}\">{body}</div><pre id=\"errors\"></pre>\
          <p id=\"seen\">{count}</p>{SCRIPT}</body></html>\n",
         t = esc(&title),
+        // A trial page counts the epochs it has, the others the trials.
+        unit = if matches!(p, Page::Trial(..)) {
+            "epochs"
+        } else {
+            "trials"
+        },
         api = if here == "/" {
             String::new()
         } else {
