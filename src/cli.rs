@@ -154,6 +154,19 @@ pub enum Command {
         /// The workflow file (YAML).
         workflow: PathBuf,
     },
+    /// A read-only web dashboard over the runs folder, updated live while a run goes.
+    ///
+    /// Lists the workflows and their jobs; each workflow has the report's page (audit verdict,
+    /// charts) and each trial its per-epoch curves. Binds to 127.0.0.1 unless --host says
+    /// otherwise.
+    Serve {
+        /// The port to listen on (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8050)]
+        port: u16,
+        /// The address to bind to; anything but a loopback address is warned about.
+        #[arg(long, value_name = "ADDR")]
+        host: Option<String>,
+    },
     /// Start a new project folder from a template.
     Init {
         /// The folder to create (it gets workflow.yaml and an empty runs/).
@@ -321,6 +334,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             crate::cmd::importance::run(&workflow, &layout, json)
         }
         Command::Watch { workflow } => crate::cmd::watch::run(&workflow, &layout, cli.quiet),
+        Command::Serve { port, host } => crate::cmd::serve::run(&layout, host.as_deref(), port),
         Command::Init { dir, template, .. } => crate::cmd::init::run(&dir, &template),
         Command::Completions { shell } => crate::cmd::completions::run(shell),
         Command::Man { dir } => crate::cmd::man::run(dir.as_deref()),

@@ -15,6 +15,7 @@ pub mod mlflow;
 pub mod reasons;
 pub mod report;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod train;

@@ -12,7 +12,7 @@ use super::fidelity;
 use super::plot::{esc, num};
 use crate::store::layout::short;
 
-const CSS: &str = "body{font-family:sans-serif;max-width:1180px;margin:2em auto;color:#222;padding:0 1em}\
+pub const CSS: &str = "body{font-family:sans-serif;max-width:1180px;margin:2em auto;color:#222;padding:0 1em}\
 h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
@@ -221,7 +221,20 @@ fn metrics_table(m: &Value) -> String {
 
 pub fn render(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) -> String {
     let name = data["workflow"].as_str().unwrap_or_default();
-    let mut body = format!("<h1>hpflow report: {}</h1>", esc(name));
+    let body = format!(
+        "<h1>hpflow report: {}</h1>{}",
+        esc(name),
+        body(data, status, audit, searches)
+    );
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hpflow report: {}</title><style>{CSS}</style></head><body>{body}</body></html>\n",
+        esc(name)
+    )
+}
+
+/// The page's content below its title: `hpflow serve` shows the same, refreshed while a run goes.
+pub fn body(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) -> String {
+    let mut body = String::new();
     let failed: Vec<&Value> = audit.iter().filter(|c| c["ok"] != true).collect();
     let _ = write!(
         body,
@@ -282,8 +295,5 @@ pub fn render(data: &Value, status: &Value, audit: &[Value], searches: &[Search]
         })
         .collect();
     body.push_str(&table(&heads(&["", "check", "findings"]), &rows));
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hpflow report: {}</title><style>{CSS}</style></head><body>{body}</body></html>\n",
-        esc(name)
-    )
+    body
 }
