@@ -99,16 +99,7 @@ pub fn history_points(
             // A promotion continues the trial: only the new epochs are spent.
             let before = reached.insert(trial, epochs).unwrap_or(0);
             spent += u64::from(epochs.saturating_sub(before));
-            {
-                let _ = (k, reported);
-                (
-                    spent as f64,
-                    by_id
-                        .get(&trial)
-                        .and_then(|t| t.curve.iter().find(|c| c.0 == epochs))
-                        .map(|c| c.1),
-                )
-            }
+            (spent as f64, reported.get(k).copied().flatten())
         })
         .collect()
 }
