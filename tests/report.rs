@@ -6,7 +6,8 @@ mod common;
 use common::*;
 
 /// Hyperband on Branin with a log, a choice, an integer and a conditional parameter (the
-/// function trainer reads only x1 and x2; the others let every kind of axis appear).
+/// function trainer reads only x1 and x2; the others let every kind of axis appear, and a long
+/// name tests that labels fit).
 const WORKFLOW: &str = "name: page
 seed: 5
 stages:
@@ -18,7 +19,7 @@ stages:
       x1: {uniform: [-5.0, 10.0]}
       x2: {loguniform: [0.01, 15.0]}
       opt: {choice: [adam, sgd]}
-      k: {int: [1, 4]}
+      dropout_weight_decay: {int: [1, 4]}
       m: {uniform: [0.0, 1.0], when: {opt: [sgd]}}
     strategy: {kind: hyperband, eta: 3, min_epochs: 1, max_epochs: 9}
     metric: {name: objective, goal: minimize}
@@ -41,7 +42,12 @@ window.addEventListener('load', () => {
     const bad = [...svg.querySelectorAll('*')]
       .filter(el => [...el.attributes].some(a => /NaN|Infinity/.test(a.value))).length;
     const box = svg.getBoundingClientRect();
-    return { kind: svg.dataset.chart, marks: marks.length, visible, bad, width: box.width, height: box.height,
+    // Text drawn past the chart's edge is cut off (a label column too narrow for its labels);
+    // on screen, so that a rotated axis label counts as drawn.
+    const cut = [...svg.querySelectorAll('text')]
+      .filter(t => t.textContent && (b => b.left < box.left - 0.5 || b.right > box.right + 0.5)(t.getBoundingClientRect()))
+      .map(t => t.textContent);
+    return { kind: svg.dataset.chart, marks: marks.length, visible, bad, cut, width: box.width, height: box.height,
              ticks: svg.querySelectorAll('text.tick').length };
   });
   const pre = document.createElement('pre');
@@ -100,7 +106,7 @@ fn the_report_renders_every_chart_in_a_real_browser() {
         "<th>x1</th>",
         "<th>x2</th>",
         "<th>opt</th>",
-        "<th>k</th>",
+        "<th>dropout_weight_decay</th>",
         "<th>m</th>",
     ] {
         assert!(html.contains(col), "a column per parameter: {col}");
@@ -143,6 +149,7 @@ fn the_report_renders_every_chart_in_a_real_browser() {
     for c in charts {
         assert!(c["visible"].as_u64().unwrap() > 0, "nothing drawn: {c}");
         assert_eq!(c["bad"], 0, "NaN in {c}");
+        assert_eq!(c["cut"], serde_json::json!([]), "labels cut off: {c}");
         assert!(c["width"].as_f64().unwrap() > 100.0, "{c}");
         if c["kind"] != "parallel" {
             assert!(c["ticks"].as_u64().unwrap() >= 2, "axes without ticks: {c}");

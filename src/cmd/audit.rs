@@ -19,7 +19,13 @@ pub fn findings(
     let mut checks = Vec::new();
     let mut bad = Vec::new();
     let mut check_with = |name: &str, (problems, accepted): (Vec<String>, Vec<String>)| {
-        checks.push(json!({ "check": name, "ok": problems.is_empty(), "problems": problems, "accepted": accepted }));
+        // `accepted`: clean, but only because the user allowed what it found.
+        let status = match (problems.is_empty(), accepted.is_empty()) {
+            (false, _) => "fail",
+            (true, false) => "accepted",
+            (true, true) => "ok",
+        };
+        checks.push(json!({ "check": name, "ok": problems.is_empty(), "status": status, "problems": problems, "accepted": accepted }));
         bad.extend(problems);
     };
     let in_scope = |id: &str| scope.is_none_or(|s| s.contains(id));
@@ -225,16 +231,17 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, quiet: bool) 
         )?;
     } else if !quiet {
         for c in &checks {
-            println!(
-                "{}  {}",
-                if c["ok"] == true { "ok  " } else { "FAIL" },
-                c["check"].as_str().unwrap_or_default()
-            );
+            let word = match c["status"].as_str() {
+                Some("accepted") => "accepted",
+                Some("ok") => "ok",
+                _ => "FAIL",
+            };
+            println!("{word:<8}  {}", c["check"].as_str().unwrap_or_default());
             for p in c["problems"].as_array().into_iter().flatten() {
-                println!("      {}", p.as_str().unwrap_or_default());
+                println!("          {}", p.as_str().unwrap_or_default());
             }
             for a in c["accepted"].as_array().into_iter().flatten() {
-                println!("      accepted: {}", a.as_str().unwrap_or_default());
+                println!("          accepted: {}", a.as_str().unwrap_or_default());
             }
         }
         println!("{} test-set openings recorded", accesses.len());

@@ -194,6 +194,9 @@ fn show_trial(
         }
     }
     println!("folder   {}", dir.display());
+    for line in fold_lines(&row.metrics) {
+        println!("{line}");
+    }
     let names: Vec<String> = epochs
         .first()
         .and_then(|(_, m)| m.as_object())
@@ -213,6 +216,32 @@ fn show_trial(
     }
     print!("\n{}", super::table(&rows));
     Ok(())
+}
+
+/// Under k-fold: for each metric with a spread, its mean ± std over the folds and each fold's
+/// value (`val_accuracy_std`, `val_accuracy_fold0`, ... in the trial's metrics).
+fn fold_lines(metrics: &Value) -> Vec<String> {
+    let Some(m) = metrics.as_object() else {
+        return Vec::new();
+    };
+    m.iter()
+        .filter_map(|(k, std)| {
+            let name = k.strip_suffix("_std")?;
+            let folds: Vec<String> = (0..)
+                .map_while(|f| m.get(&format!("{name}_fold{f}"))?.as_f64())
+                .enumerate()
+                .map(|(f, v)| format!("fold {f}: {}", super::fmt_value(Some(v))))
+                .collect();
+            (!folds.is_empty()).then(|| {
+                format!(
+                    "folds    {name} {} ± {} ({name}_std) by fold: {}",
+                    super::fmt_value(m.get(name).and_then(Value::as_f64)),
+                    super::fmt_value(std.as_f64()),
+                    folds.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {

@@ -281,16 +281,26 @@ pub fn body(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) 
         .iter()
         .map(|c| {
             let ok = c["ok"] == true;
+            // An accepted finding (`--allow-second-look`) passes, and says so.
+            let word = match (ok, c["status"] == "accepted") {
+                (false, _) => "finding",
+                (true, true) => "accepted",
+                (true, false) => "ok",
+            };
+            let listed = |k: &str, prefix: &str| -> Vec<String> {
+                c[k].as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| format!("{prefix}{}", cell(p)))
+                    .collect()
+            };
+            let mut found = listed("problems", "");
+            found.extend(listed("accepted", "accepted: "));
             vec![
-                state(if ok { "done" } else { "failed" }).replace(
-                    if ok { ">done<" } else { ">failed<" },
-                    if ok { ">ok<" } else { ">finding<" },
-                ),
+                state(if ok { "done" } else { "failed" })
+                    .replace(if ok { ">done<" } else { ">failed<" }, &format!(">{word}<")),
                 cell(&c["check"]),
-                c["problems"]
-                    .as_array()
-                    .map(|p| p.iter().map(cell).collect::<Vec<_>>().join("; "))
-                    .unwrap_or_default(),
+                found.join("; "),
             ]
         })
         .collect();

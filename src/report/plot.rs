@@ -156,11 +156,16 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(kind: &str, title: &str, w: f64, h: f64, xa: Axis, ya: Axis) -> Frame {
-        let left = if matches!(ya, Axis::Cats(_)) {
-            110.0
-        } else {
-            56.0
+        let left = match &ya {
+            // The label column fits the longest label (`dropout × weight_decay`); the chart
+            // grows by what it needs beyond the usual column, so the plot keeps its width.
+            Axis::Cats(c) => c
+                .iter()
+                .map(|l| label_width(l) + 30.0)
+                .fold(110.0, f64::max),
+            _ => 56.0,
         };
+        let w = w + (left - 110.0).max(0.0);
         let mut svg = String::new();
         let _ = write!(
             svg,
@@ -256,6 +261,12 @@ impl Frame {
         self.svg.push_str("</svg>");
         self.svg
     }
+}
+
+/// About how wide `text` is in pixels at the charts' 11px sans-serif (a wide glyph's width
+/// per character, so that a label is never cut).
+pub fn label_width(text: &str) -> f64 {
+    7.0 * text.chars().count() as f64
 }
 
 /// A colour from a value in 0..1 (light yellow to dark blue), for heat maps and lines.

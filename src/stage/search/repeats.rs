@@ -69,7 +69,7 @@ impl Search<'_, '_> {
         };
         self.warned_repeats = true;
         self.ctx.progress.line(&format!(
-            "  warning: trial {trial}'s program reported epoch {next} after epoch {reached}: it \
+            "  warning: trial {trial}'s program reported epoch {next} again after epoch {reached}: it \
              did not resume from its checkpoint (save its state in HPFLOW_CHECKPOINT_DIR and \
              load it on start); every promotion trains it again, and those epochs count as trained"
         ));
