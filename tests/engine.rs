@@ -87,35 +87,6 @@ fn a_second_run_on_the_same_runs_folder_is_refused() {
     assert_eq!(check, "ok");
 }
 
-/// (trial, config, state, epochs, value) of every trial, and the job statuses.
-fn records(
-    sb: &Sandbox,
-) -> (
-    Vec<(i64, String, String, i64, Option<f64>)>,
-    Vec<(String, String)>,
-) {
-    let db = sb.db();
-    let mut st = db
-        .prepare("SELECT trial, config_json, state, epochs, value FROM trials ORDER BY job, trial")
-        .unwrap();
-    let trials = st
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let mut st = db
-        .prepare("SELECT id, status FROM jobs ORDER BY id")
-        .unwrap();
-    let jobs = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    (trials, jobs)
-}
-
 /// Kill `hpflow run` at several points, rerun to the end, and compare every record with an
 /// uninterrupted run of the same workflow.
 fn sigkill_then_rerun_matches_uninterrupted(strategy: &str, trials: usize, delays_ms: &[u64]) {

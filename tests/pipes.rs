@@ -19,35 +19,6 @@ fn workflow() -> String {
     )
 }
 
-type Records = (
-    Vec<(i64, String, String, i64, Option<f64>)>,
-    Vec<(String, String)>,
-);
-
-/// (trial, config, state, epochs, value) of every trial, and (job, status) of every job.
-fn records(sb: &Sandbox) -> Records {
-    let db = sb.db();
-    let mut st = db
-        .prepare("SELECT trial, config_json, state, epochs, value FROM trials ORDER BY job, trial")
-        .unwrap();
-    let trials = st
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let mut st = db
-        .prepare("SELECT id, status FROM jobs ORDER BY id")
-        .unwrap();
-    let jobs = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    (trials, jobs)
-}
-
 fn sandbox() -> Sandbox {
     let sb = Sandbox::new();
     sb.write("w.yaml", &workflow());

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-pub mod second_look;
 mod retry;
+pub mod second_look;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;

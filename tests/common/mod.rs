@@ -112,3 +112,34 @@ pub fn missing(what: &str) {
     }
     eprintln!("SKIPPED: {what}");
 }
+
+/// What a run recorded: (trial, config, state, epochs, value) of every trial, and (job,
+/// status) of every job.
+pub type Records = (
+    Vec<(i64, String, String, i64, Option<f64>)>,
+    Vec<(String, String)>,
+);
+
+/// The records of the sandbox's runs folder, to compare an interrupted run with a clean one.
+pub fn records(sb: &Sandbox) -> Records {
+    let db = sb.db();
+    let mut st = db
+        .prepare("SELECT trial, config_json, state, epochs, value FROM trials ORDER BY job, trial")
+        .unwrap();
+    let trials = st
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let mut st = db
+        .prepare("SELECT id, status FROM jobs ORDER BY id")
+        .unwrap();
+    let jobs = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    (trials, jobs)
+}
