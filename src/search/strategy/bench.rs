@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::search::space::{Dist, RawParam, Space};
 use crate::search::strategy::sampler;
-use crate::search::{Observation, StrategyKind, StrategyOptions};
+use crate::search::{Observation, Sampler, StrategyKind, StrategyOptions};
 use crate::train::function;
 
 /// The functions `bayes` and `tpe` were tuned on (the default set).
@@ -116,6 +116,28 @@ pub fn run_once(
     })
 }
 
+/// Propose trial `i` of Hartmann6, evaluate it and observe it; the proposal's time in ms.
+fn timed_step(
+    s: &dyn Sampler,
+    space: &Space,
+    observed: &mut Vec<Observation>,
+    i: usize,
+) -> Result<f64, String> {
+    let t = Instant::now();
+    let p = s
+        .propose(space, observed, &[], i)
+        .ok_or("bayes proposed nothing")?;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let value = function::evaluate("hartmann6", &function::coordinates(&p.config))?;
+    observed.push(Observation {
+        trial: i,
+        config: p.config,
+        epochs: 1,
+        value: Some(value),
+    });
+    Ok(ms)
+}
+
 /// Proposal times of `bayes` with `n` observations already made, for each `n`: random points
 /// of Hartmann6 (6-d), then one proposal by a fresh sampler (what a resumed search pays) and
 /// `STEPS` more by the same sampler as each proposal is evaluated and observed (a long-lived
@@ -140,18 +162,7 @@ fn gp_speed(ns: &[usize], seed: u64, out: &mut dyn FnMut(String)) -> Result<(), 
         let s = sampler(&StrategyOptions::new(StrategyKind::Bayes), seed);
         let mut times = Vec::new();
         for i in n..=n + STEPS {
-            let t = Instant::now();
-            let p = s
-                .propose(&space, &observed, &[], i)
-                .ok_or("bayes proposed nothing")?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-            let value = function::evaluate("hartmann6", &function::coordinates(&p.config))?;
-            observed.push(Observation {
-                trial: i,
-                config: p.config,
-                epochs: 1,
-                value: Some(value),
-            });
+            times.push(timed_step(s.as_ref(), &space, &mut observed, i)?);
         }
         let warm = &times[1..];
         out(
@@ -177,18 +188,7 @@ fn gp_run(n: usize, seed: u64, out: &mut dyn FnMut(String)) -> Result<(), String
     let mut observed: Vec<Observation> = Vec::with_capacity(n);
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
-        let t = Instant::now();
-        let p = s
-            .propose(&space, &observed, &[], i)
-            .ok_or("bayes proposed nothing")?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-        let value = function::evaluate("hartmann6", &function::coordinates(&p.config))?;
-        observed.push(Observation {
-            trial: i,
-            config: p.config,
-            epochs: 1,
-            value: Some(value),
-        });
+        times.push(timed_step(s.as_ref(), &space, &mut observed, i)?);
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
