@@ -62,7 +62,7 @@ fn why(
         });
     }
     let mut config = Vec::new();
-    diff("", &before["config"], &now["config"], &mut config);
+    crate::exec::second_look::diff("", &before["config"], &now["config"], &mut config);
     if !config.is_empty() {
         parts.push(format!("settings changed: {}", config.join(", ")));
     }
@@ -111,39 +111,6 @@ fn strings(v: &Value, out: &mut Vec<String>) {
         Value::String(s) if !out.contains(s) => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
         Value::Object(m) => m.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
-
-fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                diff(
-                    &p,
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        _ if a != b => {
-            let show = |v: &Value| {
-                let t = v.to_string();
-                if t.chars().count() > 24 {
-                    format!("{}…", t.chars().take(20).collect::<String>())
-                } else {
-                    t
-                }
-            };
-            out.push(format!("{path} {} → {}", show(a), show(b)));
-        }
         _ => {}
     }
 }

@@ -178,7 +178,14 @@ fn data_name(wf: &Workflow) -> String {
     }
 }
 
-fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+/// The settings that differ between `a` and `b`, one `path old → new` line each (long values
+/// cut, by characters). `hpflow status` names a workflow's changed settings with it too.
+pub(crate) fn diff(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
     match (a, b) {
         (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
@@ -200,8 +207,8 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         _ if a != b => {
             let show = |v: &serde_json::Value| {
                 let t = v.to_string();
-                if t.len() > 20 {
-                    format!("{}…", &t[..12])
+                if t.chars().count() > 24 {
+                    format!("{}…", t.chars().take(20).collect::<String>())
                 } else {
                     t
                 }
