@@ -19,3 +19,15 @@ mod tests {
         assert_eq!(super::plural(3u64, "trial"), "3 trials");
     }
 }
+
+/// `s` for one segment of a URL: unreserved characters kept, every other byte `%XX`.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -42,7 +42,7 @@ impl Client {
     fn experiment(&self, name: &str) -> Result<String> {
         let path = format!(
             "experiments/get-by-name?experiment_name={}",
-            percent_encode(name)
+            crate::text::percent_encode(name)
         );
         let (status, v) = http::request(&self.ep, "GET", &format!("api/2.0/mlflow/{path}"), None)
             .map_err(user)?;
@@ -147,17 +147,6 @@ impl Client {
         )?;
         Ok(())
     }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// What an export did.

@@ -77,22 +77,15 @@ fn jobs_of(db: &Db, name: &str) -> Result<Vec<(String, String)>> {
     Ok(jobs)
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn path(p: &Page) -> String {
     match p {
         Page::Index => "/".into(),
-        Page::Workflow(w) => format!("/w/{}", enc(w)),
-        Page::Trial(w, j, n) => format!("/w/{}/trial/{}/{n}", enc(w), enc(j)),
+        Page::Workflow(w) => format!("/w/{}", crate::text::percent_encode(w)),
+        Page::Trial(w, j, n) => format!(
+            "/w/{}/trial/{}/{n}",
+            crate::text::percent_encode(w),
+            crate::text::percent_encode(j)
+        ),
     }
 }
 
