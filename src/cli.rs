@@ -71,6 +71,10 @@ pub enum Command {
         /// stages after the failures follow the new results. Job ids stay the same.
         #[arg(long)]
         retry_failed: bool,
+        /// Run this stage and the stages it needs, nothing after it: grow a search and see
+        /// the new winner's retrain without spending the test set.
+        #[arg(long, value_name = "STAGE")]
+        until: Option<String>,
     },
     /// Jobs, their content hashes and what went into each; runs nothing.
     Plan {
@@ -289,6 +293,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             allow_second_look,
             executor,
             retry_failed,
+            until,
         } => crate::cmd::run::run(
             &workflow,
             &layout,
@@ -297,6 +302,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             allow_second_look,
             executor,
             retry_failed,
+            until.as_deref(),
         ),
         Command::Plan {
             workflow,

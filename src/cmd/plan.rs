@@ -22,13 +22,19 @@ pub fn run(
     }
     let plan = crate::plan::build(&wf)?;
     let db = Db::open_read(&layout.db())?;
-    let state = |id: &str| -> Result<String> {
+    let state = |job: &crate::plan::Job| -> Result<String> {
         let row = match &db {
-            Some(db) => db.job(id)?,
+            Some(db) => db.job(&job.id)?,
             None => None,
         };
+        let stage = wf.stage(&job.stage).expect("planned stages exist");
         Ok(match row {
-            Some(r) if r.status == "done" => "done".into(),
+            Some(r) if r.status == "done" => {
+                match crate::stage::search::budget_changed(stage, &r.outputs) {
+                    Some(_) => continuation(db.as_ref(), &job.id, stage)?,
+                    None => "done".into(),
+                }
+            }
             Some(r) => format!("{} (will resume)", r.status),
             None => "to run".into(),
         })
@@ -90,12 +96,15 @@ pub fn run(
             "kind": job.kind,
             "id": job.id,
             "needs": job.needs,
-            "state": state(&job.id)?,
+            "state": state(job)?,
             "key": job.key,
             "schedule": schedule,
             "hyperparameters": hyperparameters,
             "narrowed": narrowed,
         });
+        if let Some(why) = &job.budget_in_identity {
+            entry["budget_in_identity"] = json!(why);
+        }
         if let Some(x) = slurm {
             entry["executor"] = x;
         }
@@ -135,6 +144,16 @@ pub fn run(
     }
     println!("workflow {}", wf.name);
     print!("{}", super::table(&rows));
+    for j in &jobs {
+        let state = j["state"].as_str().unwrap_or_default();
+        if state.starts_with("continues") || state.starts_with("shrinks") {
+            println!(
+                "{} {} {state}",
+                j["stage"].as_str().unwrap_or_default(),
+                short(j["id"].as_str().unwrap_or_default())
+            );
+        }
+    }
     for j in &jobs {
         let defaults: Vec<String> = j["hyperparameters"]
             .as_array()
@@ -178,6 +197,12 @@ pub fn run(
                 x["runs"].as_str().unwrap_or_default()
             );
         }
+        if let Some(why) = j["budget_in_identity"].as_str() {
+            print!(
+                "\n{}: another budget is another search: {why}\n",
+                j["stage"].as_str().unwrap_or_default()
+            );
+        }
         if let Some(look) = j.get("second_look") {
             print!(
                 "\n{}: would be refused: a second look at the test rows of evaluate {}\n  {}\n  \
@@ -206,6 +231,40 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// A done search under a new budget: the same job runs on (a sweep that grows) or selects
+/// within what it did (a smaller budget). Counted in trials, as the budget is.
+fn continuation(db: Option<&Db>, job: &str, stage: &crate::workflow::Stage) -> Result<String> {
+    let StageSpec::Search(s) = &stage.spec else {
+        return Ok("done".into());
+    };
+    let done = match db {
+        Some(db) => db
+            .trials(job)?
+            .iter()
+            .filter(|t| t.state == "done" || t.state == "failed")
+            .count(),
+        None => 0,
+    };
+    let planned = crate::search::scheduler::describe(&s.strategy, &s.budget, s.epochs)["trials"]
+        .as_u64()
+        .map(|t| t as usize);
+    let trials = |n: usize| crate::text::plural(n as u64, "trial");
+    Ok(match (planned, s.budget.open_ended_by()) {
+        (Some(p), _) if p >= done => {
+            format!("continues: {} done, {} to train", trials(done), p - done)
+        }
+        (Some(p), _) => format!(
+            "shrinks: selects among the first {} of {} done, none to train",
+            p, done
+        ),
+        (None, Some(by)) => format!(
+            "continues: {} done, more until {by} are spent",
+            trials(done)
+        ),
+        (None, None) => format!("continues: {} done", trials(done)),
+    })
 }
 
 fn rungs_text(rungs: &serde_json::Value) -> String {

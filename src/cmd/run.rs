@@ -16,6 +16,7 @@ pub fn run(
     allow_second_look: bool,
     executor: Option<crate::workflow::executor::ExecutorKind>,
     retry_failed: bool,
+    until: Option<&str>,
 ) -> Result<()> {
     let mut wf = crate::workflow::load(path)?;
     if let Some(kind) = executor {
@@ -33,6 +34,7 @@ pub fn run(
         quiet || json,
         allow_second_look,
         retry_failed,
+        until,
     )?;
     if json {
         return super::print_json(&serde_json::json!({ "workflow": wf.name, "jobs": outcomes }));

@@ -48,6 +48,11 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "running": running,
             "epochs_trained": summary.epochs,
         });
+        // A sweep that grew or shrank: the budgets it ran under, oldest first.
+        let budgets = crate::stage::search::budget_history(layout, id);
+        if budgets.len() > 1 {
+            entry["budgets"] = json!(budgets);
+        }
         // Only where there were some, so that local runs read (and snapshot) as before.
         if !slurm.is_empty() {
             entry["slurm_jobs"] = serde_json::to_value(&slurm).unwrap_or_default();
@@ -68,6 +73,14 @@ fn summary(job: &Value) -> String {
         parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
     }
     parts.extend(super::stopped_note(outputs));
+    if let Some(b) = job["budgets"].as_array() {
+        let seq: Vec<String> = b
+            .iter()
+            .filter_map(|e| serde_json::from_value(e["budget"].clone()).ok())
+            .map(|b| crate::stage::search::budget_text(&b))
+            .collect();
+        parts.push(format!("budgets: {}", seq.join(" → ")));
+    }
     if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
         parts.push(format!(
             "trial {} retrained {} on {on}",

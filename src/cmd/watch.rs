@@ -28,7 +28,7 @@ fn inputs(path: &Path) -> Vec<PathBuf> {
 pub fn run(path: &Path, layout: &Layout, quiet: bool) -> Result<()> {
     crate::signals::install();
     loop {
-        match super::run::run(path, layout, quiet, false, false, None, false) {
+        match super::run::run(path, layout, quiet, false, false, None, false, None) {
             Ok(()) => {}
             Err(Error::Interrupted) => return Ok(()),
             // Bad input or a failed job: say so and wait for the next edit.

@@ -37,12 +37,23 @@ pub fn run(
     quiet: bool,
     allow_second_look: bool,
     retry_failed: bool,
+    until: Option<&str>,
 ) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
     let db = Db::open(&layout.db())?;
+    // `--until STAGE`: that stage and the stages it needs; nothing after (no test set spent).
+    let plan_all = plan;
+    let reduced;
+    let plan = match until {
+        Some(stage) => {
+            reduced = plan.up_to(stage)?;
+            &reduced
+        }
+        None => plan,
+    };
     second_look::check(wf, plan, layout, &db, allow_second_look)?;
     let retry = retry::plan(wf, plan, &db, retry_failed)?;
-    let jobs: Vec<(String, String)> = plan
+    let jobs: Vec<(String, String)> = plan_all
         .jobs
         .iter()
         .map(|j| (j.stage.clone(), j.id.clone()))
@@ -89,7 +100,12 @@ pub fn run(
                     crate::text::plural(*n as u64, "failed trial")
                 ));
             } else if row.status == "done" && !redo {
-                if stage::outputs_present(layout, job) {
+                let regrow = stage::search::budget_changed(stage, &row.outputs);
+                if let Some(change) = &regrow {
+                    // A sweep that grows (or shrinks): the same job, run on under the new
+                    // budget; its recorded items are kept (see stage::search::grow).
+                    progress.line(&format!("{:<10} {short}  {change}", job.stage));
+                } else if stage::outputs_present(layout, job) {
                     progress.line(&format!("{:<10} {short}  cached", job.stage));
                     too_many_failures(wf, stage, &row.outputs)?;
                     outcomes.push(JobOutcome {
@@ -102,14 +118,16 @@ pub fn run(
                     });
                     continue;
                 }
-                progress.line(&format!(
-                    "{:<10} {short}  outputs missing: redoing",
-                    job.stage
-                ));
-                db.reset_job(&job.id)?;
-                let dir = layout.job(&job.id);
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                if regrow.is_none() {
+                    progress.line(&format!(
+                        "{:<10} {short}  outputs missing: redoing",
+                        job.stage
+                    ));
+                    db.reset_job(&job.id)?;
+                    let dir = layout.job(&job.id);
+                    if dir.exists() {
+                        std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                    }
                 }
             }
         }

@@ -6,7 +6,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Bump when the meaning of a key or the layout of outputs changes: every job reruns.
-pub const FORMAT_SALT: &str = "hpflow-job-v1";
+/// v2: a search's budget left its identity (sweeps grow), downstream stages hash their
+/// search's budget instead.
+pub const FORMAT_SALT: &str = "hpflow-job-v2";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JobKey {
@@ -15,7 +17,8 @@ pub struct JobKey {
     pub kind: &'static str,
     /// The stage's resolved configuration.
     pub config: serde_json::Value,
-    /// Job ids of the stages it needs, sorted.
+    /// What the stages it needs hand on (`Job::output`: their ids, a growing search's with
+    /// its budget), sorted.
     pub upstream: Vec<String>,
     /// (input name, sha256 of its content): the dataset, a command's program.
     pub inputs: Vec<(String, String)>,

@@ -6,6 +6,7 @@ pub mod key;
 use std::path::Path;
 
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::error::{Error, Result};
 use crate::train::TrainerSpec;
@@ -21,6 +22,14 @@ pub struct Job {
     pub kind: &'static str,
     pub needs: Vec<String>,
     pub key: JobKey,
+    /// What the stages that need this job hash as its output: its id, and for a search whose
+    /// budget is outside its identity (a sweep that grows) the budget too, since the same
+    /// search selects among more or fewer trials under another budget.
+    #[serde(skip)]
+    pub output: String,
+    /// A search whose budget is part of its identity: why (a new budget is a new job).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_in_identity: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +41,34 @@ pub struct Plan {
 impl Plan {
     pub fn job(&self, stage: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.stage == stage)
+    }
+
+    /// `run --until STAGE`: the plan of that stage and the stages it needs, in order.
+    pub fn up_to(&self, stage: &str) -> Result<Plan> {
+        let Some(last) = self.job(stage) else {
+            let names: Vec<&str> = self.jobs.iter().map(|j| j.stage.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "--until: no stage {stage:?} in workflow {} (its stages: {})",
+                self.workflow,
+                names.join(", ")
+            )));
+        };
+        let mut keep = std::collections::BTreeSet::from([last.stage.clone()]);
+        // Stages come in dependency order: walking back once collects every need.
+        for j in self.jobs.iter().rev() {
+            if keep.contains(&j.stage) {
+                keep.extend(j.needs.iter().cloned());
+            }
+        }
+        Ok(Plan {
+            workflow: self.workflow.clone(),
+            jobs: self
+                .jobs
+                .iter()
+                .filter(|j| keep.contains(&j.stage))
+                .cloned()
+                .collect(),
+        })
     }
 }
 
@@ -46,11 +83,17 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
         let mut upstream: Vec<String> = stage
             .needs
             .iter()
-            .map(|n| jobs.iter().find(|j| &j.stage == n).map(|j| j.id.clone()))
+            .map(|n| {
+                jobs.iter()
+                    .find(|j| &j.stage == n)
+                    .map(|j| j.output.clone())
+            })
             .collect::<Option<_>>()
             .ok_or_else(|| Error::internal("stages out of order"))?;
         upstream.sort();
         let mut inputs = Vec::new();
+        let mut budget_in_identity = None;
+        let mut budget = None;
         match &stage.spec {
             StageSpec::Split(_) => {
                 let spec = wf
@@ -64,6 +107,9 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
                 ));
             }
             StageSpec::Search(s) => {
+                budget_in_identity =
+                    crate::search::scheduler::budget_in_identity(&s.strategy, &s.budget, s.epochs);
+                budget = Some(serde_json::to_value(&s.budget).map_err(Error::internal)?);
                 if let TrainerSpec::Command { argv } = &s.trainer {
                     for a in argv {
                         let p = Path::new(a);
@@ -75,7 +121,12 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
             }
             _ => {}
         }
-        let config = serde_json::to_value(&stage.spec).map_err(Error::internal)?;
+        let mut config = serde_json::to_value(&stage.spec).map_err(Error::internal)?;
+        // A search that grows: its budget says where the schedule stops, not what it decides.
+        let grows = budget.is_some() && budget_in_identity.is_none();
+        if grows && let Some(o) = config.as_object_mut() {
+            o.remove("budget");
+        }
         let key = JobKey {
             salt: key::FORMAT_SALT,
             hpflow_format: crate::store::FORMAT_VERSION,
@@ -86,8 +137,18 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
             seed: wf.seed,
             device: wf.device.clone(),
         };
+        let id = key.id();
+        let output = match budget.filter(|_| grows) {
+            Some(b) => {
+                let b = serde_json::to_string(&b).map_err(Error::internal)?;
+                hex::encode(sha2::Sha256::digest(format!("{id}\n{b}").as_bytes()))
+            }
+            None => id.clone(),
+        };
         jobs.push(Job {
-            id: key.id(),
+            id,
+            output,
+            budget_in_identity,
             stage: stage.name.clone(),
             kind: stage.spec.kind(),
             needs: stage.needs.clone(),

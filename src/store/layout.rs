@@ -102,6 +102,10 @@ impl Layout {
     pub fn best(&self, search_job: &str) -> PathBuf {
         self.job(search_job).join("best.json")
     }
+    /// The budgets a search ran under, oldest first (a sweep that grew).
+    pub fn budgets(&self, search_job: &str) -> PathBuf {
+        self.job(search_job).join("budgets.json")
+    }
     pub fn trials(&self, job_id: &str) -> PathBuf {
         self.job(job_id).join("trials")
     }

@@ -19,6 +19,7 @@ mod asha;
 mod bohb;
 mod brackets;
 mod describe;
+mod grow;
 mod history;
 mod ladder;
 mod median;
@@ -33,6 +34,7 @@ mod sim;
 mod tests;
 
 pub use describe::describe;
+pub use grow::budget_in_identity;
 pub use ladder::{Bracket, Rung};
 pub use random::random_config;
 

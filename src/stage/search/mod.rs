@@ -37,6 +37,8 @@ pub fn folds_of(ctx: &Ctx) -> Result<usize> {
     folds::count(ctx.data_ref()?.as_ref())
 }
 mod folds;
+mod grow;
+pub use grow::{budget_changed, budget_text, history as budget_history};
 mod outcome;
 mod records;
 mod repeats;
@@ -147,6 +149,12 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         stale: Vec::new(),
     };
     let pool = s.start_workers()?;
+    // A sweep that grows or shrinks: the recorded items meet the new budget's decisions.
+    let live = rows.iter().filter(|r| r.state != retry::STALE).count();
+    let changed = grow::record(s.ctx.layout, &s.ctx.job.id, &spec.budget, live)?;
+    if changed && !rows.is_empty() && retried == 0 {
+        rows = s.regrow(sched.as_ref(), rows)?;
+    }
     let resumed = !rows.is_empty();
     if retried > 0 {
         s.ctx.progress.line(&format!(
@@ -226,7 +234,11 @@ impl<'a> Search<'_, 'a> {
 
     /// An item's result from the database (after a restart).
     fn stored_result(&self, index: usize, value: Option<f64>) -> Result<ItemResult> {
-        let item = &self.issued[index];
+        self.result_of(&self.issued[index], index, value)
+    }
+
+    /// Item `index`'s result from the database, its curve from the trial's recorded epochs.
+    fn result_of(&self, item: &WorkItem, index: usize, value: Option<f64>) -> Result<ItemResult> {
         let epochs = self.ctx.db.epochs(self.job(), item.trial)?;
         let curve = epochs
             .iter()

@@ -171,6 +171,8 @@ impl Search<'_, '_> {
             "failed": failed,
             "folds": self.folds,
             "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
+            // The budget this selection was made under: another one runs the search on.
+            "budget": self.spec.budget,
         });
         if let Some(e) = &early {
             best["early_stopping"] = e.clone();
