@@ -108,6 +108,32 @@ fn exported(sb: &Sandbox) -> (serde_json::Value, Vec<serde_json::Value>) {
     (v["selected"].clone(), trials)
 }
 
+/// The search's decisions in order: (item, trial, epochs, cloned from, state, value).
+type Item = (i64, i64, i64, Option<i64>, String, Option<f64>);
+
+fn items(sb: &Sandbox) -> Vec<Item> {
+    let db = sb.db();
+    let mut st = db
+        .prepare(
+            "SELECT i.item, i.trial, i.epochs, i.clone_trial, i.state, i.value
+             FROM items i JOIN jobs j ON j.id = i.job WHERE j.kind = 'search' ORDER BY i.item",
+        )
+        .unwrap();
+    st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<Vec<_>, _>>()
+    .unwrap()
+}
+
 /// A trial without its wall time (the one field two runs never share).
 fn timeless(t: &serde_json::Value) -> serde_json::Value {
     let mut t = t.clone();
@@ -137,12 +163,13 @@ fn search_id(sb: &Sandbox) -> String {
         .to_string()
 }
 
-/// A fresh run of `workflow` in a sandbox of its own: (selection, trials).
-fn fresh(workflow: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+/// A fresh run of `workflow` in a sandbox of its own: (selection, trials, items).
+fn fresh(workflow: &str) -> (serde_json::Value, Vec<serde_json::Value>, Vec<Item>) {
     let sb = Sandbox::new();
     sb.write("w.yaml", workflow);
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
-    exported(&sb)
+    let (selected, trials) = exported(&sb);
+    (selected, trials, items(&sb))
 }
 
 #[test]
@@ -208,7 +235,8 @@ fn tpe_on_digits_grows_from_12_to_16_trials_training_only_the_4_new_ones() {
     );
 
     // A fresh 16-trial run (3 workers) decides and selects the same, bit for bit.
-    let (fresh_selected, fresh_trials) = fresh(&quickstart(16, 3));
+    let (fresh_selected, fresh_trials, fresh_items) = fresh(&quickstart(16, 3));
+    assert_eq!(items(&sb), fresh_items);
     assert_eq!(selection(&selected), selection(&fresh_selected));
     let a: Vec<_> = after.iter().map(timeless).collect();
     let b: Vec<_> = fresh_trials.iter().map(timeless).collect();
@@ -247,7 +275,8 @@ fn hyperband_grows_by_one_iteration_like_a_fresh_run() {
             serde_json::to_string(&before[t]).unwrap()
         );
     }
-    let (fresh_selected, fresh_trials) = fresh(&function(hb, "{trials: 34}", 3, ""));
+    let (fresh_selected, fresh_trials, fresh_items) = fresh(&function(hb, "{trials: 34}", 3, ""));
+    assert_eq!(items(&sb), fresh_items);
     assert_eq!(selection(&selected), selection(&fresh_selected));
     let a: Vec<_> = after.iter().map(timeless).collect();
     let b: Vec<_> = fresh_trials.iter().map(timeless).collect();
@@ -293,6 +322,8 @@ fn asha_and_median_stopping_grow_like_fresh_runs_training_less() {
         f.ok(&["-q", "run", "w.yaml", "--until", "search"]);
         let (fresh_epochs, _) = trained_since(&f, &BTreeMap::new());
         let (fresh_selected, fresh_trials) = exported(&f);
+        // The same decisions in the same order, each with the same result.
+        assert_eq!(items(&sb), items(&f), "{strategy}");
         assert_eq!(
             selection(&selected),
             selection(&fresh_selected),
@@ -311,12 +342,18 @@ fn asha_and_median_stopping_grow_like_fresh_runs_training_less() {
 
 #[test]
 fn a_smaller_budget_selects_within_what_was_done_without_training() {
+    // Seed 2: the best of 16 trials is trial 14, so the first 6 select another.
+    let w = |n: usize| {
+        function("{kind: tpe}", &format!("{{trials: {n}}}"), 3, "").replace("seed: 3", "seed: 2")
+    };
     let sb = Sandbox::new();
-    sb.write("w.yaml", &function("{kind: tpe}", "{trials: 16}", 3, ""));
+    sb.write("w.yaml", &w(16));
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
     let id = search_id(&sb);
     let logs = epochs_logs(&sb);
-    sb.write("w.yaml", &function("{kind: tpe}", "{trials: 6}", 3, ""));
+    let (of16, _) = exported(&sb);
+    assert_eq!(of16["trial"], 14);
+    sb.write("w.yaml", &w(6));
     assert_eq!(search_id(&sb), id);
     assert!(
         sb.ok(&["plan", "w.yaml"])
@@ -325,15 +362,16 @@ fn a_smaller_budget_selects_within_what_was_done_without_training() {
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
     assert_eq!(trained_since(&sb, &logs), (0, vec![]));
     let (selected, _) = exported(&sb);
-    let (fresh_selected, _) = fresh(&function("{kind: tpe}", "{trials: 6}", 1, ""));
+    assert_eq!(selected["trials"], 6);
+    assert!(selected["trial"].as_u64().unwrap() < 6);
+    let (fresh_selected, _, _) = fresh(&w(6));
     assert_eq!(selection(&selected), selection(&fresh_selected));
     // Back to 16: nothing trains either, and the 16-trial selection is back.
-    sb.write("w.yaml", &function("{kind: tpe}", "{trials: 16}", 3, ""));
+    sb.write("w.yaml", &w(16));
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
     assert_eq!(trained_since(&sb, &logs), (0, vec![]));
     let (back, _) = exported(&sb);
-    let (fresh16, _) = fresh(&function("{kind: tpe}", "{trials: 16}", 1, ""));
-    assert_eq!(selection(&back), selection(&fresh16));
+    assert_eq!(selection(&back), selection(&of16));
 }
 
 /// Time budgets are not deterministic: what a raised one must do is reuse what was done.
@@ -388,7 +426,7 @@ fn a_raised_time_budget_continues_the_same_search() {
 #[test]
 fn a_growth_killed_midway_resumes_to_the_fresh_result() {
     let w = |n: usize| function("{kind: tpe}", &format!("{{trials: {n}}}"), 3, "sleep: 0.01");
-    let (fresh_selected, fresh_trials) = fresh(&w(16));
+    let (fresh_selected, fresh_trials, fresh_items) = fresh(&w(16));
     let mut kills = 0;
     for ms in [150, 300, 500] {
         let sb = Sandbox::new();
@@ -405,6 +443,7 @@ fn a_growth_killed_midway_resumes_to_the_fresh_result() {
         let a: Vec<_> = after.iter().map(timeless).collect();
         let b: Vec<_> = fresh_trials.iter().map(timeless).collect();
         assert_eq!(a, b, "killed after {ms} ms");
+        assert_eq!(items(&sb), fresh_items, "killed after {ms} ms");
     }
     assert!(kills > 0, "no kill landed during the growth");
 }
