@@ -74,6 +74,11 @@ impl Plan {
 
 /// Plan every stage of a workflow, in dependency order.
 pub fn build(wf: &Workflow) -> Result<Plan> {
+    build_with(wf, &crate::search::options::DEFAULTS)
+}
+
+/// `build` with other strategy defaults (tests: changing one changes the ids it affects).
+pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) -> Result<Plan> {
     let data_hash = match &wf.data {
         Some(spec) => Some(crate::data::content_hash(spec, &wf.base_dir)?),
         None => None,
@@ -94,6 +99,7 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
         let mut inputs = Vec::new();
         let mut budget_in_identity = None;
         let mut budget = None;
+        let mut strategy = None;
         match &stage.spec {
             StageSpec::Split(_) => {
                 let spec = wf
@@ -110,6 +116,11 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
                 budget_in_identity =
                     crate::search::scheduler::budget_in_identity(&s.strategy, &s.budget, s.epochs);
                 budget = Some(serde_json::to_value(&s.budget).map_err(Error::internal)?);
+                // The key hashes the strategy with every default applied, not what was written.
+                let resolved = s
+                    .strategy
+                    .resolve_with(defaults, s.epochs, s.space.params.len());
+                strategy = Some(serde_json::to_value(resolved).map_err(Error::internal)?);
                 if let TrainerSpec::Command { argv } = &s.trainer {
                     for a in argv {
                         let p = Path::new(a);
@@ -124,8 +135,13 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
         let mut config = serde_json::to_value(&stage.spec).map_err(Error::internal)?;
         // A search that grows: its budget says where the schedule stops, not what it decides.
         let grows = budget.is_some() && budget_in_identity.is_none();
-        if grows && let Some(o) = config.as_object_mut() {
-            o.remove("budget");
+        if let Some(o) = config.as_object_mut() {
+            if grows {
+                o.remove("budget");
+            }
+            if let Some(st) = strategy {
+                o.insert("strategy".into(), st);
+            }
         }
         let key = JobKey {
             salt: key::FORMAT_SALT,
@@ -159,4 +175,81 @@ pub fn build(wf: &Workflow) -> Result<Plan> {
         workflow: wf.name.clone(),
         jobs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::options::{DEFAULTS, Defaults};
+
+    fn search_id(strategy: &str, defaults: &Defaults) -> String {
+        let text = format!(
+            "name: t
+seed: 1
+stages:
+  search:
+    kind: search
+    model: function
+    function: branin
+    space:
+      x1: {{uniform: [-5.0, 10.0]}}
+      x2: {{uniform: [0.0, 15.0]}}
+    strategy: {strategy}
+    metric: {{name: objective, goal: minimize}}
+    budget: {{trials: 8}}
+"
+        );
+        let wf = crate::workflow::validate::from_text(Path::new("t.yaml"), &text).unwrap();
+        build_with(&wf, defaults).unwrap().jobs[0].id.clone()
+    }
+
+    #[test]
+    fn a_default_is_part_of_the_identity_of_the_jobs_it_applies_to() {
+        let d = DEFAULTS;
+        // Written out at its default or left out: the same job.
+        assert_eq!(
+            search_id("{kind: tpe}", &d),
+            search_id(&format!("{{kind: tpe, initial: {}}}", d.tpe_initial), &d)
+        );
+        assert_eq!(
+            search_id("{kind: hyperband, max_epochs: 9}", &d),
+            search_id(
+                &format!(
+                    "{{kind: hyperband, max_epochs: 9, eta: {}, batch: {}}}",
+                    d.eta, d.batch
+                ),
+                &d
+            )
+        );
+        // Another value: another job.
+        assert_ne!(
+            search_id("{kind: tpe}", &d),
+            search_id(
+                &format!("{{kind: tpe, initial: {}}}", d.tpe_initial + 1),
+                &d
+            )
+        );
+        // A changed default changes the ids of the searches it applies to, and no other.
+        let other = Defaults {
+            tpe_initial: d.tpe_initial + 1,
+            ..d
+        };
+        assert_ne!(
+            search_id("{kind: tpe}", &d),
+            search_id("{kind: tpe}", &other)
+        );
+        assert_eq!(
+            search_id("{kind: tpe, initial: 3}", &d),
+            search_id("{kind: tpe, initial: 3}", &other)
+        );
+        assert_eq!(
+            search_id("{kind: random}", &d),
+            search_id("{kind: random}", &other)
+        );
+        let batch = Defaults { batch: 5, ..d };
+        assert_ne!(
+            search_id("{kind: random}", &d),
+            search_id("{kind: random}", &batch)
+        );
+    }
 }

@@ -474,3 +474,199 @@ impl<'de> Deserialize<'de> for StrategyOptions {
         Ok(raw.into())
     }
 }
+
+/// Every strategy default, in one place: the schedulers and samplers take theirs from here
+/// (`scheduler::DEFAULT_*`, `strategy::*::DEFAULT_*` are these), and `resolve` applies them
+/// for the job's identity, so that changing one changes the ids of the jobs it affects.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub batch: usize,
+    pub eta: u32,
+    pub min_epochs: u32,
+    pub sobol: bool,
+    pub acquisition: Acquisition,
+    pub bayes_initial: usize,
+    pub bayes_candidates: usize,
+    pub xi: f64,
+    pub kappa: f64,
+    pub tpe_initial: usize,
+    pub tpe_candidates: usize,
+    pub evolution_population: usize,
+    pub tournament: usize,
+    pub crossover_rate: f64,
+    pub mutation_rate: f64,
+    pub elitism: usize,
+    pub pbt_population: usize,
+    pub quantile: f64,
+    pub perturb: f64,
+}
+
+pub const DEFAULTS: Defaults = Defaults {
+    batch: 4,
+    eta: 3,
+    min_epochs: 1,
+    sobol: false,
+    acquisition: Acquisition::Ei,
+    bayes_initial: 10,
+    bayes_candidates: 1000,
+    xi: 0.0,
+    kappa: 2.0,
+    tpe_initial: 10,
+    tpe_candidates: 24,
+    evolution_population: 20,
+    tournament: 3,
+    crossover_rate: 0.9,
+    mutation_rate: 0.2,
+    elitism: 1,
+    pbt_population: 8,
+    quantile: 0.25,
+    perturb: 0.2,
+};
+
+/// The epochs of a multi-fidelity kind's rungs, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rungs {
+    pub eta: u32,
+    pub min_epochs: u32,
+    pub max_epochs: u32,
+    pub batch: usize,
+}
+
+/// A strategy with every default applied: the job key's form. One variant per kind, holding
+/// only that kind's options. `None` where unset means something of its own (grid `steps`:
+/// each parameter's; tpe `gamma`: Optuna's rule; evolution `generations`: no limit).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Strategy {
+    Grid {
+        steps: Option<usize>,
+        allow_large: bool,
+        batch: usize,
+    },
+    Random {
+        sobol: bool,
+        batch: usize,
+        median_stopping: bool,
+    },
+    Bayes {
+        surrogate: String,
+        acquisition: Acquisition,
+        initial: usize,
+        kappa: f64,
+        xi: f64,
+        candidates: usize,
+        batch: usize,
+        median_stopping: bool,
+    },
+    Tpe {
+        initial: usize,
+        gamma: Option<f64>,
+        candidates: usize,
+        batch: usize,
+        median_stopping: bool,
+    },
+    Evolution {
+        population: usize,
+        generations: Option<usize>,
+        mutation_rate: f64,
+        crossover_rate: f64,
+        tournament: usize,
+        elitism: usize,
+    },
+    Sha(Rungs),
+    Hyperband(Rungs),
+    Asha(Rungs),
+    Bohb {
+        #[serde(flatten)]
+        rungs: Rungs,
+        /// Observations at a budget before its model is used (default: parameters + 2).
+        initial: usize,
+        gamma: Option<f64>,
+        candidates: usize,
+    },
+    Pbt {
+        population: usize,
+        interval: u32,
+        quantile: f64,
+        perturb: f64,
+        max_epochs: u32,
+    },
+}
+
+impl StrategyOptions {
+    /// The strategy with every default applied. `default_epochs` is the stage's epochs (the
+    /// default `max_epochs`), `params` the number of searched parameters (BOHB's `initial`).
+    pub fn resolve(&self, default_epochs: u32, params: usize) -> Strategy {
+        self.resolve_with(&DEFAULTS, default_epochs, params)
+    }
+
+    /// `resolve` under other defaults (a test changes one and sees which job ids change).
+    pub fn resolve_with(&self, d: &Defaults, default_epochs: u32, params: usize) -> Strategy {
+        let o = self;
+        let batch = o.batch.unwrap_or(d.batch);
+        let median_stopping = o.median_stopping.unwrap_or(false);
+        let max_epochs = o.max_epochs.unwrap_or(default_epochs);
+        let rungs = Rungs {
+            eta: o.eta.unwrap_or(d.eta),
+            min_epochs: o.min_epochs.unwrap_or(d.min_epochs),
+            max_epochs,
+            batch,
+        };
+        match o.kind {
+            StrategyKind::Grid => Strategy::Grid {
+                steps: o.steps,
+                allow_large: o.allow_large.unwrap_or(false),
+                batch,
+            },
+            StrategyKind::Random => Strategy::Random {
+                sobol: o.sobol.unwrap_or(d.sobol),
+                batch,
+                median_stopping,
+            },
+            StrategyKind::Bayes => Strategy::Bayes {
+                surrogate: o.surrogate.clone().unwrap_or_else(|| "gp".into()),
+                acquisition: o.acquisition.unwrap_or(d.acquisition),
+                initial: o.initial.unwrap_or(d.bayes_initial),
+                kappa: o.kappa.unwrap_or(d.kappa),
+                xi: o.xi.unwrap_or(d.xi),
+                candidates: o.candidates.unwrap_or(d.bayes_candidates),
+                batch,
+                median_stopping,
+            },
+            StrategyKind::Tpe => Strategy::Tpe {
+                initial: o.initial.unwrap_or(d.tpe_initial),
+                gamma: o.gamma,
+                candidates: o.candidates.unwrap_or(d.tpe_candidates),
+                batch,
+                median_stopping,
+            },
+            StrategyKind::Evolution => Strategy::Evolution {
+                population: o.population.unwrap_or(d.evolution_population),
+                generations: o.generations,
+                mutation_rate: o.mutation_rate.unwrap_or(d.mutation_rate),
+                crossover_rate: o.crossover_rate.unwrap_or(d.crossover_rate),
+                tournament: o.tournament.unwrap_or(d.tournament),
+                elitism: o.elitism.unwrap_or(d.elitism),
+            },
+            StrategyKind::Sha => Strategy::Sha(rungs),
+            StrategyKind::Hyperband => Strategy::Hyperband(rungs),
+            StrategyKind::Asha => Strategy::Asha(rungs),
+            StrategyKind::Bohb => Strategy::Bohb {
+                rungs,
+                initial: o.initial.unwrap_or(params + 2),
+                gamma: o.gamma,
+                candidates: o.candidates.unwrap_or(d.tpe_candidates),
+            },
+            StrategyKind::Pbt => {
+                let max = max_epochs.max(1);
+                Strategy::Pbt {
+                    population: o.population.unwrap_or(d.pbt_population),
+                    interval: o.interval.unwrap_or((max / 8).max(1)).clamp(1, max),
+                    quantile: o.quantile.unwrap_or(d.quantile),
+                    perturb: o.perturb.unwrap_or(d.perturb),
+                    max_epochs: max,
+                }
+            }
+        }
+    }
+}

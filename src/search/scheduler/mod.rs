@@ -45,13 +45,13 @@ use crate::search::{
 
 use waves::Synchronous;
 
-/// Defaults, in one place so that `describe` and the schedulers agree.
-pub const DEFAULT_BATCH: usize = 4;
+/// Defaults: `search::options::DEFAULTS`'s (the one place they live), by name here.
+pub const DEFAULT_BATCH: usize = crate::search::options::DEFAULTS.batch;
 pub const DEFAULT_TRIALS: usize = 20;
-pub const DEFAULT_ETA: u32 = 3;
-pub const DEFAULT_POPULATION: usize = 8;
-pub const DEFAULT_QUANTILE: f64 = 0.25;
-pub const DEFAULT_PERTURB: f64 = 0.2;
+pub const DEFAULT_ETA: u32 = crate::search::options::DEFAULTS.eta;
+pub const DEFAULT_POPULATION: usize = crate::search::options::DEFAULTS.pbt_population;
+pub const DEFAULT_QUANTILE: f64 = crate::search::options::DEFAULTS.quantile;
+pub const DEFAULT_PERTURB: f64 = crate::search::options::DEFAULTS.perturb;
 
 /// How decision reasons name a result: the metric, and the sign that turns the minimised
 /// objective back into the metric's own value, so a maximised accuracy reads positive.
@@ -88,7 +88,9 @@ impl Fidelity {
     pub(crate) fn new(opts: &StrategyOptions, default_epochs: u32) -> Result<Fidelity, String> {
         let eta = opts.eta.unwrap_or(DEFAULT_ETA);
         let max = opts.max_epochs.unwrap_or(default_epochs);
-        let min = opts.min_epochs.unwrap_or(1);
+        let min = opts
+            .min_epochs
+            .unwrap_or(crate::search::options::DEFAULTS.min_epochs);
         if eta < 2 {
             return Err(format!("eta must be at least 2, got {eta}"));
         }

@@ -34,10 +34,10 @@ use crate::search::strategy::warp::Warp;
 use crate::search::strategy::{Seen, history, initial_point, random};
 use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
 
-pub const DEFAULT_INITIAL: usize = 10;
-pub const DEFAULT_CANDIDATES: usize = 1000;
-pub const DEFAULT_XI: f64 = 0.0;
-pub const DEFAULT_KAPPA: f64 = 2.0;
+pub const DEFAULT_INITIAL: usize = crate::search::options::DEFAULTS.bayes_initial;
+pub const DEFAULT_CANDIDATES: usize = crate::search::options::DEFAULTS.bayes_candidates;
+pub const DEFAULT_XI: f64 = crate::search::options::DEFAULTS.xi;
+pub const DEFAULT_KAPPA: f64 = crate::search::options::DEFAULTS.kappa;
 /// The most observations the GP conditions on (past it, the best half and the most recent):
 /// its factor costs the cube of it whenever the set changes other than by new points.
 pub const MAX_POINTS: usize = 600;
@@ -63,7 +63,9 @@ impl Bayes {
         Bayes {
             seed,
             initial: opts.initial.unwrap_or(DEFAULT_INITIAL),
-            acquisition: opts.acquisition.unwrap_or(Acquisition::Ei),
+            acquisition: opts
+                .acquisition
+                .unwrap_or(crate::search::options::DEFAULTS.acquisition),
             xi: opts.xi.unwrap_or(DEFAULT_XI),
             kappa: opts.kappa.unwrap_or(DEFAULT_KAPPA),
             candidates: opts.candidates.unwrap_or(DEFAULT_CANDIDATES).max(1),

@@ -26,11 +26,11 @@ use crate::search::strategy::encode::{Coord, Encoder, Point};
 use crate::search::strategy::{RETRIES, Seen, history, initial_point, normal, random};
 use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
 
-pub const DEFAULT_POPULATION: usize = 20;
-pub const DEFAULT_TOURNAMENT: usize = 3;
-pub const DEFAULT_CROSSOVER_RATE: f64 = 0.9;
-pub const DEFAULT_MUTATION_RATE: f64 = 0.2;
-pub const DEFAULT_ELITISM: usize = 1;
+pub const DEFAULT_POPULATION: usize = crate::search::options::DEFAULTS.evolution_population;
+pub const DEFAULT_TOURNAMENT: usize = crate::search::options::DEFAULTS.tournament;
+pub const DEFAULT_CROSSOVER_RATE: f64 = crate::search::options::DEFAULTS.crossover_rate;
+pub const DEFAULT_MUTATION_RATE: f64 = crate::search::options::DEFAULTS.mutation_rate;
+pub const DEFAULT_ELITISM: usize = crate::search::options::DEFAULTS.elitism;
 /// The standard deviation of a numeric mutation, in unit-cube coordinates.
 const MUTATION_SD: f64 = 0.1;
 

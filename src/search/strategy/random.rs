@@ -20,7 +20,7 @@ impl Random {
     pub fn new(opts: &StrategyOptions, seed: u64) -> Self {
         Random {
             seed,
-            sobol: opts.sobol.unwrap_or(false),
+            sobol: opts.sobol.unwrap_or(crate::search::options::DEFAULTS.sobol),
             grown: Mutex::new((Seen::default(), 0)),
         }
     }

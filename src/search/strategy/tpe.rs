@@ -24,8 +24,8 @@ use crate::search::strategy::parzen::Parzen;
 use crate::search::strategy::{RETRIES, Seen, history, initial_point, random};
 use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
 
-pub const DEFAULT_INITIAL: usize = 10;
-pub const DEFAULT_CANDIDATES: usize = 24;
+pub const DEFAULT_INITIAL: usize = crate::search::options::DEFAULTS.tpe_initial;
+pub const DEFAULT_CANDIDATES: usize = crate::search::options::DEFAULTS.tpe_candidates;
 
 pub struct Tpe {
     seed: u64,
