@@ -135,10 +135,16 @@ fn plan_json_names_every_input_of_every_job() {
     let plan = sb.json(&["plan", "--json", f.to_str().unwrap()]);
     let jobs = plan["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 3);
-    assert_eq!(jobs[1]["key"]["upstream"][0], jobs[0]["id"]);
+    // A search whose budget is outside its identity hands on its id with its budget.
+    assert_ne!(jobs[0]["output"], jobs[0]["id"]);
+    assert_eq!(jobs[1]["key"]["upstream"][0], jobs[0]["output"]);
+    assert_eq!(jobs[2]["key"]["upstream"][0], jobs[1]["id"]);
     let mut filtered = plan.clone();
     for j in filtered["jobs"].as_array_mut().unwrap() {
         j["id"] = "[id]".into();
+        if j.get("output").is_some() {
+            j["output"] = "[output]".into();
+        }
         j["key"]["upstream"] = serde_json::json!(["[upstream]"]);
     }
     insta::assert_json_snapshot!("plan_json_function", filtered);

@@ -105,6 +105,10 @@ pub fn run(
         if let Some(why) = &job.budget_in_identity {
             entry["budget_in_identity"] = json!(why);
         }
+        // A growing search hands on its id with its budget: what the stages after it hash.
+        if job.output != job.id {
+            entry["output"] = json!(job.output);
+        }
         if let Some(x) = slurm {
             entry["executor"] = x;
         }
