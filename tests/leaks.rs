@@ -647,7 +647,18 @@ fn issue21_leak_7_another_project_on_the_same_rows_is_a_second_look() {
     // Accepted when asked for, and listed by the audit as an accepted second look.
     let out = as_same_user(&["-q", "run", "w.yaml", "--allow-second-look"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // With the store turned off, nothing is recorded or checked.
+    let audit = as_same_user(&["audit"]);
+    let said = text(&audit.stdout);
+    assert!(audit.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "48 test rows that evaluate job {} of another project",
+            &eval[..16]
+        )) && said.contains("(allowed with --allow-second-look)"),
+        "{said}"
+    );
+    // With the store turned off, nothing is recorded or checked; an audit with it on later
+    // finds the look.
     let third = csv_sandbox(0);
     third.write("w.yaml", &csv_workflow(1, 2, ""));
     let out = third
@@ -657,4 +668,19 @@ fn issue21_leak_7_another_project_on_the_same_rows_is_a_second_look() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let audit = third
+        .cmd(&["audit"])
+        .env("XDG_DATA_HOME", first.xdg.path())
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(4), "{}", text(&audit.stdout));
+    assert!(
+        text(&audit.stdout).contains(&format!(
+            "that evaluate job {} of another project (runs folder {}) had looked at before",
+            &eval[..16],
+            folder.display()
+        )),
+        "{}",
+        text(&audit.stdout)
+    );
 }

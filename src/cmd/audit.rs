@@ -99,7 +99,7 @@ pub fn findings(
     let own = |id: &str| in_scope(id);
     check_with(
         "each test row was looked at by one evaluation (by content, across splits)",
-        content::second_looks(db, &log, &own)?,
+        content::second_looks(db, layout, &log, &own)?,
     );
     check_with(
         "no former test row is used for training or validation",

@@ -45,8 +45,14 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// A test row looked at by two evaluate jobs of different splits (two of one split are the
 /// per-split check's finding): another seed, `test: official` under a new split, another
-/// workflow on the same data.
-pub fn second_looks(db: &Db, log: &Log, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+/// workflow on the same data; or looked at before by another project of the user's (the
+/// per-user store, `exec::user_looks`).
+pub fn second_looks(
+    db: &Db,
+    layout: &Layout,
+    log: &Log,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<Outcome> {
     let accesses = &log.accesses;
     let job_of: HashMap<i64, String> = accesses.iter().map(|a| (a.seq, a.job.clone())).collect();
     let split_of: HashMap<&str, &str> = accesses
@@ -85,6 +91,49 @@ pub fn second_looks(db: &Db, log: &Log, in_scope: &dyn Fn(&str) -> bool) -> Resu
             short(&first)
         );
         if allowed.contains_key(&later) {
+            accepted.push(format!("{line} (allowed with --allow-second-look)"));
+        } else {
+            problems.push(line);
+        }
+    }
+    // Another project's evaluation of the same rows, before this project's.
+    let mut looked: BTreeMap<String, (f64, Vec<String>)> = BTreeMap::new();
+    let at: HashMap<i64, f64> = accesses.iter().map(|a| (a.seq, a.at)).collect();
+    for (seq, f) in &log.looks {
+        if let Some(job) = job_of.get(seq).filter(|j| in_scope(j)) {
+            let e = looked
+                .entry(job.clone())
+                .or_insert((at.get(seq).copied().unwrap_or(0.0), Vec::new()));
+            e.1.push(f.clone());
+        }
+    }
+    for (job, (t, rows)) in looked {
+        let other = crate::exec::user_looks::by_others(layout.root(), &rows)?
+            .into_iter()
+            .filter(|o| o.at < t)
+            // The most rows, then the first to look.
+            .max_by(|a, b| a.rows.cmp(&b.rows).then(b.at.total_cmp(&a.at)));
+        let known_earlier = allowed
+            .get(&job)
+            .is_some_and(|(_, e)| !job_of.values().any(|j| j == e));
+        let line = match (&other, known_earlier) {
+            (Some(o), _) => format!(
+                "evaluate job {} looked at {} test rows that evaluate job {} of another project (runs folder {}) had looked at before",
+                short(&job),
+                o.rows,
+                short(&o.job),
+                o.runs.display()
+            ),
+            // The store is off or gone, but the permission names the other project's job.
+            (None, true) => format!(
+                "evaluate job {} looked at {} test rows that evaluate job {} of another project had looked at before",
+                short(&job),
+                allowed[&job].0,
+                short(&allowed[&job].1)
+            ),
+            (None, false) => continue,
+        };
+        if allowed.contains_key(&job) {
             accepted.push(format!("{line} (allowed with --allow-second-look)"));
         } else {
             problems.push(line);

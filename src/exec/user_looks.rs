@@ -59,12 +59,20 @@ pub fn record(runs: &Path, job: &str, fingerprints: &[String]) -> Result<()> {
 /// The evaluation of another project (not the one in `runs`) that looked at the most of
 /// `fingerprints`, if any did.
 pub fn earlier(runs: &Path, fingerprints: &[String]) -> Result<Option<OtherLook>> {
+    Ok(by_others(runs, fingerprints)?
+        .into_iter()
+        .max_by(|a, b| a.rows.cmp(&b.rows).then(b.at.total_cmp(&a.at))))
+}
+
+/// Every evaluation of another project (not the one in `runs`) that looked at some of
+/// `fingerprints`.
+pub fn by_others(runs: &Path, fingerprints: &[String]) -> Result<Vec<OtherLook>> {
     let Some(path) = store() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&path, e)),
     };
     let ours = project(runs);
@@ -105,5 +113,5 @@ pub fn earlier(runs: &Path, fingerprints: &[String]) -> Result<Option<OtherLook>
             at,
             rows: rows.len(),
         })
-        .max_by(|a, b| a.rows.cmp(&b.rows).then(b.at.total_cmp(&a.at))))
+        .collect())
 }
