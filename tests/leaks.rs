@@ -416,3 +416,271 @@ fn a_second_look_after_a_data_edit_is_said_by_plan_and_names_the_file() {
     let plan = sb.ok(&["plan", "w.yaml"]);
     assert!(!plan.contains("would be refused"), "{plan}");
 }
+
+// The leaks of issue 21, each tried as a user would fall into it.
+
+/// `rows_csv` re-saved by another tool: columns in another order, whole numbers as `1.0`.
+fn resaved_twin(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |s: &str| match s.parse::<f64>() {
+            Ok(x) if x.fract() == 0.0 => format!("{x:.1}"),
+            Ok(x) => format!("{x}"),
+            Err(_) => s.to_string(),
+        };
+        let order = [4, 2, 0, 3, 1];
+        let cells: Vec<String> = order.iter().map(|&i| num(f[i])).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn issue21_leak_1_fewer_features_or_a_resaved_file_is_still_a_second_look() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    // The same rows with one feature fewer: the same 48 test rows.
+    sb.write(
+        "w.yaml",
+        &csv_workflow(1, 2, "").replace(
+            "  label: label\n",
+            "  label: label\n  features: [a, b, c]\n",
+        ),
+    );
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("48 of which evaluate job"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The file re-saved with its columns in another order and `1.0` for `1`.
+    sb.write("rows.csv", &resaved_twin(&rows_csv(0)));
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("48 of which evaluate job"), "{err}");
+    assert!(err.contains("the content of rows.csv changed"), "{err}");
+    // Evaluated anyway, without the record of the permission: the audit names both jobs.
+    sb.ok(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    sb.db().execute("DELETE FROM second_looks", []).unwrap();
+    only(&sb, "each test row was looked at by one evaluation");
+    let audit = text(&sb.output(&["audit"]).stdout);
+    assert!(
+        audit.contains("looked at 48 test rows that evaluate job"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn issue21_leak_3_a_sealed_file_overwritten_by_training_rows_is_refused_and_found() {
+    let sb = csv_sandbox(0);
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    let out = sb.output(&["run", "w.yaml"]);
+    // The count evaluate prints is of the rows in the sealed file.
+    assert!(
+        text(&out.stderr).contains("on 48 sealed test rows")
+            || text(&out.stdout).contains("on 48 sealed test rows"),
+        "{}",
+        text(&out.stderr)
+    );
+    let split = job_dir(&sb, "split");
+    std::fs::copy(
+        split.join("rows/train.safetensors"),
+        split.join("sealed/test.safetensors"),
+    )
+    .unwrap();
+    only(&sb, "test rows are disjoint from train and val");
+    let audit = text(&sb.output(&["audit"]).stdout);
+    assert!(
+        audit.contains("sealed/test.safetensors changed after the split wrote it"),
+        "{audit}"
+    );
+    // Evaluated again: refused before a row is read.
+    std::fs::remove_file(job_dir(&sb, "evaluate").join("results.json")).unwrap();
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("sealed/test.safetensors changed after the split wrote it")
+            && err.contains("refusing to read it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue21_leak_4_a_planted_fold_request_is_read_and_judged_by_its_paths() {
+    let sb = csv_sandbox(0);
+    let folds = csv_workflow(1, 2, "    folds: 3\n")
+        .replace("    train: 0.6\n    val: 0.2\n", "    train: 0.8\n");
+    sb.write("w.yaml", &folds);
+    sb.ok(&["-q", "run", "w.yaml"]);
+    // Every fold's requests are read: 2 trials × 3 folds, and the retrain's.
+    let audit = text(&sb.output(&["audit"]).stdout);
+    assert!(audit.contains("(7 requests read)"), "{audit}");
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    // The sealed folder reached through a link named `peek`: no "/sealed/" in the request.
+    let split = job_dir(&sb, "split");
+    std::os::unix::fs::symlink(split.join("sealed"), split.join("peek")).unwrap();
+    let log = job_dir(&sb, "search").join("trials/0000/fold-0/requests.jsonl");
+    let first = std::fs::read_to_string(&log).unwrap();
+    let line = first.lines().next().unwrap();
+    let train = split.join("rows/fold-0-train.safetensors");
+    let peek = split.join("peek/test.safetensors");
+    let planted = line.replace(&train.display().to_string(), &peek.display().to_string());
+    assert_ne!(planted, line);
+    assert!(!planted.contains("/sealed/"));
+    std::fs::write(&log, format!("{first}{planted}\n")).unwrap();
+    only(&sb, "no search or retrain request reaches the test rows");
+    let audit = text(&sb.output(&["audit"]).stdout);
+    assert!(
+        audit.contains("fold-0/requests.jsonl (request 2) of a search job names")
+            && audit.contains("(the sealed folder of split"),
+        "{audit}"
+    );
+}
+
+/// Trains whatever HPFLOW_MODE says, then prints a number without a `test_` name.
+const IGNORES_MODE: &str = r#"
+import json, os
+for e in range(1, int(os.environ.get("HPFLOW_EPOCHS", "1")) + 1):
+    print(json.dumps({"epoch": e, "val_accuracy": 0.5}), flush=True)
+print(json.dumps({"accuracy": 0.99}))
+"#;
+
+fn command_workflow(evaluate_metrics: &str) -> String {
+    csv_workflow(1, 2, "")
+        .replace(
+            "    model: mlp\n    params: {epochs: 2, units: 8, hidden_layers: 1, lr: 0.01}\n",
+            "    model: command\n    command: [python3, p.py, \"{batch_size}\"]\n    params: {epochs: 2}\n",
+        )
+        .replace("    needs: [retrain]\n", &format!("    needs: [retrain]\n{evaluate_metrics}"))
+}
+
+#[test]
+fn issue21_leak_5_a_command_programs_evaluation_records_test_metrics_only() {
+    // A program that ignores HPFLOW_MODE: `accuracy` is no test metric.
+    let sb = csv_sandbox(0);
+    sb.write("p.py", IGNORES_MODE);
+    sb.write("w.yaml", &command_workflow(""));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("printed no test metrics in evaluate mode")
+            && err.contains("ignored: accuracy"),
+        "{err}"
+    );
+    // A listed metric the program does not print fails the stage and is named.
+    let sb = csv_sandbox(0);
+    sb.write("p.py", PROGRAM);
+    sb.write("w.yaml", &command_workflow("    metrics: [f1_macro]\n"));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the program did not print test_f1_macro, which evaluate.metrics lists"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue21_leak_6_a_split_made_before_an_evaluation_and_trained_on_after_it() {
+    let sb = csv_sandbox(0);
+    let other = csv_workflow(2, 2, "").replace("name: leak", "name: other");
+    let upto = |stage: &str| other[..other.find(&format!("  {stage}:\n")).unwrap()].to_string();
+    // Another workflow's split (seed 2) is made first; nothing trains on it yet.
+    sb.write("other.yaml", &upto("search"));
+    sb.ok(&["-q", "run", "other.yaml"]);
+    // This workflow evaluates its test rows.
+    sb.write("w.yaml", &csv_workflow(1, 2, ""));
+    sb.ok(&["-q", "run", "w.yaml"]);
+    assert_eq!(failing(&sb), Vec::<String>::new());
+    // Then the other workflow's search trains on its split, made before the evaluation.
+    sb.write("other.yaml", &upto("retrain"));
+    sb.ok(&["-q", "run", "other.yaml"]);
+    only(&sb, "no former test row is used for training or validation");
+    let audit = text(&sb.output(&["audit"]).stdout);
+    assert!(
+        audit.contains("trained or validated on")
+            && audit.contains("had looked at as test rows before: first in"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn issue21_leak_7_another_project_on_the_same_rows_is_a_second_look() {
+    let first = csv_sandbox(0);
+    first.write("w.yaml", &csv_workflow(1, 2, ""));
+    first.ok(&["-q", "run", "w.yaml"]);
+    let eval: String = first
+        .db()
+        .query_row("SELECT id FROM jobs WHERE kind = 'evaluate'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // Another folder, its own runs/, the same CSV and workflow, the same user.
+    let second = csv_sandbox(0);
+    second.write("w.yaml", &csv_workflow(1, 2, ""));
+    let as_same_user = |args: &[&str]| {
+        second
+            .cmd(args)
+            .env("XDG_DATA_HOME", first.xdg.path())
+            .output()
+            .unwrap()
+    };
+    let out = as_same_user(&["run", "w.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let folder = std::fs::canonicalize(first.runs()).unwrap();
+    assert!(
+        err.contains(&format!(
+            "48 of which evaluate job {} of another project",
+            &eval[..16]
+        )) && err.contains(&folder.display().to_string()),
+        "{err}"
+    );
+    // Accepted when asked for, and listed by the audit as an accepted second look.
+    let out = as_same_user(&["-q", "run", "w.yaml", "--allow-second-look"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let audit = as_same_user(&["audit"]);
+    let said = text(&audit.stdout);
+    assert!(audit.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "48 test rows that evaluate job {} of another project",
+            &eval[..16]
+        )) && said.contains("(allowed with --allow-second-look)"),
+        "{said}"
+    );
+    // With the store turned off, nothing is recorded or checked; an audit with it on later
+    // finds the look.
+    let third = csv_sandbox(0);
+    third.write("w.yaml", &csv_workflow(1, 2, ""));
+    let out = third
+        .cmd(&["-q", "run", "w.yaml"])
+        .env("XDG_DATA_HOME", first.xdg.path())
+        .env("HPFLOW_NO_USER_LOOKS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let audit = third
+        .cmd(&["audit"])
+        .env("XDG_DATA_HOME", first.xdg.path())
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(4), "{}", text(&audit.stdout));
+    assert!(
+        text(&audit.stdout).contains(&format!(
+            "that evaluate job {} of another project (runs folder {}) had looked at before",
+            &eval[..16],
+            folder.display()
+        )),
+        "{}",
+        text(&audit.stdout)
+    );
+}

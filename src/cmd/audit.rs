@@ -1,7 +1,7 @@
 //! `hpflow audit [WORKFLOW]`: proves from the records that only evaluate jobs opened the test
 //! rows. Checks the hash chain of the access log, who opened what, that no search or retrain
-//! request ever carried test rows, and that each split's sealed file matches its manifest and
-//! shares no row with train or val. Exit 0 when clean, 4 with findings.
+//! request ever carried test rows, and that each split's rows files (the sealed one above
+//! all) are the bytes the split wrote and share no row of train or val with test. Exit 0 when clean, 4 with findings.
 
 use std::collections::BTreeSet;
 
@@ -99,7 +99,7 @@ pub fn findings(
     let own = |id: &str| in_scope(id);
     check_with(
         "each test row was looked at by one evaluation (by content, across splits)",
-        content::second_looks(db, &log, &own)?,
+        content::second_looks(db, layout, &log, &own)?,
     );
     check_with(
         "no former test row is used for training or validation",
@@ -109,56 +109,9 @@ pub fn findings(
         "every finished evaluation has its entry in the access log",
         content::receipts(db, layout, &log, &own)?,
     );
-    // 3. No search or retrain request carried test rows.
-    let mut problems = Vec::new();
-    let mut requests = 0;
-    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db.job(&id)? else { continue };
-        if job.kind != "search" && job.kind != "retrain" {
-            continue;
-        }
-        for entry in std::fs::read_dir(layout.trials(&id))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            // Every request the trial received, and the last one (which a run from before
-            // the log existed has alone).
-            let dir = crate::train::TrialDir::of(&entry.path());
-            for path in [dir.requests_log(), dir.request()] {
-                let Ok(text) = std::fs::read_to_string(&path) else {
-                    continue;
-                };
-                for (i, line) in text.lines().enumerate() {
-                    let Ok(req) = serde_json::from_str::<Value>(line).or_else(|_| {
-                        // request.json is one pretty-printed object.
-                        serde_json::from_str::<Value>(&text)
-                    }) else {
-                        continue;
-                    };
-                    // request.json repeats the log's last line; it is counted when alone.
-                    if path == dir.requests_log() || !dir.requests_log().exists() {
-                        requests += 1;
-                    }
-                    // Any path into a split's sealed folder, wherever in the request it is.
-                    if req["mode"]["mode"] == "evaluate"
-                        || req["mode"].get("test_rows").is_some()
-                        || req.to_string().contains("/sealed/")
-                    {
-                        problems.push(format!(
-                            "{} (request {}) of a {} job reaches the test rows",
-                            path.display(),
-                            i + 1,
-                            job.kind
-                        ));
-                    }
-                    if path == dir.request() {
-                        break;
-                    }
-                }
-            }
-        }
-    }
+    // 3. No search or retrain request, in any trial or fold folder, names the test rows or
+    // the data source.
+    let (problems, requests) = super::audit_requests::check(db, layout, &in_scope)?;
     check_with(
         &format!("no search or retrain request reaches the test rows ({requests} requests read)"),
         (problems, Vec::new()),
@@ -178,6 +131,7 @@ pub fn findings(
                 "split {id}: the sealed test rows do not match the manifest's hash"
             ));
         }
+        problems.extend(content::files_changed(layout, &id, &manifest));
         let test: BTreeSet<u64> = sealed["rows"]
             .as_array()
             .into_iter()
@@ -200,7 +154,7 @@ pub fn findings(
         }
     }
     check_with(
-        "test rows are disjoint from train and val, sealed file intact",
+        "test rows are disjoint from train and val, rows files unchanged since the split (sha256)",
         (problems, Vec::new()),
     );
     check_with(

@@ -45,8 +45,14 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// A test row looked at by two evaluate jobs of different splits (two of one split are the
 /// per-split check's finding): another seed, `test: official` under a new split, another
-/// workflow on the same data.
-pub fn second_looks(db: &Db, log: &Log, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+/// workflow on the same data; or looked at before by another project of the user's (the
+/// per-user store, `exec::user_looks`).
+pub fn second_looks(
+    db: &Db,
+    layout: &Layout,
+    log: &Log,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<Outcome> {
     let accesses = &log.accesses;
     let job_of: HashMap<i64, String> = accesses.iter().map(|a| (a.seq, a.job.clone())).collect();
     let split_of: HashMap<&str, &str> = accesses
@@ -90,11 +96,56 @@ pub fn second_looks(db: &Db, log: &Log, in_scope: &dyn Fn(&str) -> bool) -> Resu
             problems.push(line);
         }
     }
+    // Another project's evaluation of the same rows, before this project's.
+    let mut looked: BTreeMap<String, (f64, Vec<String>)> = BTreeMap::new();
+    let at: HashMap<i64, f64> = accesses.iter().map(|a| (a.seq, a.at)).collect();
+    for (seq, f) in &log.looks {
+        if let Some(job) = job_of.get(seq).filter(|j| in_scope(j)) {
+            let e = looked
+                .entry(job.clone())
+                .or_insert((at.get(seq).copied().unwrap_or(0.0), Vec::new()));
+            e.1.push(f.clone());
+        }
+    }
+    for (job, (t, rows)) in looked {
+        let other = crate::exec::user_looks::by_others(layout.root(), &rows)?
+            .into_iter()
+            .filter(|o| o.at < t)
+            // The most rows, then the first to look.
+            .max_by(|a, b| a.rows.cmp(&b.rows).then(b.at.total_cmp(&a.at)));
+        let known_earlier = allowed
+            .get(&job)
+            .is_some_and(|(_, e)| !job_of.values().any(|j| j == e));
+        let line = match (&other, known_earlier) {
+            (Some(o), _) => format!(
+                "evaluate job {} looked at {} test rows that evaluate job {} of another project (runs folder {}) had looked at before",
+                short(&job),
+                o.rows,
+                short(&o.job),
+                o.runs.display()
+            ),
+            // The store is off or gone, but the permission names the other project's job.
+            (None, true) => format!(
+                "evaluate job {} looked at {} test rows that evaluate job {} of another project had looked at before",
+                short(&job),
+                allowed[&job].0,
+                short(&allowed[&job].1)
+            ),
+            (None, false) => continue,
+        };
+        if allowed.contains_key(&job) {
+            accepted.push(format!("{line} (allowed with --allow-second-look)"));
+        } else {
+            problems.push(line);
+        }
+    }
     Ok((problems, accepted))
 }
 
-/// A split made after an evaluation that puts rows the evaluation looked at into train or
-/// val: the former test rows now steer training or selection.
+/// A row an evaluation looked at as a test row that a later training item used: a split
+/// made after the evaluation that puts it into train or val, or a search or retrain request
+/// sent after the evaluation (by the request's own time, whenever its split was made) that
+/// trains or validates on it. Either way the former test row now steers training or selection.
 pub fn former_test_rows(
     db: &Db,
     layout: &Layout,
@@ -117,33 +168,77 @@ pub fn former_test_rows(
     if first_look.is_empty() {
         return Ok((problems, Vec::new()));
     }
-    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db
-            .job(&id)?
-            .filter(|j| j.kind == "split" && j.status == "done")
-        else {
-            continue;
-        };
-        let Some(fp) = read(layout.split_fingerprints(&id)) else {
-            continue;
-        };
-        let made = job.started_at.unwrap_or(0.0);
-        for part in ["train", "val"] {
-            let mut by: BTreeMap<String, usize> = BTreeMap::new();
-            for f in strings(&fp[part]) {
-                if let Some((t, eval)) = first_look.get(&f)
-                    && *t < made
+    // The rows `fp` lists that were looked at before `t`, counted by the evaluation.
+    let looked_before = |fp: &Value, parts: &[&str], t: f64| {
+        let mut by: BTreeMap<String, usize> = BTreeMap::new();
+        for part in parts {
+            for f in strings(&fp[*part]) {
+                if let Some((when, eval)) = first_look.get(&f)
+                    && *when < t
                 {
                     *by.entry(eval.clone()).or_default() += 1;
                 }
             }
-            for (eval, n) in by {
-                problems.push(format!(
-                    "split {} puts {n} rows into {part} that evaluate job {} looked at as test rows before the split was made",
-                    short(&id),
-                    short(&eval)
-                ));
+        }
+        by
+    };
+    for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
+        let Some(job) = db.job(&id)?.filter(|j| j.status != "pending") else {
+            continue;
+        };
+        match job.kind.as_str() {
+            "split" if job.status == "done" => {
+                let Some(fp) = read(layout.split_fingerprints(&id)) else {
+                    continue;
+                };
+                let made = job.started_at.unwrap_or(0.0);
+                for part in ["train", "val"] {
+                    for (eval, n) in looked_before(&fp, &[part], made) {
+                        problems.push(format!(
+                            "split {} puts {n} rows into {part} that evaluate job {} looked at as test rows before the split was made",
+                            short(&id),
+                            short(&eval)
+                        ));
+                    }
+                }
             }
+            "search" | "retrain" => {
+                // (evaluation) → (rows, the first request that used them).
+                let mut found: BTreeMap<String, (usize, String)> = BTreeMap::new();
+                let mut splits: HashMap<std::path::PathBuf, Option<Value>> = HashMap::new();
+                for (path, i, req) in super::audit_requests::logged(&layout.trials(&id)) {
+                    let Some(manifest) = req["data"]["manifest"].as_str() else {
+                        continue;
+                    };
+                    let dir = std::path::Path::new(manifest)
+                        .parent()
+                        .map(std::path::Path::to_path_buf)
+                        .unwrap_or_default();
+                    let fp = splits
+                        .entry(dir.clone())
+                        .or_insert_with(|| read(dir.join("rows").join("fingerprints.json")));
+                    let Some(fp) = fp else { continue };
+                    // A request from before `sent_at` was logged: the job's start stands in.
+                    let t = req["sent_at"]
+                        .as_f64()
+                        .unwrap_or(job.started_at.unwrap_or(0.0));
+                    for (eval, n) in looked_before(fp, &["train", "val"], t) {
+                        let e = found
+                            .entry(eval)
+                            .or_insert((0, format!("{} (request {i})", path.display())));
+                        e.0 = e.0.max(n);
+                    }
+                }
+                for (eval, (n, first)) in found {
+                    problems.push(format!(
+                        "{} job {} trained or validated on {n} rows that evaluate job {} had looked at as test rows before: first in {first}",
+                        job.kind,
+                        short(&id),
+                        short(&eval)
+                    ));
+                }
+            }
+            _ => {}
         }
     }
     Ok((problems, Vec::new()))
@@ -185,6 +280,42 @@ pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> 
         }
     }
     Ok((problems, accepted))
+}
+
+/// The rows files of a split whose bytes are not those the split wrote (their sha256 in the
+/// manifest, recomputed), or that are gone while the split is recorded as done.
+pub fn files_changed(layout: &Layout, id: &str, manifest: &Value) -> Vec<String> {
+    let dir = layout.job(id);
+    let Some(files) = manifest["files"].as_object().filter(|f| !f.is_empty()) else {
+        return vec![format!(
+            "split {}: the manifest records no hash of its rows files, so they cannot be checked (a split made by an older hpflow)",
+            short(id)
+        )];
+    };
+    let mut out = Vec::new();
+    for (name, want) in files {
+        let path = dir.join(name);
+        match crate::store::atomic::sha256_file(&path) {
+            Ok(got) if Some(got.as_str()) == want.as_str() => {}
+            Ok(got) => out.push(format!(
+                "split {}: {} changed after the split wrote it (sha256 {}… recorded, {}… now)",
+                short(id),
+                path.display(),
+                want.as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(12)
+                    .collect::<String>(),
+                &got[..12]
+            )),
+            Err(_) => out.push(format!(
+                "split {}: {} is missing",
+                short(id),
+                path.display()
+            )),
+        }
+    }
+    out
 }
 
 /// Every finished evaluate job has its entry in the log, unchanged: the entry it recorded

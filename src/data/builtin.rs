@@ -72,5 +72,6 @@ fn digits() -> crate::Result<Dataset> {
         feature_names: Vec::new(),
         groups: None,
         official_test_from: None,
+        source: None,
     })
 }

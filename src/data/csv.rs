@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use super::csv_reader::{ReadError, Reader, Record};
-use super::{DataSpec, Dataset, Target, Task};
+use super::split::Cell;
+use super::{DataSpec, Dataset, SourceTable, Target, Task};
 
 pub fn load(path: &Path, spec: &DataSpec, group: Option<&str>) -> crate::Result<Dataset> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
@@ -32,6 +33,10 @@ pub fn load(path: &Path, spec: &DataSpec, group: Option<&str>) -> crate::Result<
     let cols = Columns::resolve(path, header.line, &names, spec, group)?;
 
     let width = cols.features.len();
+    // Every column, in name order, for row identity (`split::row_identity`).
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut cells = Vec::new();
     let mut x = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
@@ -46,6 +51,7 @@ pub fn load(path: &Path, spec: &DataSpec, group: Option<&str>) -> crate::Result<
         if let Some(g) = cols.group {
             groups.push(cell(path, &names, &rec, g)?.to_string());
         }
+        cells.extend(order.iter().map(|&c| Cell::parse(&rec.fields[c])));
         lines.push(rec.line);
     }
     if labels.is_empty() {
@@ -78,6 +84,10 @@ pub fn load(path: &Path, spec: &DataSpec, group: Option<&str>) -> crate::Result<
         feature_names: cols.features.iter().map(|&c| names[c].clone()).collect(),
         groups: cols.group.map(|_| groups),
         official_test_from: None,
+        source: Some(SourceTable {
+            names: order.iter().map(|&c| names[c].clone()).collect(),
+            cells,
+        }),
     })
 }
 

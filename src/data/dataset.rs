@@ -1,6 +1,10 @@
 //! The in-memory dataset every source loads into, and the split manifests that index it.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+use super::split::{Cell, Record};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,6 +40,17 @@ pub struct Dataset {
     pub groups: Option<Vec<String>>,
     /// Rows from this index on came from a separate official test file (IDX `t10k-*`).
     pub official_test_from: Option<usize>,
+    /// Every column of a CSV as read (selected or not), for row identity; `None` for
+    /// sources whose rows are their features and label (images, rows files).
+    pub source: Option<SourceTable>,
+}
+
+/// The source records of a CSV: the column names sorted, and each row's cells in that order
+/// (row-major, `names.len()` per row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceTable {
+    pub names: Vec<String>,
+    pub cells: Vec<Cell>,
 }
 
 impl Dataset {
@@ -46,6 +61,24 @@ impl Dataset {
     pub fn row(&self, i: usize) -> &[f32] {
         let d = self.features();
         &self.x[i * d..(i + 1) * d]
+    }
+
+    /// Row `i` as read from its source, for its identity (`split::row_identity`): every
+    /// column of a CSV, or the features and the label's name.
+    pub fn record(&self, i: usize) -> Record<'_> {
+        match &self.source {
+            Some(t) => {
+                let w = t.names.len();
+                Record {
+                    names: &t.names,
+                    cells: Cow::Borrowed(&t.cells[i * w..(i + 1) * w]),
+                }
+            }
+            None => Record {
+                names: &[],
+                cells: Cow::Owned(super::split::record_of_features(self, i)),
+            },
+        }
     }
 
     /// The class index of row `i` (`None` for regression).
@@ -73,6 +106,20 @@ impl Dataset {
             .groups
             .as_ref()
             .map(|g| rows.iter().map(|&r| g[r as usize].clone()).collect());
+        let source = self.source.as_ref().map(|t| {
+            let w = t.names.len();
+            SourceTable {
+                names: t.names.clone(),
+                cells: rows
+                    .iter()
+                    .flat_map(|&r| {
+                        t.cells[r as usize * w..(r as usize + 1) * w]
+                            .iter()
+                            .cloned()
+                    })
+                    .collect(),
+            }
+        });
         Dataset {
             x,
             n: rows.len(),
@@ -84,6 +131,7 @@ impl Dataset {
             feature_names: self.feature_names.clone(),
             groups,
             official_test_from: None,
+            source,
         }
     }
 }
@@ -108,4 +156,46 @@ pub struct Manifest {
     /// sha256 of the test rows' indices and content (the sealed file holds the rows).
     pub test_hash: String,
     pub test_count: usize,
+    /// The sha256 of every rows file the split wrote (`rows/train.safetensors`, ...,
+    /// `sealed/test.safetensors`: paths relative to the split's folder), which each reader
+    /// checks before it reads a row (`rows_file::read_checked`) and the audit recomputes.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// Is `bytes`, read from `path`, the file the split wrote? `manifest_path` locates the
+    /// split's folder, which the recorded paths are relative to.
+    pub fn check_file(
+        &self,
+        manifest_path: &std::path::Path,
+        path: &std::path::Path,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let key = manifest_path
+            .parent()
+            .and_then(|dir| path.strip_prefix(dir).ok())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let Some(want) = self.files.get(&key) else {
+            return Err(format!(
+                "{}: {} records no hash of this file, so it cannot be checked (a split made by an \
+                 older hpflow: run it again)",
+                path.display(),
+                manifest_path.display()
+            ));
+        };
+        let got = super::rows_file::sha256(bytes);
+        if got != *want {
+            return Err(format!(
+                "{} changed after the split wrote it (sha256 {}… recorded in {}, {}… now): \
+                 refusing to read it. Restore the file, or run the split again",
+                path.display(),
+                &want[..want.len().min(12)],
+                manifest_path.display(),
+                &got[..12]
+            ));
+        }
+        Ok(())
+    }
 }

@@ -159,6 +159,7 @@ pub fn load(dir: &Path, task: Task) -> crate::Result<Dataset> {
         feature_names: Vec::new(),
         groups: None,
         official_test_from,
+        source: None,
     })
 }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use dataset::{Dataset, Manifest, Normalisation, Target, Task};
+pub use dataset::{Dataset, Manifest, Normalisation, SourceTable, Target, Task};
 pub use split::{Duplicate, SplitOptions, SplitOutcome, split};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

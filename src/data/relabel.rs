@@ -74,6 +74,7 @@ mod tests {
             feature_names: vec!["a".into()],
             groups: None,
             official_test_from: None,
+            source: None,
         }
     }
 

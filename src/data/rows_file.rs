@@ -12,8 +12,8 @@ use safetensors::tensor::{Dtype, TensorView};
 use super::{Dataset, Target, Task};
 use crate::error::{Error, Result};
 
-/// Write `ds` (all its rows) to `path`, atomically.
-pub fn write(path: &Path, ds: &Dataset) -> Result<()> {
+/// Write `ds` (all its rows) to `path`, atomically. Returns the sha256 of the file written.
+pub fn write(path: &Path, ds: &Dataset) -> Result<String> {
     let mut shape = vec![ds.n];
     shape.extend(&ds.shape);
     let x: Vec<u8> = ds.x.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -41,7 +41,26 @@ pub fn write(path: &Path, ds: &Dataset) -> Result<()> {
     .map(|(k, v)| (k.to_string(), v.expect("serializable")))
     .collect();
     let bytes = safetensors::serialize(views, Some(meta)).map_err(Error::internal)?;
-    crate::store::atomic::write(path, &bytes)
+    crate::store::atomic::write(path, &bytes)?;
+    Ok(sha256(&bytes))
+}
+
+/// The sha256 of a file's bytes, hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Read a rows file of a split after checking its bytes against the hash the split recorded
+/// in its manifest: a file changed since is refused, never read.
+pub fn read_checked(
+    path: &Path,
+    manifest_path: &Path,
+    manifest: &super::Manifest,
+) -> std::result::Result<Dataset, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    manifest.check_file(manifest_path, path, &bytes)?;
+    parse(path, &bytes)
 }
 
 /// The number of classes a rows file holds, from its header alone (a file of 60k images is
@@ -65,13 +84,24 @@ pub fn classes(path: &Path) -> std::result::Result<usize, String> {
         .ok_or_else(|| bad("no classes in the metadata".into()))
 }
 
+/// The number of rows in a rows file's bytes (the first dimension of `x`).
+pub fn rows(bytes: &[u8]) -> std::result::Result<usize, String> {
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let x = st.tensor("x").map_err(|e| e.to_string())?;
+    Ok(x.shape().first().copied().unwrap_or(0))
+}
+
 /// Read a file `write` wrote back into a `Dataset` of its rows.
 pub fn read(path: &Path) -> std::result::Result<Dataset, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    parse(path, &bytes)
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> std::result::Result<Dataset, String> {
     let bad = |why: String| format!("{}: {why}", path.display());
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let field = |k: &str| -> std::result::Result<serde_json::Value, String> {
         let text = meta
@@ -111,6 +141,7 @@ pub fn read(path: &Path) -> std::result::Result<Dataset, String> {
             .map_err(|e| bad(e.to_string()))?,
         groups: None,
         official_test_from: None,
+        source: None,
     })
 }
 

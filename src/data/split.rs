@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::{Dataset, Manifest, Normalisation, Task};
 pub use allocate::allocate;
 pub use options::{Amount, Counts, DEFAULT_TEST, DEFAULT_VAL, Dedupe, SplitOptions};
-pub use rows::{RowHash, row_hashes};
+pub(crate) use rows::record_of_features;
+pub use rows::{Cell, Record, RowHash, near_hashes, near_identity, row_hashes, row_identity};
 
 /// Where a row went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,7 +34,8 @@ pub struct DuplicateRow {
     pub part: Part,
 }
 
-/// Rows with byte-identical features and label that ended up in more than one split.
+/// Rows with the same identity (every source column equal, `rows::row_identity`) that ended
+/// up in more than one split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Duplicate {
     pub row_hash: String,
@@ -49,7 +51,7 @@ pub struct SplitOutcome {
     pub removed_duplicates: usize,
     /// What the split did, for the job's record: sizes, label counts, test source, seed.
     pub record: serde_json::Value,
-    /// The content hash of every row of the dataset (`rows::row_hashes`).
+    /// The identity of every row of the dataset (`rows::row_hashes`).
     pub hashes: Vec<RowHash>,
 }
 
@@ -152,6 +154,7 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
         normalisation: Normalisation::fit(ds, &train),
         test_hash: rows::test_hash(&test, &hashes),
         test_count: test.len(),
+        files: Default::default(),
         train,
         val,
         folds,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 mod retry;
 pub mod second_look;
+pub mod user_looks;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;

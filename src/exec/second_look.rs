@@ -2,7 +2,8 @@
 //! checked against the test rows earlier evaluations looked at, by content (the rows'
 //! fingerprints), whatever split, seed or workflow they came from. A match stops the run
 //! (exit 2) with what changed since; `--allow-second-look` runs it and records the choice,
-//! which the audit then lists as an acknowledged second look.
+//! which the audit then lists as an acknowledged second look. Looks by other projects of the
+//! same user count too (`user_looks`).
 
 use crate::error::{Error, Result};
 use crate::plan::{Job, Plan};
@@ -26,7 +27,9 @@ pub struct SecondLook {
 /// `plan` calls it too, so that it says before a run what the run would refuse.
 pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<SecondLook>> {
     let mut out = Vec::new();
-    if !db.any_looks()? {
+    let here = db.any_looks()?;
+    let user = super::user_looks::store().is_some_and(|p| p.exists());
+    if !here && !user {
         return Ok(out);
     }
     for job in plan.jobs.iter().filter(|j| j.kind == "evaluate") {
@@ -39,25 +42,47 @@ pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<
             continue;
         };
         let rows = test_fingerprints(wf, layout, db, split)?;
-        let earlier = db.earlier_looks(&job.id, &rows)?;
-        let Some((other, other_split, at, n)) = earlier.iter().max_by_key(|e| e.3).cloned() else {
-            continue;
+        let earlier = if here {
+            db.earlier_looks(&job.id, &rows)?
+        } else {
+            Vec::new()
         };
-        let what = format!(
-            "stage {} would evaluate on {} test rows, {n} of which evaluate job {} already looked at ({}; split {}); {}",
-            job.stage,
-            rows.len(),
-            short(&other),
-            when(at),
-            short(&other_split),
-            changed(wf, db, &other_split, split)?
-        );
-        out.push(SecondLook {
-            job: job.id.clone(),
-            earlier: other,
-            rows: n,
-            what,
-        });
+        if let Some((other, other_split, at, n)) = earlier.iter().max_by_key(|e| e.3).cloned() {
+            let what = format!(
+                "stage {} would evaluate on {} test rows, {n} of which evaluate job {} already looked at ({}; split {}); {}",
+                job.stage,
+                rows.len(),
+                short(&other),
+                when(at),
+                short(&other_split),
+                changed(wf, db, &other_split, split)?
+            );
+            out.push(SecondLook {
+                job: job.id.clone(),
+                earlier: other,
+                rows: n,
+                what,
+            });
+            continue;
+        }
+        // Another project of this user's, another folder with its own runs, looked at them.
+        if let Some(o) = super::user_looks::earlier(layout.root(), &rows)? {
+            let what = format!(
+                "stage {} would evaluate on {} test rows, {} of which evaluate job {} of another project already looked at ({}; its runs folder {}): the same data evaluated from another folder",
+                job.stage,
+                rows.len(),
+                o.rows,
+                short(&o.job),
+                when(o.at),
+                o.runs.display()
+            );
+            out.push(SecondLook {
+                job: job.id.clone(),
+                earlier: o.job,
+                rows: o.rows,
+                what,
+            });
+        }
     }
     Ok(out)
 }

@@ -12,12 +12,19 @@ use crate::workflow::EvaluateSpec;
 
 /// The sealed test rows of a split job: their count and the file that holds them, with the
 /// opening recorded first.
-/// The opening is logged first (hash-chained), with the fingerprints of the rows it exposes;
-/// the new chain head goes into the evaluate job's results (`access`), so that a log cut
-/// after it, or rewritten, no longer matches a finished evaluation.
+/// The sealed file is checked against the hash the split recorded before anything else: a
+/// file changed since is refused. The opening is then logged (hash-chained), with the
+/// fingerprints of the rows it exposes; the new chain head goes into the evaluate job's
+/// results (`access`), so that a log cut after it, or rewritten, no longer matches a finished
+/// evaluation. The count is of the rows in the file, the rows measured.
 fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> {
     let manifest_path = ctx.layout.manifest(split_job);
     let manifest: crate::data::Manifest = read_json(&manifest_path)?;
+    let path = ctx.layout.sealed_rows(split_job);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    manifest
+        .check_file(&manifest_path, &path, &bytes)
+        .map_err(|e| Error::JobFailed(format!("evaluate: {e}")))?;
     let entry = ctx.db.record_access(
         &ctx.job.id,
         "evaluate",
@@ -34,12 +41,19 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> 
     let fingerprints: Vec<String> =
         serde_json::from_value(sealed["fingerprints"].clone()).unwrap_or_default();
     ctx.db.record_looks(entry.seq, &fingerprints)?;
+    // And in the user's own store, so that another project on the same rows is stopped too.
+    if let Err(e) = crate::exec::user_looks::record(ctx.layout.root(), &ctx.job.id, &fingerprints) {
+        ctx.progress.line(&format!(
+            "  warning: this evaluation is not in your store of looks across projects: {e}"
+        ));
+    }
     crate::store::atomic::write_json(
         &ctx.layout.access_receipt(&ctx.job.id),
         &serde_json::json!({"seq": entry.seq, "hash": entry.hash}),
     )?;
-    let n = sealed["rows"].as_array().map_or(0, Vec::len);
-    Ok((n, ctx.layout.sealed_rows(split_job)))
+    let n = crate::data::rows_file::rows(&bytes)
+        .map_err(|e| Error::JobFailed(format!("evaluate: {}: {e}", path.display())))?;
+    Ok((n, path))
 }
 
 pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
@@ -99,10 +113,16 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
             let (n, test) = open_test(ctx, &split_job.id)?;
             let config: crate::search::Config =
                 serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            // The metrics the workflow lists, which the program must print (the defaults
+            // are the built-in models' and no program is held to them).
             let mode = Mode::Evaluate {
                 model_dir: ctx.layout.trial(&retrain_job.id, 0).command_checkpoint(),
                 test,
-                metrics: spec.metrics.clone(),
+                metrics: if spec.listed {
+                    spec.metrics.clone()
+                } else {
+                    Vec::new()
+                },
             };
             let req = ctx.single_request(&search, mode, config, 0, 0)?;
             ctx.progress.line(&format!(

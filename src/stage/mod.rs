@@ -114,7 +114,8 @@ pub fn run(ctx: &mut Ctx) -> Result<serde_json::Value> {
 /// Are a done job's outputs still on disk? If not, it is redone.
 pub fn outputs_present(layout: &Layout, job: &Job) -> bool {
     match job.kind {
-        "split" => [
+        "split" => {
+            [
             layout.manifest(&job.id),
             layout.sealed_test(&job.id),
             layout.sealed_rows(&job.id),
@@ -123,7 +124,11 @@ pub fn outputs_present(layout: &Layout, job: &Job) -> bool {
             layout.split_fingerprints(&job.id),
         ]
         .iter()
-        .all(|p| p.exists()),
+        .all(|p| p.exists())
+            // A split from before file hashes is made again, so that its readers can check.
+            && read_json::<crate::data::Manifest>(&layout.manifest(&job.id))
+                .is_ok_and(|m| !m.files.is_empty())
+        }
         "search" => layout.best(&job.id).exists(),
         "retrain" | "evaluate" => layout.results(&job.id).exists(),
         _ => false,

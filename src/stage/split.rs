@@ -39,28 +39,45 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
             .map(|u| json!({"class": u.class, "val": u.val, "test": u.test}))
             .collect::<Vec<_>>()
     );
+    // Where the rows came from, resolved, so that the audit can tell a trial that was handed
+    // the data source itself.
+    if let Some(p) = &spec.path {
+        let full = ctx.wf.base_dir.join(p);
+        let full = std::fs::canonicalize(&full).unwrap_or(full);
+        out.record["source"] = json!(full.display().to_string());
+    }
     let id = &ctx.job.id;
     // The rows themselves, so that no later stage opens the data source: train and val for
-    // search and retrain, test in the sealed folder for evaluate alone.
-    for (part, rows) in [("train", &out.manifest.train), ("val", &out.manifest.val)] {
-        crate::data::rows_file::write(&ctx.layout.split_rows(id, part), &ds.select(rows))?;
-    }
+    // search and retrain, test in the sealed folder for evaluate alone. Each file's hash
+    // goes into the manifest, for its readers to check.
+    let dir = ctx.layout.job(id);
+    let mut write = |path: std::path::PathBuf, rows: &[u32]| -> Result<()> {
+        let sha = crate::data::rows_file::write(&path, &ds.select(rows))?;
+        let key = path
+            .strip_prefix(&dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        out.manifest.files.insert(key, sha);
+        Ok(())
+    };
+    let (train, val) = (out.manifest.train.clone(), out.manifest.val.clone());
+    write(ctx.layout.split_rows(id, "train"), &train)?;
+    write(ctx.layout.split_rows(id, "val"), &val)?;
     // k-fold: fold f validates on its rows and trains on the rest of train+val.
     for (f, fold) in out.manifest.folds.iter().enumerate() {
         let held: std::collections::HashSet<u32> = fold.iter().copied().collect();
-        let rest: Vec<u32> = out
-            .manifest
-            .train
+        let rest: Vec<u32> = train
             .iter()
-            .chain(&out.manifest.val)
+            .chain(&val)
             .copied()
             .filter(|r| !held.contains(r))
             .collect();
-        let (train, val) = fold_parts(f);
-        crate::data::rows_file::write(&ctx.layout.split_rows(id, &train), &ds.select(&rest))?;
-        crate::data::rows_file::write(&ctx.layout.split_rows(id, &val), &ds.select(fold))?;
+        let (t, v) = fold_parts(f);
+        write(ctx.layout.split_rows(id, &t), &rest)?;
+        write(ctx.layout.split_rows(id, &v), fold)?;
     }
-    crate::data::rows_file::write(&ctx.layout.sealed_rows(id), &ds.select(&out.test_rows))?;
+    write(ctx.layout.sealed_rows(id), &out.test_rows)?;
     // Each row's content fingerprint, so the audit can follow rows by content across splits,
     // seeds and workflows (a row evaluated twice, a former test row trained on).
     let fp = |rows: &[u32]| out.fingerprints(rows);

@@ -63,8 +63,8 @@ impl DataCache {
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
-        let train = rows_file::read(&data.train)?;
-        let val = rows_file::read(&data.val)?;
+        let train = rows_file::read_checked(&data.train, &data.manifest, &manifest)?;
+        let val = rows_file::read_checked(&data.val, &data.manifest, &manifest)?;
         let p = Rc::new(Prepared {
             shape: train.shape.clone(),
             head: Head::new(train.task, train.classes)?,

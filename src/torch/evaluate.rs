@@ -44,7 +44,16 @@ pub fn evaluate(
             }
         }
     }
-    let ds = rows_file::read(test)?;
+    // Checked against the hash the split recorded: a sealed file changed since is refused.
+    let data = req
+        .data
+        .as_ref()
+        .ok_or("evaluate: the request names no split to check the test rows against")?;
+    let text = std::fs::read_to_string(&data.manifest)
+        .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+    let manifest: hpflow::data::Manifest = serde_json::from_str(&text)
+        .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
+    let ds = rows_file::read_checked(test, &data.manifest, &manifest)?;
     if ds.shape != info.shape {
         return Err(format!(
             "the model was trained on rows of shape {:?}, the data has {:?}",

@@ -216,54 +216,56 @@ fn failed(req: &TrainRequest, reason: String) -> TrialStatus {
 }
 
 /// Evaluate mode: the program measures its retrained model on `HPFLOW_TEST` and prints the
-/// metrics as one JSON object (`{"test_accuracy": 0.91}`; a name without `test_` gets it).
-/// The last such line counts. No metrics, or a failed exit, fails the evaluation: nothing
-/// else is ever reported as a test result.
+/// metrics as JSON (`{"test_accuracy": 0.91}`). Recorded are the numbers named `test_*` and
+/// those the workflow lists in `evaluate.metrics` (`f1_macro` or `test_f1_macro`, recorded
+/// as `test_f1_macro`); a later line's value of a name replaces an earlier one. Nothing else
+/// is ever a test result: a line with an epoch or `val_`/`train_` numbers is a program that
+/// trained, and any other name is ignored and said. No metrics, a listed metric missing, or a
+/// failed exit fails the evaluation.
 fn evaluate(
     req: &TrainRequest,
     mut child: std::process::Child,
     stderr_path: &std::path::Path,
 ) -> Result<TrialStatus, String> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut metrics = std::collections::BTreeMap::new();
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Ok(serde_json::Value::Object(o)) = serde_json::from_str(&line) else {
-            continue;
-        };
-        // An epoch's line, or validation and training numbers, are a program that ignored
-        // HPFLOW_MODE and trained: never test results.
-        if o.contains_key("epoch")
-            || o.keys()
-                .any(|k| k.starts_with("val_") || k.starts_with("train_"))
-        {
-            continue;
-        }
-        let found: std::collections::BTreeMap<String, f64> = o
+    let listed: Vec<String> = match &req.mode {
+        Mode::Evaluate { metrics, .. } => metrics
             .iter()
-            .filter_map(|(k, v)| {
-                let name = if k.starts_with("test_") {
-                    k.clone()
-                } else {
-                    format!("test_{k}")
-                };
-                Some((name, v.as_f64()?))
-            })
-            .collect();
-        if !found.is_empty() {
-            metrics = found;
-        }
-    }
+            .map(|m| m.strip_prefix("test_").unwrap_or(m).to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (metrics, ignored) = test_metrics(
+        BufReader::new(stdout).lines().map_while(|l| l.ok()),
+        &listed,
+    );
     let exit = child.wait().map_err(|e| e.to_string())?;
+    let missing: Vec<String> = listed
+        .iter()
+        .map(|m| format!("test_{m}"))
+        .filter(|m| !metrics.contains_key(m))
+        .collect();
+    let ignored = if ignored.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; ignored: {} (a test metric is named test_*, or listed in evaluate.metrics)",
+            ignored.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
     let reason = if !exit.success() {
         Some(format!("{exit}; stderr: {}", tail(stderr_path, 5)))
     } else if metrics.is_empty() {
-        Some(
+        Some(format!(
             "the program printed no test metrics in evaluate mode (HPFLOW_MODE=evaluate: \
              measure the model in HPFLOW_MODEL_DIR on the rows in HPFLOW_TEST and print one \
-             JSON line such as {\"test_accuracy\": 0.91})"
-                .to_string(),
-        )
+             JSON line such as {{\"test_accuracy\": 0.91}}){ignored}"
+        ))
+    } else if !missing.is_empty() {
+        Some(format!(
+            "the program did not print {}, which evaluate.metrics lists{ignored}",
+            missing.join(", ")
+        ))
     } else {
         None
     };
@@ -284,6 +286,45 @@ fn evaluate(
         seconds: 0.0,
         early: None,
     })
+}
+
+/// The test metrics in a program's evaluate-mode output lines, and the names it printed that
+/// are not test metrics (see `evaluate`). `listed`: the metrics named in the workflow, bare.
+fn test_metrics(
+    lines: impl Iterator<Item = String>,
+    listed: &[String],
+) -> (
+    std::collections::BTreeMap<String, f64>,
+    std::collections::BTreeSet<String>,
+) {
+    let mut metrics = std::collections::BTreeMap::new();
+    let mut ignored = std::collections::BTreeSet::new();
+    for line in lines {
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        // An epoch's line, or validation and training numbers, are a program that ignored
+        // HPFLOW_MODE and trained: never test results.
+        if o.contains_key("epoch")
+            || o.keys()
+                .any(|k| k.starts_with("val_") || k.starts_with("train_"))
+        {
+            ignored.extend(o.keys().cloned());
+            continue;
+        }
+        for (k, v) in &o {
+            let bare = k.strip_prefix("test_").unwrap_or(k);
+            match v.as_f64() {
+                Some(x) if k.starts_with("test_") || listed.iter().any(|m| m == bare) => {
+                    metrics.insert(format!("test_{bare}"), x);
+                }
+                _ => {
+                    ignored.insert(k.clone());
+                }
+            }
+        }
+    }
+    (metrics, ignored)
 }
 
 fn read_history(trial_dir: &std::path::Path) -> Vec<EpochMetrics> {
@@ -319,4 +360,38 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_metrics;
+
+    fn run(lines: &[&str], listed: &[&str]) -> (Vec<String>, Vec<String>) {
+        let listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+        let (m, i) = test_metrics(lines.iter().map(|s| s.to_string()), &listed);
+        (m.into_keys().collect(), i.into_iter().collect())
+    }
+
+    #[test]
+    fn only_test_metrics_and_listed_ones_are_recorded() {
+        // A program that ignored HPFLOW_MODE: its numbers are no test results.
+        assert_eq!(
+            run(&[r#"{"accuracy": 0.99}"#], &[]),
+            (vec![], vec!["accuracy".into()])
+        );
+        assert_eq!(
+            run(&[r#"{"epoch": 1, "test_accuracy": 0.5}"#], &[]).0,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            run(
+                &[r#"{"test_accuracy": 0.9, "f1_macro": 0.8, "note": 1}"#],
+                &["f1_macro"]
+            ),
+            (
+                vec!["test_accuracy".into(), "test_f1_macro".into()],
+                vec!["note".into()]
+            )
+        );
+    }
 }

@@ -91,9 +91,11 @@ fn csv(data: &DataRef, parts: &[&Path]) -> Result<(PathBuf, PathBuf), String> {
         .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
-    let mut rows = rows_file::read(first)?;
+    // Each part checked against the hash the split recorded before a row of it is used.
+    let read = |p: &Path| rows_file::read_checked(p, &data.manifest, &manifest);
+    let mut rows = read(first)?;
     for p in &parts[1..] {
-        rows = concat(rows, rows_file::read(p)?);
+        rows = concat(rows, read(p)?);
     }
     rows.normalise(&manifest.normalisation)
         .map_err(|e| e.to_string())?;

@@ -14,17 +14,20 @@ use crate::train::TrainRequest;
 use pool::Event;
 
 /// Before a request goes out: the trial folder gets it as a line of `requests.jsonl` (every
-/// request the trial received: what `audit` reads) and loses any status an earlier request
-/// left, so that only this request's answer can be taken for it. Returns the line.
+/// request the trial received, with the time it was sent, `sent_at`: what `audit` reads)
+/// and loses any status an earlier request left, so that only this request's answer can be
+/// taken for it. Returns the request's line.
 pub fn record_request(req: &TrainRequest) -> Result<String> {
     let dir = crate::train::TrialDir::of(&req.trial_dir);
     let _ = std::fs::remove_file(dir.status());
+    let mut logged = serde_json::to_value(req).map_err(crate::error::Error::internal)?;
+    logged["sent_at"] = serde_json::json!(crate::store::db::now());
     let line = serde_json::to_string(req).map_err(crate::error::Error::internal)?;
     if !req.trial_dir.is_dir() {
         std::fs::create_dir_all(&req.trial_dir)
             .map_err(|e| crate::error::Error::io(&req.trial_dir, e))?;
     }
-    crate::store::atomic::append_work(&dir.requests_log(), &line)?;
+    crate::store::atomic::append_work(&dir.requests_log(), &logged.to_string())?;
     Ok(line)
 }
 

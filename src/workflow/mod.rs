@@ -144,6 +144,10 @@ pub struct RetrainSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct EvaluateSpec {
     pub metrics: Vec<String>,
+    /// `metrics:` was written in the workflow (not filled in by default): a `command`
+    /// program must then print every one. Not part of the job's key.
+    #[serde(skip)]
+    pub listed: bool,
 }
 
 impl Workflow {

@@ -147,7 +147,10 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                 }
                 (
                     e.needs.clone().unwrap_or_default(),
-                    StageSpec::Evaluate(EvaluateSpec { metrics }),
+                    StageSpec::Evaluate(EvaluateSpec {
+                        listed: e.metrics.is_some(),
+                        metrics,
+                    }),
                 )
             }
         };

@@ -8,12 +8,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hpflow");
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    /// The user's data folder (`XDG_DATA_HOME`) for this sandbox alone: the store of test
+    /// looks across projects is per user, and tests running at once must not share one.
+    pub xdg: tempfile::TempDir,
 }
 
 impl Sandbox {
     pub fn new() -> Self {
         Sandbox {
             dir: tempfile::tempdir().expect("temp dir"),
+            xdg: tempfile::tempdir().expect("temp dir"),
         }
     }
     pub fn path(&self) -> &Path {
@@ -31,6 +35,8 @@ impl Sandbox {
         let mut c = Command::new(BIN);
         c.current_dir(self.path())
             .env_remove("HPFLOW_RUNS_DIR")
+            .env_remove("HPFLOW_NO_USER_LOOKS")
+            .env("XDG_DATA_HOME", self.xdg.path())
             .arg("--runs-dir")
             .arg(self.runs())
             .args(args);

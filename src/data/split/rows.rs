@@ -1,5 +1,11 @@
-//! Row identity: a sha256 per row over its feature bytes and label, used to find duplicates
-//! across splits and to fingerprint the sealed test rows.
+//! Row identity: a sha256 per row over its source record (every column as read, before
+//! feature selection, columns in name order, numbers canonical), so that changing
+//! `features:`, reordering the columns or re-saving the file (`1.0` for `1`) leaves every
+//! row's identity as it was. It finds duplicates across splits and fingerprints the sealed
+//! test rows. Near-duplicates, rows equal once numbers are rounded to a tolerance, have an
+//! identity of their own (`near_identity`).
+
+use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
@@ -7,9 +13,89 @@ use crate::data::{Dataset, Target};
 
 pub type RowHash = [u8; 32];
 
-/// The hash of every row. 70k images are 220 MB of f32s, so the rows are hashed on all
-/// cores in contiguous chunks (the result does not depend on the chunking).
+/// One cell of a source record, canonical: a number (`1`, `1.0`, `1e0` and `-0` for `0`
+/// agree) or trimmed text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Num(f64),
+    Text(Box<str>),
+}
+
+impl Cell {
+    pub fn parse(s: &str) -> Cell {
+        let t = s.trim();
+        match t.parse::<f64>() {
+            // `+ 0.0` turns -0 into 0.
+            Ok(x) if x.is_finite() => Cell::Num(x + 0.0),
+            _ => Cell::Text(t.into()),
+        }
+    }
+}
+
+/// One row as read from its source. `names` are the columns in canonical order (sorted by
+/// name), one per cell; empty for a source without column names (images: the pixels in
+/// position order, then the label).
+pub struct Record<'a> {
+    pub names: &'a [String],
+    pub cells: Cow<'a, [Cell]>,
+}
+
+/// The exact identity of a row: equal for two rows whose every column holds the same text or
+/// number.
+pub fn row_identity(rec: &Record) -> RowHash {
+    digest(rec, None)
+}
+
+/// The identity of a row with every number rounded to a multiple of `tol` (text exact): two
+/// rows with the same near identity are near-duplicates at that tolerance.
+pub fn near_identity(rec: &Record, tol: f64) -> RowHash {
+    digest(rec, Some(tol))
+}
+
+fn digest(rec: &Record, tol: Option<f64>) -> RowHash {
+    let mut buf = Vec::with_capacity(rec.cells.len() * 12 + 16);
+    buf.extend_from_slice(if tol.is_some() {
+        b"hpflow-near-row-v2\0"
+    } else {
+        b"hpflow-row-v2\0"
+    });
+    for (k, cell) in rec.cells.iter().enumerate() {
+        if let Some(name) = rec.names.get(k) {
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0);
+        }
+        match cell {
+            Cell::Num(x) => {
+                let v = match tol {
+                    Some(t) if t > 0.0 => (x / t).round() + 0.0,
+                    _ => *x,
+                };
+                buf.push(b'n');
+                buf.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+            Cell::Text(s) => {
+                buf.push(b't');
+                buf.extend_from_slice(s.as_bytes());
+                buf.push(0);
+            }
+        }
+    }
+    Sha256::digest(&buf).into()
+}
+
+/// The exact identity of every row.
 pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
+    hashes(ds, None)
+}
+
+/// The near identity of every row at tolerance `tol`.
+pub fn near_hashes(ds: &Dataset, tol: f64) -> Vec<RowHash> {
+    hashes(ds, Some(tol))
+}
+
+/// 70k images are 55M cells, so the rows are hashed on all cores in contiguous chunks (the
+/// result does not depend on the chunking).
+fn hashes(ds: &Dataset, tol: Option<f64>) -> Vec<RowHash> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -18,9 +104,8 @@ pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
     std::thread::scope(|s| {
         for (k, slot) in out.chunks_mut(chunk).enumerate() {
             s.spawn(move || {
-                let mut buf = Vec::with_capacity(ds.features() * 4 + 8);
                 for (i, h) in slot.iter_mut().enumerate() {
-                    *h = row_hash(ds, k * chunk + i, &mut buf);
+                    *h = digest(&ds.record(k * chunk + i), tol);
                 }
             });
         }
@@ -28,16 +113,22 @@ pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
     out
 }
 
-fn row_hash(ds: &Dataset, i: usize, buf: &mut Vec<u8>) -> RowHash {
-    buf.clear();
-    for v in ds.row(i) {
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-    match &ds.y {
-        Target::Classes(c) => buf.extend_from_slice(&c[i].to_le_bytes()),
-        Target::Values(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
-    }
-    Sha256::digest(buf.as_slice()).into()
+/// A row of a dataset without its source table (images, rows files): its features, then
+/// its label as written in the source (the class name, not its index).
+pub(crate) fn record_of_features(ds: &Dataset, i: usize) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = ds
+        .row(i)
+        .iter()
+        .map(|&v| Cell::Num(f64::from(v) + 0.0))
+        .collect();
+    cells.push(match &ds.y {
+        Target::Classes(c) => match ds.class_names.get(c[i] as usize) {
+            Some(name) => Cell::parse(name),
+            None => Cell::Num(c[i] as f64),
+        },
+        Target::Values(v) => Cell::Num(f64::from(v[i]) + 0.0),
+    });
+    cells
 }
 
 /// sha256 over the test rows' indices and row hashes, in ascending row order: it changes
@@ -50,4 +141,37 @@ pub fn test_hash(test_rows: &[u32], hashes: &[RowHash]) -> String {
         h.update(hashes[r as usize]);
     }
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec<'a>(names: &'a [String], cells: &[&str]) -> Record<'a> {
+        Record {
+            names,
+            cells: Cow::Owned(cells.iter().map(|c| Cell::parse(c)).collect()),
+        }
+    }
+
+    #[test]
+    fn numbers_agree_however_written_and_near_rows_only_near() {
+        let names: Vec<String> = ["a", "b", "label"].map(String::from).to_vec();
+        let one = row_identity(&rec(&names, &["1", "0.5", "x"]));
+        assert_eq!(one, row_identity(&rec(&names, &["1.0", " 5e-1", "x"])));
+        assert_eq!(
+            row_identity(&rec(&names, &["0", "1", "x"])),
+            row_identity(&rec(&names, &["-0", "1", "x"]))
+        );
+        let close = rec(&names, &["1.0000001", "0.5", "x"]);
+        assert_ne!(one, row_identity(&close));
+        assert_eq!(
+            near_identity(&rec(&names, &["1", "0.5", "x"]), 1e-4),
+            near_identity(&close, 1e-4)
+        );
+        // Another label or another column name is another row.
+        assert_ne!(one, row_identity(&rec(&names, &["1", "0.5", "y"])));
+        let other: Vec<String> = ["a", "c", "label"].map(String::from).to_vec();
+        assert_ne!(one, row_identity(&rec(&other, &["1", "0.5", "x"])));
+    }
 }

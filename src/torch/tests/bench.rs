@@ -54,6 +54,7 @@ fn fashion(dir: &Path) -> Dataset {
         class_names: Vec::new(),
         groups: None,
         official_test_from: Some(60_000),
+        source: None,
     }
 }
 
@@ -103,15 +104,28 @@ fn bench_fashion_mnist() {
         },
         test_hash: String::new(),
         test_count: 0,
+        files: Default::default(),
     };
+    // The rows as a split job writes them, read by the trainer as in a worker.
+    let mut manifest = manifest;
+    let parts = [
+        (f.data.train.clone(), manifest.train.clone()),
+        (f.data.val.clone(), manifest.val.clone()),
+    ];
+    for (file, rows) in &parts {
+        let sha = hpflow::data::rows_file::write(file, &ds.select(rows)).expect("rows");
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        manifest.files.insert(name, sha);
+    }
     std::fs::write(
         &f.data.manifest,
         serde_json::to_vec(&manifest).expect("json"),
     )
     .expect("manifest");
-    // The rows as a split job writes them, read by the trainer as in a worker.
-    hpflow::data::rows_file::write(&f.data.train, &ds.select(&manifest.train)).expect("train");
-    hpflow::data::rows_file::write(&f.data.val, &ds.select(&manifest.val)).expect("val");
     drop(ds);
     let config = match model.as_str() {
         "mlp" => {

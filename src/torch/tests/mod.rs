@@ -86,6 +86,7 @@ pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
         class_names: Vec::new(),
         groups: None,
         official_test_from: None,
+        source: None,
     }
 }
 
@@ -103,7 +104,7 @@ pub fn fixture(problem: Problem, n: usize) -> Fixture {
     let dataset = dataset(problem, n, 11);
     let rows: Vec<u32> = (0..n as u32).collect();
     let (train, rest) = rows.split_at(n * 7 / 10);
-    let (val, test) = rest.split_at(n * 2 / 10);
+    let (val, test_rows) = rest.split_at(n * 2 / 10);
     // Statistics from the training rows: one per channel for images, one per feature else.
     let d = dataset.features();
     let groups = if dataset.shape.len() == 3 {
@@ -127,29 +128,36 @@ pub fn fixture(problem: Problem, n: usize) -> Fixture {
         .zip(&mean)
         .map(|(s, m)| (s / count - m * m).max(0.0).sqrt())
         .collect();
+    let mut files = std::collections::BTreeMap::new();
+    let mut file = |name: &str, rows: &[u32]| {
+        let p = dir.path().join(format!("{name}.safetensors"));
+        let sha = rows_file::write(&p, &dataset.select(rows)).expect("write rows");
+        files.insert(format!("{name}.safetensors"), sha);
+        p
+    };
+    let (train_file, val_file, test) = (
+        file("train", train),
+        file("val", val),
+        file("test", test_rows),
+    );
     let manifest = Manifest {
         train: train.to_vec(),
         val: val.to_vec(),
         folds: Vec::new(),
         normalisation: Normalisation { mean, std },
         test_hash: String::new(),
-        test_count: test.len(),
+        test_count: test_rows.len(),
+        files,
     };
     let path = dir.path().join("manifest.json");
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("manifest json"))
         .expect("write manifest");
-    let file = |name: &str, rows: &[u32]| {
-        let p = dir.path().join(format!("{name}.safetensors"));
-        rows_file::write(&p, &dataset.select(rows)).expect("write rows");
-        p
-    };
     let data = DataRef {
-        train: file("train", train),
-        val: file("val", val),
+        train: train_file,
+        val: val_file,
         manifest: path,
         task: dataset.task,
     };
-    let test = file("test", test);
     Fixture { dir, data, test }
 }
 
