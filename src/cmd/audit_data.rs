@@ -69,4 +69,3 @@ pub fn nothing_evaluated(
     }
     Ok(Some("nothing was evaluated: no job has run".into()))
 }
-

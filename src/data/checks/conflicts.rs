@@ -18,7 +18,9 @@ pub fn check(input: &Input) -> Option<Finding> {
             h.update(v.to_le_bytes());
         }
         let c = ds.class_of(r).unwrap_or(0);
-        let e = by.entry(h.finalize().into()).or_insert((c, Vec::new(), false));
+        let e = by
+            .entry(h.finalize().into())
+            .or_insert((c, Vec::new(), false));
         e.1.push(r as u32);
         e.2 |= e.0 != c;
     }
@@ -43,6 +45,9 @@ pub fn check(input: &Input) -> Option<Finding> {
         Vec::new(),
         &rows,
         rows.len() as f64,
-        Input::how("correct the labels, or remove the rows that contradict each other", "conflicting_labels"),
+        Input::how(
+            "correct the labels, or remove the rows that contradict each other",
+            "conflicting_labels",
+        ),
     ))
 }

@@ -96,7 +96,10 @@ pub fn near(input: &Input) -> Option<Finding> {
         Vec::new(),
         &rows,
         (test.len() + val.len()) as f64,
-        super::Input::how("remove or merge the near copies in the data", "near_duplicates"),
+        super::Input::how(
+            "remove or merge the near copies in the data",
+            "near_duplicates",
+        ),
     ))
 }
 

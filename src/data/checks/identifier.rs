@@ -34,7 +34,10 @@ pub fn check(input: &Input) -> Vec<Finding> {
         {
             Some((
                 changes as f64,
-                format!("sorted by it, the label changes only {changes} times in {} rows", ds.n),
+                format!(
+                    "sorted by it, the label changes only {changes} times in {} rows",
+                    ds.n
+                ),
             ))
         } else {
             None
@@ -46,7 +49,10 @@ pub fn check(input: &Input) -> Vec<Finding> {
             vec![name.to_string()],
             &[],
             figure,
-            Input::how(&format!("leave `{name}` out of `data.features`"), "identifier"),
+            Input::how(
+                &format!("leave `{name}` out of `data.features`"),
+                "identifier",
+            ),
         ));
     }
     out

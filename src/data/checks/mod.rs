@@ -18,8 +18,8 @@ pub mod time;
 
 use serde::{Deserialize, Serialize};
 
-use super::split::{Dedupe, RowHash, SplitOptions};
 use super::Dataset;
+use super::split::{Dedupe, RowHash, SplitOptions};
 pub use table::Table;
 
 /// The names `accept:` takes, one per check (exact duplicates: `dedupe: keep`).

@@ -17,7 +17,9 @@ pub fn parse(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
@@ -35,7 +37,9 @@ pub fn parse(s: &str) -> Option<i64> {
     }
     let field = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = rest.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (hh, mm) = (field(0..2)?, field(3..5)?);
     let mut i = 5;
@@ -66,7 +70,11 @@ pub fn parse(s: &str) -> Option<i64> {
                 zone[4..6].parse::<i64>().ok()?,
             );
             let off = zh * 3600 + zm * 60;
-            Some(if zone.starts_with('+') { secs - off } else { secs + off })
+            Some(if zone.starts_with('+') {
+                secs - off
+            } else {
+                secs + off
+            })
         }
         _ => None,
     }
@@ -95,15 +103,21 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// The times of column `name` for `split: {by_time: name}`: every cell must be a date or
 /// timestamp; the error names the file, the line and the column of the first that is not.
 pub fn times(path: &Path, name: &str) -> crate::Result<Vec<i64>> {
-    let table = Table::read(path).ok_or_else(|| crate::Error::Usage(format!(
-        "split.by_time: {} could not be read as a table", path.display()
-    )))?;
+    let table = Table::read(path).ok_or_else(|| {
+        crate::Error::Usage(format!(
+            "split.by_time: {} could not be read as a table",
+            path.display()
+        ))
+    })?;
     let Some(cells) = table.column(name) else {
         return Err(crate::Error::Input {
             file: path.to_path_buf(),
             line: Some(1),
             field: name.to_string(),
-            msg: format!("split.by_time: no column `{name}`; the columns are: {}", table.names.join(", ")),
+            msg: format!(
+                "split.by_time: no column `{name}`; the columns are: {}",
+                table.names.join(", ")
+            ),
         });
     };
     let mut out = Vec::with_capacity(cells.len());
@@ -134,7 +148,11 @@ pub fn check(input: &Input) -> Vec<Finding> {
         if Some(name.as_str()) == input.label {
             continue;
         }
-        let Some(t) = table.cells[c].iter().map(|s| parse(s)).collect::<Option<Vec<i64>>>() else {
+        let Some(t) = table.cells[c]
+            .iter()
+            .map(|s| parse(s))
+            .collect::<Option<Vec<i64>>>()
+        else {
             continue;
         };
         let latest_train = input.parts.train.iter().map(|&r| t[r as usize]).max();
@@ -154,7 +172,13 @@ pub fn check(input: &Input) -> Vec<Finding> {
              than the latest training row ({})",
             earlier.len(),
             input.parts.test.len(),
-            table.cells[c][input.parts.train.iter().copied().find(|&r| t[r as usize] == latest).unwrap_or(0) as usize]
+            table.cells[c][input
+                .parts
+                .train
+                .iter()
+                .copied()
+                .find(|&r| t[r as usize] == latest)
+                .unwrap_or(0) as usize]
         );
         out.push(input.finding(
             "random_time",
@@ -183,7 +207,14 @@ mod tests {
         assert_eq!(parse("2024-02-29 01:00"), Some(1_709_168_400));
         assert_eq!(parse("2024-02-29T01:00:00Z"), Some(1_709_168_400));
         assert_eq!(parse("2024-02-29T03:00:00.5+02:00"), Some(1_709_168_400));
-        for bad in ["2023-02-29", "2024-13-01", "20240101", "12", "2024-01-01x", "2024-01-01T25:00"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "20240101",
+            "12",
+            "2024-01-01x",
+            "2024-01-01T25:00",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -212,9 +212,13 @@ impl SplitOptions {
         } else if self.group.is_some() {
             Some("does not combine with `group:` (a split by time cannot also keep groups whole)")
         } else if self.official_test() {
-            Some("does not combine with `test: official` (the official test file decides the test rows)")
+            Some(
+                "does not combine with `test: official` (the official test file decides the test rows)",
+            )
         } else if self.folds.is_some() {
-            Some("does not combine with `folds:` (folds are drawn at random, against the order in time)")
+            Some(
+                "does not combine with `folds:` (folds are drawn at random, against the order in time)",
+            )
         } else if self.stratify == Some(true) {
             Some("does not combine with `stratify: true` (rows are taken in order of time)")
         } else {
