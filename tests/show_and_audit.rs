@@ -62,7 +62,7 @@ fn rows_csv() -> String {
     let mut text = String::from("a,b,label\n");
     for i in 0..240 {
         let k = i % 3;
-        let x = |j: usize| ((i * 7 + j * 13) % 17) as f64 / 17.0 + k as f64 + i as f64 * 1e-3;
+        let x = |j: usize| ((i * 7 + j * 13) % 17) as f64 / 17.0 + 0.5 * k as f64 + i as f64 * 1e-3;
         text.push_str(&format!(
             "{:.4},{:.4},{}\n",
             x(0),

@@ -161,7 +161,33 @@ pub fn findings(
         "no test row is identical in content to a train or val row",
         content::duplicates(db, layout, &in_scope)?,
     );
+    check_with(
+        "the data passed the split's checks (leaks, identifiers, entities, time, labels, constant columns)",
+        super::audit_data::findings(db, layout, &in_scope)?,
+    );
     Ok((checks, bad))
+}
+
+/// An audit with nothing to look at is not clean: when no split finished and no test row was
+/// opened, say so (exit 1) instead of a table of checks that passed for want of records.
+fn refuse_if_nothing_evaluated(
+    db: &crate::store::Db,
+    scope: Option<&BTreeSet<String>>,
+    accesses: &[crate::store::db::AccessRow],
+    as_json: bool,
+) -> Result<()> {
+    let in_scope = |id: &str| scope.is_none_or(|s| s.contains(id));
+    let openings = accesses
+        .iter()
+        .filter(|a| in_scope(&a.job) || in_scope(&a.split_job))
+        .count();
+    let Some(why) = super::audit_data::nothing_evaluated(db, scope, openings)? else {
+        return Ok(());
+    };
+    if as_json {
+        super::print_json(&json!({ "clean": false, "evaluated": false, "reason": why }))?;
+    }
+    Err(Error::JobFailed(why))
 }
 
 /// `quiet`: no table; the exit code alone says whether the audit is clean.
@@ -177,8 +203,9 @@ pub fn run(workflow: Option<&str>, layout: &Layout, as_json: bool, quiet: bool) 
         ),
         None => None,
     };
-    let (checks, bad) = findings(&db, layout, scope.as_ref())?;
     let accesses = db.accesses()?;
+    refuse_if_nothing_evaluated(&db, scope.as_ref(), &accesses, as_json)?;
+    let (checks, bad) = findings(&db, layout, scope.as_ref())?;
     if as_json {
         super::print_json(
             &json!({ "clean": bad.is_empty(), "checks": checks, "accesses": accesses }),

@@ -4,7 +4,7 @@
 //! Each returns (problems, accepted): accepted are choices the user made knowingly
 //! (`dedupe: keep`, `--allow-second-look`), listed but not findings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -244,8 +244,10 @@ pub fn former_test_rows(
     Ok((problems, Vec::new()))
 }
 
-/// Test rows identical in content to train or val rows of the same split: a finding unless
-/// the split says `dedupe: keep`.
+/// Rows identical in content to rows of an earlier part of the same split: test rows with a
+/// copy in train or val, val rows with a copy in train (they inflate the validation score
+/// that picks the model). Counted in rows, as the split's own warning counts them. A finding
+/// unless the split says `dedupe: keep`.
 pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
     let (mut problems, mut accepted) = (Vec::new(), Vec::new());
     for id in done_jobs(db, "split", in_scope)? {
@@ -255,20 +257,23 @@ pub fn duplicates(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> 
         ) else {
             continue;
         };
-        let seen: HashSet<String> = strings(&fp["train"])
-            .into_iter()
-            .chain(strings(&fp["val"]))
-            .collect();
-        let test: BTreeSet<String> = strings(&sealed["fingerprints"]).into_iter().collect();
-        let n = test.iter().filter(|f| seen.contains(*f)).count();
-        if n == 0 {
+        let train: HashSet<String> = strings(&fp["train"]).into_iter().collect();
+        let val = strings(&fp["val"]);
+        let test = strings(&sealed["fingerprints"]);
+        let in_val: HashSet<&String> = val.iter().collect();
+        let t = test
+            .iter()
+            .filter(|f| train.contains(*f) || in_val.contains(f))
+            .count();
+        let v = val.iter().filter(|f| train.contains(*f)).count();
+        if t + v == 0 {
             continue;
         }
         let keep = db
             .job_key(&id)?
             .is_some_and(|k| k["config"]["dedupe"] == "keep");
         let line = format!(
-            "split {}: {n} test rows are identical in content to train or val rows",
+            "split {}: {t} test rows are identical in content to train or val rows, {v} val rows to train rows",
             short(&id)
         );
         if keep {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 mod audit_content;
+mod audit_data;
 mod audit_requests;
 pub mod completions;
 pub mod export;

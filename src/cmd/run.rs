@@ -40,6 +40,11 @@ pub fn run(
         return super::print_json(&serde_json::json!({ "workflow": wf.name, "jobs": outcomes }));
     }
     if quiet {
+        // Quiet is no reason to miss what the data checks found: the warnings alone.
+        let text = warnings(&outcomes);
+        if !text.is_empty() {
+            eprint!("{text}");
+        }
         return Ok(());
     }
     // `run` keeps SIGPIPE ignored (it writes to its workers' pipes): `emit` ends quietly.
@@ -65,6 +70,7 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
         ]);
     }
     let mut text = super::table(&rows);
+    text.push_str(&warnings(outcomes));
     for eval in outcomes
         .iter()
         .filter(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
@@ -79,6 +85,21 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
             text.push_str(&format!(
                 "  {k:<14} {}{spread}\n",
                 super::fmt_value(v.as_f64())
+            ));
+        }
+    }
+    text
+}
+
+/// The data checks' findings of each split (its `warnings` output), one line each.
+pub fn warnings(outcomes: &[JobOutcome]) -> String {
+    let mut text = String::new();
+    for o in outcomes {
+        for w in o.outputs["warnings"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "warning ({}): {}\n",
+                o.stage,
+                w.as_str().unwrap_or_default()
             ));
         }
     }

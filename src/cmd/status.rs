@@ -105,6 +105,9 @@ fn summary(job: &Value) -> String {
             outputs["val"], outputs["test"]
         ));
     }
+    if let Some(w) = outputs["warnings"].as_array().filter(|w| !w.is_empty()) {
+        parts.push(crate::text::plural(w.len() as u64, "data warning"));
+    }
     if let Some(e) = job["error"].as_str() {
         // A table row is one line, however many lines the error had.
         parts.push(crate::reasons::one_line(e, 300));
@@ -152,6 +155,12 @@ pub fn render(status: &Value) -> String {
     }
     for j in status["jobs"].as_array().into_iter().flatten() {
         let stage = j["stage"].as_str().unwrap_or_default();
+        for w in j["outputs"]["warnings"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "  {stage}: warning: {}\n",
+                w.as_str().unwrap_or_default()
+            ));
+        }
         for f in j["failures"].as_array().into_iter().flatten() {
             text.push_str(&format!(
                 "  {stage}: {} failed ({}), e.g. trial {}\n",

@@ -41,19 +41,45 @@ pub fn load(path: &Path, spec: &DataSpec, group: Option<&str>) -> crate::Result<
     let mut labels: Vec<String> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     let mut lines: Vec<usize> = Vec::new();
+    // Every bad cell, so that one error lists them all rather than one per run.
+    let mut bad = BadCells::default();
     while let Some(rec) = reader.next_record() {
         let rec = rec.map_err(|e| syntax(path, &names, e))?;
-        check_width(path, &names, &rec)?;
-        for &c in &cols.features {
-            x.push(number(path, &names, &rec, c)?);
+        if let Err(e) = check_width(path, &names, &rec) {
+            bad.push(e);
+            continue;
         }
-        labels.push(cell(path, &names, &rec, cols.label)?.to_string());
+        for &c in &cols.features {
+            x.push(number(path, &names, &rec, c).unwrap_or_else(|e| {
+                bad.push(e);
+                0.0
+            }));
+        }
+        let label = cell(path, &names, &rec, cols.label).unwrap_or_else(|e| {
+            bad.push(e);
+            ""
+        });
+        labels.push(label.to_string());
         if let Some(g) = cols.group {
-            groups.push(cell(path, &names, &rec, g)?.to_string());
+            let v = cell(path, &names, &rec, g).unwrap_or_else(|e| {
+                bad.push(e);
+                ""
+            });
+            groups.push(v.to_string());
         }
         cells.extend(order.iter().map(|&c| Cell::parse(&rec.fields[c])));
         lines.push(rec.line);
     }
+    if spec.task == Task::Regression {
+        for (s, &line) in labels.iter().zip(&lines) {
+            if !s.is_empty()
+                && let Err(m) = parse_number(s)
+            {
+                bad.push(err(path, line, &names[cols.label], &m));
+            }
+        }
+    }
+    bad.into_result()?;
     if labels.is_empty() {
         return Err(err(
             path,
@@ -271,6 +297,64 @@ fn classes(path: &Path, label: &str, labels: &[String]) -> crate::Result<(Target
         Target::Classes(y),
         names.into_iter().map(String::from).collect(),
     ))
+}
+
+/// At most this many bad cells are listed in the one error.
+pub const MAX_BAD_CELLS: usize = 20;
+
+/// The bad cells of a file: the error names the first as any input error does, then lists
+/// the others, each with its line and column, up to `MAX_BAD_CELLS`.
+#[derive(Default)]
+struct BadCells {
+    errors: Vec<crate::Error>,
+    count: usize,
+}
+
+impl BadCells {
+    fn push(&mut self, e: crate::Error) {
+        self.count += 1;
+        if self.errors.len() < MAX_BAD_CELLS {
+            self.errors.push(e);
+        }
+    }
+
+    fn into_result(mut self) -> crate::Result<()> {
+        // In file order: the regression labels are checked after the other cells.
+        self.errors.sort_by_key(|e| match e {
+            crate::Error::Input { line, .. } => *line,
+            _ => None,
+        });
+        let mut errors = self.errors.into_iter();
+        let Some(first) = errors.next() else {
+            return Ok(());
+        };
+        let crate::Error::Input {
+            file,
+            line,
+            field,
+            mut msg,
+        } = first
+        else {
+            return Err(first);
+        };
+        for e in errors {
+            msg.push_str(&format!("\n  {e}"));
+        }
+        if self.count > 1 {
+            let listed = if self.count > MAX_BAD_CELLS {
+                format!("; the first {MAX_BAD_CELLS} are listed")
+            } else {
+                String::new()
+            };
+            msg.push_str(&format!("\n  ({} bad cells in all{listed})", self.count));
+        }
+        Err(crate::Error::Input {
+            file,
+            line,
+            field,
+            msg,
+        })
+    }
 }
 
 fn column_name(names: &[String], c: usize) -> String {

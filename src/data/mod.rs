@@ -2,6 +2,7 @@
 //! `Dataset`, and the split of its rows into train / val / sealed test.
 
 pub mod builtin;
+pub mod checks;
 pub mod csv;
 mod csv_reader;
 pub mod dataset;
@@ -124,7 +125,7 @@ fn builtin_name(spec: &DataSpec) -> crate::Result<&str> {
 }
 
 /// `data.path`, relative to the workflow's folder unless absolute.
-fn resolve(spec: &DataSpec, base_dir: &Path) -> crate::Result<PathBuf> {
+pub fn resolve(spec: &DataSpec, base_dir: &Path) -> crate::Result<PathBuf> {
     let what = if spec.source == Source::Idx {
         "a folder"
     } else {

@@ -59,9 +59,29 @@ pub struct SplitOutcome {
 /// ascending row indices. `manifest.folds[i]` holds the validation rows of fold i; its
 /// training rows are the rest of train+val.
 pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<SplitOutcome> {
+    split_with(ds, opts, seed, None)
+}
+
+/// `split`, with the time of every row for `by_time:` (`checks::time::times`).
+pub fn split_with(
+    ds: &Dataset,
+    opts: &SplitOptions,
+    seed: u64,
+    times: Option<&[i64]>,
+) -> crate::Result<SplitOutcome> {
     opts.check("split")
         .map_err(|e| crate::Error::Usage(format!("{}: {}", e.field, e.msg)))?;
+    let times = match (&opts.by_time, times) {
+        (Some(_), Some(t)) if t.len() == ds.n => Some(t),
+        (Some(c), _) => {
+            return Err(usage(&format!(
+                "split.by_time: no time of every row from column `{c}`"
+            )));
+        }
+        (None, _) => None,
+    };
     let stratify = match (opts.stratify, ds.task) {
+        _ if times.is_some() => false,
         (Some(true), Task::Regression) => {
             return Err(usage(
                 "split.stratify: regression labels have no classes to stratify by",
@@ -111,9 +131,10 @@ pub fn split(ds: &Dataset, opts: &SplitOptions, seed: u64) -> crate::Result<Spli
     // Part order train, val, test, unused: when whole groups overflow every target, the
     // surplus goes to train.
     let totals = [counts.train, counts.val, counts.test, counts.unused];
-    let mut parts = match groups {
-        Some(names) => by_groups(&pool, names, classes, &class_of, &totals, &mut rng)?,
-        None => by_class(&pool, classes, &class_of, &totals, &mut rng)?,
+    let mut parts = match (groups, times) {
+        (_, Some(t)) => by_time(&pool, t, &totals),
+        (Some(names), None) => by_groups(&pool, names, classes, &class_of, &totals, &mut rng)?,
+        (None, None) => by_class(&pool, classes, &class_of, &totals, &mut rng)?,
     };
     for p in &mut parts {
         p.sort_unstable();
@@ -213,6 +234,19 @@ fn dedupe(hashes: &[RowHash], official_from: Option<usize>) -> (Vec<bool>, usize
         }
     }
     (keep, removed)
+}
+
+/// In order of time (ties in row order): the latest rows are test, the latest before them
+/// val, train the `totals[0]` rows before those; any earlier rows go unused.
+fn by_time(pool: &[u32], times: &[i64], totals: &[usize; 4]) -> [Vec<u32>; 4] {
+    let mut order = pool.to_vec();
+    order.sort_by_key(|&r| (times[r as usize], r));
+    let [train, val, test, _] = *totals;
+    let cut = order.len() - test;
+    let test_rows = order.split_off(cut);
+    let val_rows = order.split_off(order.len() - val);
+    let train_rows = order.split_off(order.len() - train);
+    [train_rows, val_rows, test_rows, order]
 }
 
 /// Shuffle each class's rows, then deal them to the parts by `allocate`'s table.

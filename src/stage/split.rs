@@ -18,7 +18,20 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
     let started = std::time::Instant::now();
     let ds = crate::data::load(spec, &ctx.wf.base_dir, opts.group.as_deref())?;
     let loaded = started.elapsed().as_secs_f64();
-    let mut out = crate::data::split::split(&ds, opts, ctx.wf.seed)?;
+    let csv = (spec.source == crate::data::Source::Csv)
+        .then(|| crate::data::resolve(spec, &ctx.wf.base_dir))
+        .transpose()?;
+    let times = match (&opts.by_time, &csv) {
+        (Some(column), Some(path)) => Some(crate::data::checks::time::times(path, column)?),
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "split.by_time: needs csv data with a date or timestamp column".into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    let mut out = crate::data::split::split_with(&ds, opts, ctx.wf.seed, times.as_deref())?;
+    let findings = data_checks(&ds, csv.as_deref(), spec, opts, &out);
     // Class numbers from the training rows (the fingerprints above are of the rows as loaded).
     let mut ds = ds;
     let unseen = crate::data::relabel::train_first(
@@ -89,14 +102,13 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         &ctx.layout.sealed_test(id),
         &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash, "fingerprints": fp(&out.test_rows) }),
     )?;
+    out.record["checks"] = json!(findings);
     atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
     // The manifest last: it is what marks the split's outputs complete on disk.
     atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;
-    if !out.duplicates.is_empty() {
-        ctx.progress.line(&format!(
-            "  warning: {} rows are byte-identical across splits (dedupe: true removes them; dedupe: keep accepts them)",
-            out.duplicates.len()
-        ));
+    for f in &findings {
+        let word = if f.accepted { "accepted" } else { "warning" };
+        ctx.progress.line(&format!("  {word}: {}", f.line()));
     }
     ctx.progress.line(&format!(
         "  {} rows: train {}, val {}, test {} (loaded in {loaded:.2}s)",
@@ -110,9 +122,34 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         "train": out.manifest.train.len(),
         "val": out.manifest.val.len(),
         "test": out.test_rows.len(),
-        "duplicates_across_splits": out.duplicates.len(),
         "removed_duplicates": out.removed_duplicates,
+        // What the run summary and `status` show: the findings not accepted, one line each.
+        "warnings": findings.iter().filter(|f| !f.accepted).map(|f| f.line()).collect::<Vec<_>>(),
     }))
+}
+
+/// The data checks on the split just made (`crate::data::checks`).
+fn data_checks(
+    ds: &crate::data::Dataset,
+    csv: Option<&std::path::Path>,
+    spec: &crate::data::DataSpec,
+    opts: &SplitOptions,
+    out: &crate::data::SplitOutcome,
+) -> Vec<crate::data::checks::Finding> {
+    use crate::data::checks;
+    let table = csv.and_then(checks::Table::read);
+    checks::run(&checks::Input {
+        ds,
+        table: table.as_ref(),
+        label: spec.label.as_deref(),
+        hashes: &out.hashes,
+        parts: checks::Parts {
+            train: &out.manifest.train,
+            val: &out.manifest.val,
+            test: &out.test_rows,
+        },
+        opts,
+    })
 }
 
 /// The rows files of fold `f`: (its training part, its validation part).

@@ -69,6 +69,20 @@ pub fn check(
                 ));
             }
         }
+        if let Some((field, opts)) = split
+            && let Some(t) = &opts.by_time
+        {
+            let at = format!("{field}.by_time");
+            missing(t, at.clone())?;
+            let listed = data.features.as_ref().is_some_and(|f| f.contains(t));
+            if data.label.as_ref() == Some(t) || listed {
+                let what = if listed { "a feature" } else { "the label" };
+                return Err(FieldError::new(
+                    at,
+                    format!("`{t}` is {what}; the time column orders the rows and is neither"),
+                ));
+            }
+        }
         let group = split.and_then(|(_, o)| o.group.as_ref());
         let left = match &data.features {
             Some(list) => list.len(),
@@ -113,6 +127,12 @@ pub fn check(
     let Some((field, opts)) = split else {
         return Ok(());
     };
+    if opts.by_time.is_some() && p.columns.is_none() {
+        return Err(FieldError::new(
+            format!("{field}.by_time"),
+            "needs csv data with a date or timestamp column; this data has no columns",
+        ));
+    }
     if opts.group.is_some() && p.columns.is_none() {
         return Err(FieldError::new(
             format!("{field}.group"),

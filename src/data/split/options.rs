@@ -45,6 +45,14 @@ pub struct SplitOptions {
     /// reports test rows identical to train or val rows as a finding.
     #[serde(default)]
     pub dedupe: Dedupe,
+    /// A date or timestamp column of the CSV: the test rows are the latest, the validation
+    /// rows the latest before them, train the earlier rest (no shuffling, no stratifying).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_time: Option<String>,
+    /// Data checks whose findings the user accepts knowingly (`crate::data::checks::NAMES`):
+    /// shown as accepted by the split and the audit, not as findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -167,6 +175,7 @@ impl SplitOptions {
                        validation rows of all the non-test rows; give train and test only";
             return Err(FieldError::new(format!("{field}.folds"), msg));
         }
+        self.check_time_and_accept(field)?;
         if let Some(g) = &self.group {
             if g.trim().is_empty() {
                 return Err(FieldError::new(format!("{field}.group"), "names no column"));
@@ -177,6 +186,48 @@ impl SplitOptions {
             }
         }
         Ok(())
+    }
+
+    fn check_time_and_accept(&self, field: &str) -> Result<(), FieldError> {
+        for (i, name) in self.accept.iter().enumerate() {
+            if !crate::data::checks::NAMES.contains(&name.as_str()) {
+                let hint = if name == "duplicates" {
+                    " (exact duplicates are accepted with `dedupe: keep`)"
+                } else {
+                    ""
+                };
+                let msg = format!(
+                    "unknown check `{name}`{hint}; the checks are: {}",
+                    crate::data::checks::NAMES.join(", ")
+                );
+                return Err(FieldError::new(format!("{field}.accept[{i}]"), msg));
+            }
+        }
+        let Some(t) = &self.by_time else {
+            return Ok(());
+        };
+        let f = format!("{field}.by_time");
+        let clash = if t.trim().is_empty() {
+            Some("names no column")
+        } else if self.group.is_some() {
+            Some("does not combine with `group:` (a split by time cannot also keep groups whole)")
+        } else if self.official_test() {
+            Some(
+                "does not combine with `test: official` (the official test file decides the test rows)",
+            )
+        } else if self.folds.is_some() {
+            Some(
+                "does not combine with `folds:` (folds are drawn at random, against the order in time)",
+            )
+        } else if self.stratify == Some(true) {
+            Some("does not combine with `stratify: true` (rows are taken in order of time)")
+        } else {
+            None
+        };
+        match clash {
+            Some(msg) => Err(FieldError::new(f, msg)),
+            None => Ok(()),
+        }
     }
 
     /// Row counts for a pool of `pool` rows (with `test: official`, the non-test rows; the

@@ -59,6 +59,9 @@ pub(super) fn record(
             "train": label_counts(&m.train), "val": label_counts(&m.val), "test": label_counts(test),
         });
     }
+    if let Some(t) = &opts.by_time {
+        rec["by_time"] = json!(t);
+    }
     if opts.group.is_some() {
         rec["groups"] = json!({
             "train": group_count(&m.train), "val": group_count(&m.val), "test": group_count(test),
