@@ -47,7 +47,10 @@ fn workflow(py: &Path) -> String {
         ("eta: 3".into(), "eta: 2".into()),
         ("max_epochs: 9".into(), "max_epochs: 2".into()),
     ] {
-        assert!(w.contains(&from), "templates/lightning.yaml has no {from:?}");
+        assert!(
+            w.contains(&from),
+            "templates/lightning.yaml has no {from:?}"
+        );
         w = w.replace(&from, &to);
     }
     w
@@ -86,7 +89,10 @@ fn kill_after_epochs(sb: &Sandbox, epochs: usize) -> bool {
         if child.try_wait().unwrap().is_some() {
             return false;
         }
-        let printed: usize = epochs_printed(&sb.runs()).iter().map(|(_, e)| e.len()).sum();
+        let printed: usize = epochs_printed(&sb.runs())
+            .iter()
+            .map(|(_, e)| e.len())
+            .sum();
         if printed >= epochs || start.elapsed() > Duration::from_secs(300) {
             break;
         }
