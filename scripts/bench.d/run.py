@@ -16,8 +16,9 @@ Rows (see the issue that asked for them, and README's Benchmarks section):
   B6  SIGKILL mid-search, run again: seconds to the next trained epoch
   B7  2 workers against 1 on 2 cores: SHA (as B4) and Hyperband
   T   trainer: seconds per Fashion-MNIST epoch, hpflow vs PyTorch (same venv, same threads)
+  S   `hpflow serve`: seconds to answer a workflow's page on a 100,000-trial random search
 
-Usage: run.py [--quick] [--reps N] [ROW ...]      (ROW: b1 b2 b3 b4 b5 b6 b7 t)
+Usage: run.py [--quick] [--reps N] [ROW ...]      (ROW: b1 b2 b3 b4 b5 b6 b7 t s)
 Repetitions of a row alternate hpflow and its peers (interleaved), and each cell reports the
 median with the spread (min-max) of its repetitions.
 """
@@ -44,7 +45,7 @@ REPS = 3
 if "--reps" in args:
     REPS = int(args[args.index("--reps") + 1])
     del args[args.index("--reps") : args.index("--reps") + 2]
-WANTED = [a.lower() for a in args if not a.startswith("--")] or ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "t"]
+WANTED = [a.lower() for a in args if not a.startswith("--")] or ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "t", "s"]
 WORK = tempfile.mkdtemp(prefix="hpflow-bench-")
 ROWS = []
 
@@ -390,6 +391,33 @@ def t():
     log(out.stdout)
 
 
+# ---------------------------------------------------------------- S
+def s():
+    """`hpflow serve` on a large runs folder: a random Branin search of 100,000 trials (B1's
+    workflow), then the workflow's page (`GET /w/NAME`, what a browser loads first) timed over
+    HTTP, each repetition a fresh request to one server."""
+    import urllib.request
+    n = 10000 if QUICK else 100000
+    d = os.path.join(WORK, f"s-{n}")
+    os.makedirs(d)
+    runs = os.path.join(d, "runs")
+    hp_run(runs, branin_wf(n, os.path.join(d, "w.yaml")), ["-q"])
+    p = subprocess.Popen([HP, "--runs-dir", runs, "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = p.stdout.readline().split("http://")[1].split()[0].rstrip("/")
+        times = []
+        for _ in range(REPS):
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(f"http://{url}/w/b1-{n}") as r:
+                body = r.read()
+            times.append(time.perf_counter() - t0)
+    finally:
+        p.kill()
+        p.wait()
+    row("S", f"`hpflow serve`: seconds to answer a workflow's page, random Branin search of {n} trials "
+        f"({len(body) // 1024} KiB of HTML)", "s", times, {}, "≤ 1 s", med(times) <= 1.0)
+
+
 def versions():
     v = {"hpflow": sh([HP, "--version"]).strip(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"}
     try:
@@ -455,7 +483,7 @@ def main():
     if os.path.exists(raw) and not QUICK:
         fresh = {r["row"].split()[0] for r in ROWS}
         kept = [r for r in json.load(open(raw)) if r["row"].split()[0] not in fresh]
-        order = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "T"]
+        order = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "T", "S"]
         ROWS[:] = sorted(kept + ROWS, key=lambda r: order.index(r["row"].split()[0]) if r["row"].split()[0] in order else 99)
     text = markdown(versions(), started, time.perf_counter() - t0)
     write(target, text)

@@ -88,43 +88,62 @@ pub fn of_job(
         multi_fidelity,
     } = searched(db, layout, job)?
         .ok_or_else(|| Error::Usage(format!("search {stage:?} has not run yet")))?;
-    let mut configs = std::collections::BTreeMap::new();
-    let mut curves = Vec::new();
-    // Not multi-fidelity: the value each trial reported (early stopping ends trials at
-    // different epochs, each at its best one), as the search recorded it.
-    let mut reported = Vec::new();
-    let mut trained = 0;
-    db.each_trial(job, &mut |t, epochs| {
-        trained = trained.max(t.epochs);
-        if let Some(o) = t.value.filter(|v| v.is_finite()) {
-            reported.push((t.trial, if maximize { -o } else { o }));
-        }
-        let mut curve: Vec<(u32, f64)> = epochs
-            .into_iter()
-            .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
-            .collect();
-        if curve.is_empty() {
-            // A trial that recorded no epochs but a value: its value is at its last epoch.
-            curve.extend(t.value.map(|v| (t.epochs, v)));
-        }
-        let config: Config = serde_json::from_value(t.config).unwrap_or_default();
-        configs.insert(t.trial, config);
-        curves.push((t.trial, curve));
-        Ok(())
-    })?;
-    let trials = curves.len();
+    // Values come from SQL (each trial's number, epochs and recorded value; the metric's
+    // per-epoch numbers): only the trials that go into the forest are read whole.
+    let rows = db.trial_objectives(job)?;
+    let trials = rows.len();
+    let trained = rows.iter().map(|r| r.1).max().unwrap_or(0);
     let none = || {
         Error::Usage(format!(
             "search {stage:?} has no trial with a value of {metric} yet"
         ))
     };
     let (budget, values) = if multi_fidelity {
+        let mut recorded = db.metric_curves(job, &metric)?.into_iter().peekable();
+        let curves: Vec<(usize, Vec<(u32, f64)>)> = rows
+            .iter()
+            .map(|&(trial, epochs, value)| {
+                while recorded.next_if(|(t, _)| *t < trial).is_some() {}
+                match recorded.next_if(|(t, _)| *t == trial) {
+                    Some(c) => c,
+                    // A trial that recorded no epochs but a value: its value is at its last epoch.
+                    None => (trial, value.map(|v| (epochs, v)).into_iter().collect()),
+                }
+            })
+            .collect();
         super::common_budget(&curves, enough_trials(&space)).ok_or_else(none)?
-    } else if reported.is_empty() {
-        return Err(none());
     } else {
+        // Not multi-fidelity: the value each trial reported (early stopping ends trials at
+        // different epochs, each at its best one), as the search recorded it.
+        let reported: Vec<(usize, f64)> = rows
+            .iter()
+            .filter_map(|&(t, _, v)| {
+                let o = v.filter(|v| v.is_finite())?;
+                Some((t, if maximize { -o } else { o }))
+            })
+            .collect();
+        if reported.is_empty() {
+            return Err(none());
+        }
         (trained, reported)
     };
+    // Past MAX_TRIALS the forest sees a seeded draw (as `analyse` draws): only those
+    // trials' configurations are read.
+    let sampled_from = (values.len() > super::MAX_TRIALS).then_some(values.len());
+    let values: Vec<(usize, f64)> = match sampled_from {
+        Some(n) => super::draw(seed, n)
+            .into_iter()
+            .map(|i| values[i])
+            .collect(),
+        None => values,
+    };
+    let ids: Vec<usize> = values.iter().map(|v| v.0).collect();
+    let mut configs = std::collections::BTreeMap::new();
+    db.each_trial_of(job, Some(&ids), &mut |t, _| {
+        let config: Config = serde_json::from_value(t.config).unwrap_or_default();
+        configs.insert(t.trial, config);
+        Ok(())
+    })?;
     let obs: Vec<Observation> = values
         .iter()
         .map(|&(trial, value)| Observation {
@@ -134,8 +153,9 @@ pub fn of_job(
         })
         .collect();
     let opts = Options { seed, ..opts };
-    let importance = super::analyse(&space, &obs, opts)
+    let mut importance = super::analyse(&space, &obs, opts)
         .map_err(|e| Error::Usage(format!("search {stage:?}: {e}")))?;
+    importance.sampled_from = importance.sampled_from.or(sampled_from);
     Ok(SearchImportance {
         stage: stage.to_string(),
         job: job.to_string(),

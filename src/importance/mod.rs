@@ -200,18 +200,24 @@ pub fn encode(space: &Space, obs: &[Observation]) -> Encoded {
 /// trials; a random draw of 2,000 ranks parameters as well as 100,000 do, in a second.
 pub const MAX_TRIALS: usize = 2000;
 
+/// Which `MAX_TRIALS` of `n` rows go into the forest: a seeded draw, in row order.
+pub fn draw(seed: u64, n: usize) -> Vec<usize> {
+    let mut rng = crate::search::rng_for(seed, "importance-sample", 0);
+    let mut keep = rand::seq::index::sample(&mut rng, n, MAX_TRIALS.min(n)).into_vec();
+    keep.sort_unstable();
+    keep
+}
+
 /// fANOVA of `obs` over `space`: a forest of `opts.trees` trees, each tree's variance split
 /// into main effects and pairwise interactions, averaged over the trees.
 pub fn analyse(space: &Space, obs: &[Observation], opts: Options) -> Result<Importance, String> {
     let (features, mut rows, _) = encode(space, obs);
     let sampled_from = (rows.len() > MAX_TRIALS).then_some(rows.len());
     if rows.len() > MAX_TRIALS {
-        // A seeded draw, kept in trial order.
-        use rand::seq::index::sample;
-        let mut rng = crate::search::rng_for(opts.seed, "importance-sample", 0);
-        let mut keep = sample(&mut rng, rows.len(), MAX_TRIALS).into_vec();
-        keep.sort_unstable();
-        rows = keep.into_iter().map(|i| rows[i].clone()).collect();
+        rows = draw(opts.seed, rows.len())
+            .into_iter()
+            .map(|i| rows[i].clone())
+            .collect();
     }
     let (x, y): (Vec<Vec<f64>>, Vec<f64>) = rows.into_iter().unzip();
     if features.is_empty() {

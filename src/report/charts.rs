@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
+use super::Search;
 use super::plot::{Axis, Frame, bounds, esc, num, ramp};
-use super::{Search, Trial};
 use crate::search::space::{Dist, Param, Value};
 
 const W: f64 = 460.0;
@@ -71,7 +71,7 @@ pub fn dot(x: f64, y: f64, class: &str, tip: &str) -> String {
 /// the epochs its trial reached, not those it asked for: early stopping or a failure ends it
 /// sooner.
 pub fn history_points(
-    trials: &[Trial],
+    trials: &[(usize, u32, Option<f64>)],
     items: &[(usize, u32)],
     reported: &[Option<f64>],
     by_epochs: bool,
@@ -81,13 +81,12 @@ pub fn history_points(
         return trials
             .iter()
             .map(|t| {
-                spent += f64::from(t.epochs);
-                (if by_epochs { spent } else { t.id as f64 }, t.value)
+                spent += f64::from(t.1);
+                (if by_epochs { spent } else { t.0 as f64 }, t.2)
             })
             .collect();
     }
-    let by_id: std::collections::HashMap<usize, &Trial> =
-        trials.iter().map(|t| (t.id, t)).collect();
+    let by_id: std::collections::HashMap<usize, u32> = trials.iter().map(|t| (t.0, t.1)).collect();
     let mut reached: std::collections::BTreeMap<usize, u32> = Default::default();
     let mut spent = 0u64;
     items
@@ -95,7 +94,7 @@ pub fn history_points(
         .enumerate()
         .map(|(k, &(trial, asked))| {
             // The trial's last item is where it ended: never past the epochs it trained.
-            let epochs = by_id.get(&trial).map_or(asked, |t| asked.min(t.epochs));
+            let epochs = by_id.get(&trial).map_or(asked, |&e| asked.min(e));
             // A promotion continues the trial: only the new epochs are spent.
             let before = reached.insert(trial, epochs).unwrap_or(0);
             spent += u64::from(epochs.saturating_sub(before));

@@ -50,43 +50,104 @@ pub struct Search {
 /// 100,000. Past it, the best 100, the selected trial and an even spread of the rest.
 pub const MAX_DRAWN: usize = 2000;
 
-/// Which trials to draw: all, or the best 100, the selected one and every k-th, in trial order.
-fn drawn(trials: Vec<Trial>, maximize: bool, selected: Option<usize>) -> Vec<Trial> {
-    if trials.len() <= MAX_DRAWN {
-        return trials;
+/// A search's fANOVA as the page shows it, or why there is none.
+pub fn importance_of(
+    db: &Db,
+    layout: &Layout,
+    stage: &str,
+    job: &str,
+) -> std::result::Result<Importance, String> {
+    crate::importance::job::of_job(db, layout, stage, job, Default::default())
+        .map(|s| s.importance)
+        .map_err(|e| match e {
+            Error::Usage(m) => m,
+            other => other.to_string(),
+        })
+}
+
+/// Which trials to draw, from every trial's (number, epochs, value): all (None), or the best
+/// 100, the selected one and every k-th, in trial order.
+fn drawn(
+    values: &[(usize, u32, Option<f64>)],
+    maximize: bool,
+    selected: Option<usize>,
+) -> Option<Vec<usize>> {
+    if values.len() <= MAX_DRAWN {
+        return None;
     }
-    let mut ranked: Vec<usize> = (0..trials.len())
-        .filter(|&i| trials[i].value.is_some())
+    let mut ranked: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i].2.is_some())
         .collect();
     let key = |i: &usize| {
-        let v = trials[*i].value.unwrap_or(f64::NAN);
+        let v = values[*i].2.unwrap_or(f64::NAN);
         if maximize { -v } else { v }
     };
     ranked.sort_by(|a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
-    let mut keep = vec![false; trials.len()];
+    let mut keep = vec![false; values.len()];
     for &i in ranked.iter().take(100) {
         keep[i] = true;
     }
-    let step = trials.len().div_ceil(MAX_DRAWN - 101);
-    for (i, t) in trials.iter().enumerate() {
-        if i % step == 0 || Some(t.id) == selected {
+    let step = values.len().div_ceil(MAX_DRAWN - 101);
+    for (i, t) in values.iter().enumerate() {
+        if i % step == 0 || Some(t.0) == selected {
             keep[i] = true;
         }
     }
-    trials
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(t, k)| k.then_some(t))
-        .collect()
+    Some(
+        values
+            .iter()
+            .zip(keep)
+            .filter_map(|(t, k)| k.then_some(t.0))
+            .collect(),
+    )
 }
 
 impl Search {
     pub fn load(db: &Db, layout: &Layout, stage: &str, job: &str) -> Result<Search> {
+        Search::load_with(
+            db,
+            layout,
+            stage,
+            job,
+            importance_of(db, layout, stage, job),
+        )
+    }
+
+    /// `load` with the importance computed elsewhere (`hpflow serve` computes it on a thread).
+    pub fn load_with(
+        db: &Db,
+        layout: &Layout,
+        stage: &str,
+        job: &str,
+        importance: std::result::Result<Importance, String>,
+    ) -> Result<Search> {
         let searched = crate::importance::job::searched(db, layout, job)?
             .ok_or_else(|| Error::internal(format!("search job {job} has no key")))?;
         let (space, metric, maximize) = (searched.space, searched.metric, searched.maximize);
+        // The history and the choice of trials need every trial's number, epochs and value
+        // only (computed in SQL); only the trials drawn are read whole, with their curves.
+        let values = db.trial_values(job, &metric)?;
+        let selected = db
+            .job(job)?
+            .and_then(|j| j.outputs["trial"].as_u64())
+            .map(|t| t as usize);
+        let rows = db.item_values(job)?;
+        let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.0, i.1)).collect();
+        // Each item's value as the search recorded it (the best epoch's under early
+        // stopping), in the metric's own direction.
+        let reported: Vec<Option<f64>> = rows
+            .iter()
+            .map(|i| i.2.map(|o| if maximize { -o } else { o }))
+            .collect();
+        let history = [
+            charts::history_points(&values, &items, &reported, false),
+            charts::history_points(&values, &items, &reported, true),
+        ];
+        let total = values.len();
+        let keep = drawn(&values, maximize, selected);
+        drop(values);
         let mut trials = Vec::new();
-        db.each_trial(job, &mut |t, epochs| {
+        db.each_trial_of(job, keep.as_deref(), &mut |t, epochs| {
             let curve: Vec<(u32, f64)> = epochs
                 .into_iter()
                 .filter_map(|(e, m)| Some((e, m[&metric].as_f64()?)))
@@ -104,30 +165,6 @@ impl Search {
             });
             Ok(())
         })?;
-        let selected = db
-            .job(job)?
-            .and_then(|j| j.outputs["trial"].as_u64())
-            .map(|t| t as usize);
-        let rows = db.items(job)?;
-        let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.item.trial, i.item.epochs)).collect();
-        // Each item's value as the search recorded it (the best epoch's under early
-        // stopping), in the metric's own direction.
-        let reported: Vec<Option<f64>> = rows
-            .iter()
-            .map(|i| i.value.map(|o| if maximize { -o } else { o }))
-            .collect();
-        let history = [
-            charts::history_points(&trials, &items, &reported, false),
-            charts::history_points(&trials, &items, &reported, true),
-        ];
-        let total = trials.len();
-        let trials = drawn(trials, maximize, selected);
-        let importance = crate::importance::job::of_job(db, layout, stage, job, Default::default())
-            .map(|s| s.importance)
-            .map_err(|e| match e {
-                Error::Usage(m) => m,
-                other => other.to_string(),
-            });
         Ok(Search {
             stage: stage.to_string(),
             job: job.to_string(),

@@ -224,7 +224,7 @@ pub fn render(data: &Value, status: &Value, audit: &[Value], searches: &[Search]
     let body = format!(
         "<h1>hpflow report: {}</h1>{}",
         esc(name),
-        body(data, status, audit, searches)
+        body(data, status, Some(audit), searches)
     );
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hpflow report: {}</title><style>{CSS}</style></head><body>{body}</body></html>\n",
@@ -233,8 +233,14 @@ pub fn render(data: &Value, status: &Value, audit: &[Value], searches: &[Search]
 }
 
 /// The page's content below its title: `hpflow serve` shows the same, refreshed while a run goes.
-pub fn body(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) -> String {
+/// `audit`: the audit's checks, None while they are being made (`hpflow serve` makes them on
+/// a thread of their own).
+pub fn body(data: &Value, status: &Value, audit: Option<&[Value]>, searches: &[Search]) -> String {
     let mut body = String::new();
+    let Some(audit) = audit else {
+        body.push_str("<p class=\"verdict note\" id=\"verdict\">Audit: checking (it reads every trial's request log); the verdict appears here when it is ready</p>");
+        return rest(body, data, status, None, searches);
+    };
     let failed: Vec<&Value> = audit.iter().filter(|c| c["ok"] != true).collect();
     let _ = write!(
         body,
@@ -254,6 +260,17 @@ pub fn body(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) 
             )
         }
     );
+    rest(body, data, status, Some(audit), searches)
+}
+
+/// The page below the verdict: jobs, searches, retrain, test results, the audit's checks.
+fn rest(
+    mut body: String,
+    data: &Value,
+    status: &Value,
+    audit: Option<&[Value]>,
+    searches: &[Search],
+) -> String {
     body.push_str(&jobs(status, data));
     for s in searches {
         body.push_str(&search_section(s));
@@ -277,6 +294,10 @@ pub fn body(data: &Value, status: &Value, audit: &[Value], searches: &[Search]) 
         body.push_str(&metrics_table(&data["test"]["metrics"]));
     }
     body.push_str("<h2>Audit</h2>");
+    let Some(audit) = audit else {
+        body.push_str("<p class=\"note\">Checking.</p>");
+        return body;
+    };
     let rows: Vec<Vec<String>> = audit
         .iter()
         .map(|c| {

@@ -10,6 +10,7 @@
 //!   `?since=V&wait=1` it answers when the version differs from `V` (long poll, at most 10 s).
 //! - `?part=body` on a page: its content only, which the page's script swaps in.
 
+mod background;
 mod pages;
 
 use std::sync::Arc;

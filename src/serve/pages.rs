@@ -118,7 +118,8 @@ pub fn state(layout: &Layout, p: &Page) -> Result<Value> {
         Page::Workflow(name) => {
             let st = status::collect(&db, layout, name, &jobs_of(&db, name)?)?;
             let t = trial_count(&st);
-            (st, t)
+            // A newer audit or importance ready changes the page too.
+            (json!([st, super::background::finished()]), t)
         }
         Page::Trial(name, job, n) => {
             let (row, epochs) = trial(&db, layout, name, job, *n)?;
@@ -233,14 +234,42 @@ fn workflow(layout: &Layout, name: &str) -> Result<String> {
     let data = crate::cmd::export::collect_head(&db, name, &jobs)?;
     let st = status::collect(&db, layout, name, &jobs)?;
     let scope = jobs.iter().map(|(_, id)| id.clone()).collect();
-    let (checks, _) = crate::cmd::audit::findings(&db, layout, Some(&scope))?;
+    // The audit and the importance are computed on threads of their own, once per state of
+    // the jobs (`serve::background`).
+    let state = hex::encode(&sha2::Sha256::digest(st.to_string().as_bytes())[..8]);
+    let (l, scope2) = (layout.clone(), scope);
+    let checks = super::background::latest(
+        &format!("audit {name}"),
+        &state,
+        move || audit(&l, &scope2),
+        || Err("the audit stopped on an internal error".into()),
+    );
+    let checks = match checks.as_deref() {
+        Some(Ok(c)) => Some(&c[..]),
+        Some(Err(e)) => return Err(Error::internal(format!("the audit: {e}"))),
+        None => None,
+    };
     let mut searches = Vec::new();
     for (stage, id) in &jobs {
         if db.job(id)?.is_some_and(|j| j.kind == "search") {
-            searches.push(Search::load(&db, layout, stage, id)?);
+            let (l, s, j) = (layout.clone(), stage.clone(), id.clone());
+            let importance = super::background::latest(
+                &format!("importance {id}"),
+                &state,
+                move || {
+                    let db = open(&l).map_err(|e| e.to_string())?.ok_or("no runs here")?;
+                    crate::report::importance_of(&db, &l, &s, &j)
+                },
+                || Err("the analysis stopped on an internal error".into()),
+            );
+            let importance = importance.map_or_else(
+                || Err("being computed (fANOVA over at most 2,000 trials); it appears here when ready".to_string()),
+                |r| (*r).clone(),
+            );
+            searches.push(Search::load_with(&db, layout, stage, id, importance)?);
         }
     }
-    let html = crate::report::page::body(&data, &st, &checks, &searches);
+    let html = crate::report::page::body(&data, &st, checks, &searches);
     // The i-th search section is searches[i]: link each trials-table row's number.
     let mut parts = html.split("<h2>Search: ");
     let mut out = parts.next().unwrap_or_default().to_string();
@@ -270,6 +299,19 @@ fn workflow(layout: &Layout, name: &str) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The audit's checks of the jobs in `scope`.
+fn audit(
+    layout: &Layout,
+    scope: &std::collections::BTreeSet<String>,
+) -> std::result::Result<Vec<Value>, String> {
+    let db = open(layout)
+        .map_err(|e| e.to_string())?
+        .ok_or("no runs here")?;
+    crate::cmd::audit::findings(&db, layout, Some(scope))
+        .map(|(checks, _)| checks)
+        .map_err(|e| e.to_string())
 }
 
 /// A trial of one of the workflow's jobs, and its epochs (on disk while it trains).

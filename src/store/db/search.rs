@@ -4,6 +4,11 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Db, ItemRow, TrialRow, json};
 
+/// SQLite's JSON path to the member `name` of an object.
+fn json_path(name: &str) -> String {
+    format!("$.\"{}\"", name.replace('"', "\\\""))
+}
+
 const TRIAL_COLUMNS: &str = "trial, config_json, config_hash, state, epochs, value, metrics_json, reason, seconds, best_epoch, stopped";
 
 /// What `Db::trial_summary` counts.
@@ -236,19 +241,36 @@ impl Db {
         job: &str,
         f: &mut dyn FnMut(TrialRow, Vec<(u32, serde_json::Value)>) -> Result<()>,
     ) -> Result<()> {
+        self.each_trial_of(job, None, f)
+    }
+
+    /// `each_trial`, of the trials numbered in `only` when given (a page draws 2,000 of a
+    /// 100,000-trial search: only those are read whole).
+    pub fn each_trial_of(
+        &self,
+        job: &str,
+        only: Option<&[usize]>,
+        f: &mut dyn FnMut(TrialRow, Vec<(u32, serde_json::Value)>) -> Result<()>,
+    ) -> Result<()> {
         let err = |e| self.err(e);
+        let ids = only.map(|ids| serde_json::to_string(ids).expect("numbers serialize"));
+        let within = if ids.is_some() {
+            "AND trial IN (SELECT value FROM json_each(?2))"
+        } else {
+            "AND ?2 IS NULL"
+        };
         let mut trials = self
             .conn
             .prepare(&format!(
-                "SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 ORDER BY trial"
+                "SELECT {TRIAL_COLUMNS} FROM trials WHERE job = ?1 {within} ORDER BY trial"
             ))
             .map_err(err)?;
         let mut epochs = self
             .conn
-            .prepare("SELECT trial, epoch, metrics_json FROM epochs WHERE job = ?1 ORDER BY trial, epoch")
+            .prepare(&format!("SELECT trial, epoch, metrics_json FROM epochs WHERE job = ?1 {within} ORDER BY trial, epoch"))
             .map_err(err)?;
-        let mut trial_rows = trials.query(params![job]).map_err(err)?;
-        let mut epoch_rows = epochs.query(params![job]).map_err(err)?;
+        let mut trial_rows = trials.query(params![job, ids]).map_err(err)?;
+        let mut epoch_rows = epochs.query(params![job, ids]).map_err(err)?;
         let mut read_epoch = || -> Result<Option<(usize, u32, serde_json::Value)>> {
             match epoch_rows.next().map_err(err)? {
                 Some(r) => Ok(Some((
@@ -276,6 +298,94 @@ impl Db {
             f(t, mine)?;
         }
         Ok(())
+    }
+
+    /// Every trial's (number, epochs, `metric`), in trial order, computed in SQL without
+    /// reading configurations or curves into memory: the metric's final value, else the last
+    /// epoch that reported it as a number (a running or failed trial), as `report::Trial`.
+    pub fn trial_values(&self, job: &str, metric: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
+        let path = json_path(metric);
+        let number = |col: &str| {
+            format!("json_valid({col}) AND json_type({col}, ?2) IN ('integer', 'real')")
+        };
+        let sql = format!(
+            "SELECT t.trial, t.epochs, COALESCE(
+                 CASE WHEN {} THEN json_extract(t.metrics_json, ?2) END,
+                 (SELECT json_extract(e.metrics_json, ?2) FROM epochs e
+                  WHERE e.job = t.job AND e.trial = t.trial AND {}
+                  ORDER BY e.epoch DESC LIMIT 1))
+             FROM trials t WHERE t.job = ?1 ORDER BY t.trial",
+            number("t.metrics_json"),
+            number("e.metrics_json")
+        );
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job, path], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every trial's (number, epochs, recorded value: the objective, minimised), in trial order.
+    pub fn trial_objectives(&self, job: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT trial, epochs, value FROM trials WHERE job = ?1 ORDER BY trial")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every work item's (trial, epochs, recorded value), in `items`' order, without their
+    /// configurations.
+    pub fn item_values(&self, job: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT trial, epochs, value FROM items WHERE job = ?1 ORDER BY item")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Each trial's curve of `metric` (epoch, value: numbers only), in trial order; trials
+    /// that reported it at no epoch are absent.
+    pub fn metric_curves(&self, job: &str, metric: &str) -> Result<Vec<(usize, Vec<(u32, f64)>)>> {
+        let path = json_path(metric);
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT trial, epoch, json_extract(metrics_json, ?2) FROM epochs
+                 WHERE job = ?1 AND json_valid(metrics_json)
+                   AND json_type(metrics_json, ?2) IN ('integer', 'real')
+                 ORDER BY trial, epoch",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query(params![job, path]).map_err(|e| self.err(e))?;
+        let mut out: Vec<(usize, Vec<(u32, f64)>)> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let trial = r.get::<_, i64>(0).map_err(|e| self.err(e))? as usize;
+            let point = (
+                r.get(1).map_err(|e| self.err(e))?,
+                r.get(2).map_err(|e| self.err(e))?,
+            );
+            match out.last_mut() {
+                Some((t, c)) if *t == trial => c.push(point),
+                _ => out.push((trial, vec![point])),
+            }
+        }
+        Ok(out)
     }
 
     /// The names of a job's searched parameters and of its per-epoch metrics, each sorted
