@@ -18,8 +18,11 @@ pub fn check(input: &Input) -> Option<Finding> {
         return None;
     }
     let message = format!(
-        "{} feature columns hold one value in every row: {}",
-        columns.len(),
+        "{} one value in every row: {}",
+        match columns.len() {
+            1 => "1 feature column holds".to_string(),
+            n => format!("{n} feature columns hold"),
+        },
         columns.join(", ")
     );
     let n = columns.len() as f64;

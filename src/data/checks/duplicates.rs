@@ -60,8 +60,7 @@ pub fn exact(input: &Input) -> Option<Finding> {
 /// Near copies that are not exact copies (those are `exact`'s).
 pub fn near(input: &Input) -> Option<Finding> {
     let ds = input.ds;
-    let d = ds.features();
-    let steps: Vec<f64> = (0..d).map(|j| step(input, j)).collect();
+    let steps = steps(input);
     let keys: Vec<u64> = (0..ds.n)
         .map(|r| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -103,18 +102,23 @@ pub fn near(input: &Input) -> Option<Finding> {
     ))
 }
 
-/// The rounding step of feature `j`.
-fn step(input: &Input, j: usize) -> f64 {
+/// The rounding step of every feature, from one pass over the rows in memory order.
+fn steps(input: &Input) -> Vec<f64> {
     let ds = input.ds;
     let d = ds.features();
-    let n = ds.n as f64;
-    let (mut sum, mut sq) = (0.0f64, 0.0f64);
+    let (mut sum, mut sq) = (vec![0.0f64; d], vec![0.0f64; d]);
     for r in 0..ds.n {
-        let v = ds.x[r * d + j] as f64;
-        sum += v;
-        sq += v * v;
+        for (j, &v) in ds.row(r).iter().enumerate() {
+            sum[j] += v as f64;
+            sq[j] += v as f64 * v as f64;
+        }
     }
-    let mean = sum / n;
-    let sd = (sq / n - mean * mean).max(0.0).sqrt();
-    if sd > 0.0 { sd * NEAR_TOLERANCE } else { 1.0 }
+    let n = ds.n as f64;
+    (0..d)
+        .map(|j| {
+            let mean = sum[j] / n;
+            let sd = (sq[j] / n - mean * mean).max(0.0).sqrt();
+            if sd > 0.0 { sd * NEAR_TOLERANCE } else { 1.0 }
+        })
+        .collect()
 }
