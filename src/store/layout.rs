@@ -172,6 +172,20 @@ impl TrialDir {
     pub fn model(&self) -> PathBuf {
         self.0.join("model")
     }
+    /// Fold `f`'s folder inside the trial's (k-fold cross-validation): a trial folder of its own.
+    pub fn fold(&self, f: usize) -> TrialDir {
+        TrialDir(self.0.join(format!("fold-{f}")))
+    }
+    /// The fold folders present inside the trial's, in no particular order.
+    pub fn existing_folds(&self) -> Vec<TrialDir> {
+        std::fs::read_dir(&self.0)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("fold-"))
+            .map(|e| TrialDir(e.path()))
+            .collect()
+    }
 }
 
 impl Deref for TrialDir {

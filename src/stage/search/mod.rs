@@ -314,15 +314,11 @@ impl<'a> Search<'_, 'a> {
 
     /// The folder a unit trains in: the trial's, or its fold's inside it.
     fn unit_dir(&self, (k, fold): Unit) -> std::path::PathBuf {
-        let dir = self
-            .ctx
-            .layout
-            .trial(self.job(), self.issued[k].trial)
-            .to_path_buf();
+        let dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
         if self.folds > 0 {
-            dir.join(format!("fold-{fold}"))
+            dir.fold(fold).to_path_buf()
         } else {
-            dir
+            dir.to_path_buf()
         }
     }
 

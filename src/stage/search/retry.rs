@@ -76,11 +76,10 @@ pub(super) fn stale_index(row: &ItemRow) -> usize {
 
 /// Remove a trial's status files (its own and its folds').
 fn forget_status(dir: &std::path::Path) {
-    let _ = std::fs::remove_file(crate::train::TrialDir::of(dir).status());
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("fold-") {
-            let _ = std::fs::remove_file(crate::train::TrialDir::of(&entry.path()).status());
-        }
+    let trial = crate::train::TrialDir::of(dir);
+    let _ = std::fs::remove_file(trial.status());
+    for fold in trial.existing_folds() {
+        let _ = std::fs::remove_file(fold.status());
     }
 }
 
