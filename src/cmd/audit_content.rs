@@ -27,7 +27,7 @@ pub fn done_jobs(db: &Db, kind: &str, in_scope: &dyn Fn(&str) -> bool) -> Result
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
         if db
             .job(&id)?
-            .is_some_and(|j| j.kind == kind && j.status == "done")
+            .is_some_and(|j| j.kind == kind && j.status == crate::vocab::JobState::Done)
         {
             out.push(id);
         }
@@ -120,7 +120,7 @@ pub fn former_test_rows(
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
         let Some(job) = db
             .job(&id)?
-            .filter(|j| j.kind == "split" && j.status == "done")
+            .filter(|j| j.kind == "split" && j.status == crate::vocab::JobState::Done)
         else {
             continue;
         };

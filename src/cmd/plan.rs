@@ -28,7 +28,7 @@ pub fn run(
             None => None,
         };
         Ok(match row {
-            Some(r) if r.status == "done" => "done".into(),
+            Some(r) if r.status == crate::vocab::JobState::Done => "done".into(),
             Some(r) => format!("{} (will resume)", r.status),
             None => "to run".into(),
         })
@@ -268,7 +268,9 @@ fn narrowed(
     let Some(n) = &s.narrow else { return Ok(None) };
     let upstream = plan.job(&n.from).map(|j| j.id.clone()).unwrap_or_default();
     let done = match db {
-        Some(db) => db.job(&upstream)?.is_some_and(|r| r.status == "done"),
+        Some(db) => db
+            .job(&upstream)?
+            .is_some_and(|r| r.status == crate::vocab::JobState::Done),
         None => false,
     };
     let derived = match (db, done) {

@@ -11,6 +11,7 @@ use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{TrialDir, trial_seed};
+use crate::vocab::ItemState;
 use crate::workers::Workers;
 use crate::workers::pool::{Event, Pool, worker_program};
 use crate::workers::slurm;
@@ -155,12 +156,12 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         ));
     }
     for row in rows {
-        if row.state == retry::STALE {
+        if row.state == ItemState::Stale {
             s.stale.push(row);
             continue;
         }
         s.add_item(row.item.clone());
-        if row.state == "done" || row.state == "failed" {
+        if matches!(row.state, ItemState::Done | ItemState::Failed) {
             let r = ItemResult {
                 best_epoch: row.best_epoch,
                 stopped: row.stopped,
@@ -436,9 +437,11 @@ impl<'a> Search<'_, 'a> {
                     let _ = std::fs::remove_dir_all(TrialDir::of(&req.trial_dir).checkpoints());
                     let _ = std::fs::remove_file(TrialDir::of(&req.trial_dir).metrics());
                 }
-                self.ctx
-                    .db
-                    .set_trial_state(self.job(), req.trial, "running")?;
+                self.ctx.db.set_trial_state(
+                    self.job(),
+                    req.trial,
+                    crate::vocab::TrialRowState::Running,
+                )?;
                 if let Some(h) = held.take() {
                     h.commit()?;
                 }

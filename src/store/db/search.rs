@@ -17,6 +17,7 @@ pub struct TrialSummary {
 }
 use crate::error::{Error, Result};
 use crate::search::{ItemResult, WorkItem};
+use crate::vocab::{ItemState, TrialRowState};
 
 impl Db {
     pub fn insert_item(&self, job: &str, index: usize, item: &WorkItem) -> Result<()> {
@@ -63,7 +64,7 @@ impl Db {
         &self,
         job: &str,
         result: &ItemResult,
-        state: &str,
+        state: TrialRowState,
         metrics: &serde_json::Value,
         reason: Option<&str>,
         seconds: f64,
@@ -71,9 +72,9 @@ impl Db {
     ) -> Result<()> {
         self.atomically(|tx| {
         let item_state = if result.value.is_some() {
-            "done"
+            ItemState::Done
         } else {
-            "failed"
+            ItemState::Failed
         };
         tx.prepare_cached(
             "UPDATE items SET state = ?3, value = ?4, best_epoch = ?5, stopped = ?6
@@ -108,7 +109,7 @@ impl Db {
         })
     }
 
-    pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
+    pub fn set_trial_state(&self, job: &str, trial: usize, state: TrialRowState) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2")
             .and_then(|mut st| st.execute(params![job, trial as i64, state]))
@@ -315,7 +316,7 @@ impl Db {
         let rows = st
             .query_map(params![job], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.get::<_, TrialRowState>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                 ))
@@ -323,7 +324,9 @@ impl Db {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n, epochs) = row.map_err(|e| self.err(e))?;
-            *out.states.entry(self.state_now(state)).or_default() += n as usize;
+            *out.states
+                .entry(self.state_now(state).to_string())
+                .or_default() += n as usize;
             out.epochs += epochs as u64;
         }
         let mut st = self
