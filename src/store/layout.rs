@@ -129,6 +129,11 @@ impl Layout {
 #[serde(transparent)]
 pub struct TrialDir(PathBuf);
 
+/// A checkpoint's folder name inside `checkpoints/`: `epoch-0003`.
+pub fn checkpoint_folder(epoch: u32) -> String {
+    format!("epoch-{epoch:04}")
+}
+
 impl TrialDir {
     /// The trial folder at `path` (a request carries it as a plain path).
     pub fn of(path: &Path) -> TrialDir {
@@ -161,8 +166,7 @@ impl TrialDir {
         self.0.join("checkpoints")
     }
     pub fn checkpoint(&self, epoch: u32) -> PathBuf {
-        self.checkpoints()
-            .join(crate::train::checkpoint::folder_name(epoch))
+        self.checkpoints().join(checkpoint_folder(epoch))
     }
     /// The folder a `command` program saves and resumes from (`HPFLOW_CHECKPOINT_DIR`).
     pub fn command_checkpoint(&self) -> PathBuf {

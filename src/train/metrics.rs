@@ -18,8 +18,8 @@ const FALLING: &[&str] = &["loss", "mse", "mae"];
 /// Which way each metric above improves. A search told to go the other way would select the
 /// worst model, so validation refuses it. `None`: a name whose direction is the user's to say
 /// (a command program's own, a function's `objective`).
-pub fn goal(name: &str) -> Option<crate::workflow::Goal> {
-    use crate::workflow::Goal::{Maximize, Minimize};
+pub fn goal(name: &str) -> Option<crate::vocab::Goal> {
+    use crate::vocab::Goal::{Maximize, Minimize};
     let bare = name
         .strip_prefix("val_")
         .or_else(|| name.strip_prefix("test_"))
@@ -275,8 +275,8 @@ mod tests {
             assert!(goal(&format!("val_{m}")).is_some(), "{m}");
         }
         assert!(FALLING.iter().all(|m| goal(m).is_some()));
-        assert_eq!(goal("val_loss"), Some(crate::workflow::Goal::Minimize));
-        assert_eq!(goal("val_r2"), Some(crate::workflow::Goal::Maximize));
+        assert_eq!(goal("val_loss"), Some(crate::vocab::Goal::Minimize));
+        assert_eq!(goal("val_r2"), Some(crate::vocab::Goal::Maximize));
         assert_eq!(goal("val_custom"), None);
     }
 

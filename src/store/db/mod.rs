@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::search::WorkItem;
+use crate::vocab::WorkItem;
 use crate::vocab::{ItemState, JobState, TrialRowState};
 
 /// Each entry takes the schema from version i to i+1.

@@ -16,7 +16,7 @@ pub struct TrialSummary {
     pub epochs: u64,
 }
 use crate::error::{Error, Result};
-use crate::search::{ItemResult, WorkItem};
+use crate::vocab::{ItemResult, WorkItem};
 use crate::vocab::{ItemState, TrialRowState};
 
 impl Db {
@@ -42,7 +42,7 @@ impl Db {
             "INSERT INTO trials (job, trial, config_json, config_hash, state, epochs) VALUES (?1, ?2, ?3, ?4, 'queued', 0)
              ON CONFLICT(job, trial) DO UPDATE SET config_json = excluded.config_json, config_hash = excluded.config_hash",
         )
-        .and_then(|mut st| st.execute(params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)]))
+        .and_then(|mut st| st.execute(params![job, item.trial as i64, config, crate::vocab::config::config_hash(&item.config)]))
         .map_err(|e| self.err(e))?;
         Ok(())
         })
