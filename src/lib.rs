@@ -19,6 +19,7 @@ pub mod serve;
 pub mod store;
 pub mod text;
 pub mod train;
+pub mod vocab;
 
 pub use error::{Error, Result};
 pub mod cli;

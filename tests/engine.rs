@@ -643,7 +643,24 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
+    // Migration 8 admits only the states' words, and kept every row.
+    for (table, column) in [("jobs", "status"), ("items", "state"), ("trials", "state")] {
+        let refused = sb
+            .db()
+            .execute(&format!("UPDATE {table} SET {column} = 'finished'"), []);
+        assert!(refused.is_err(), "{table}.{column} took an unknown state");
+    }
+    let done: i64 = sb
+        .db()
+        .query_row(
+            "SELECT (SELECT count(*) FROM items WHERE state = 'done')
+                  + (SELECT count(*) FROM trials WHERE state = 'done')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(done, 4);
     // Migration 7 indexed the trials by state.
     let index: i64 = sb
         .db()

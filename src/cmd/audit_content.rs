@@ -27,7 +27,7 @@ pub fn done_jobs(db: &Db, kind: &str, in_scope: &dyn Fn(&str) -> bool) -> Result
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
         if db
             .job(&id)?
-            .is_some_and(|j| j.kind == kind && j.status == "done")
+            .is_some_and(|j| j.kind == kind && j.status == crate::vocab::JobState::Done)
         {
             out.push(id);
         }
@@ -183,11 +183,11 @@ pub fn former_test_rows(
         by
     };
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
-        let Some(job) = db.job(&id)?.filter(|j| j.status != "pending") else {
+        let Some(job) = db.job(&id)? else {
             continue;
         };
         match job.kind.as_str() {
-            "split" if job.status == "done" => {
+            "split" if job.status == crate::vocab::JobState::Done => {
                 let Some(fp) = read(layout.split_fingerprints(&id)) else {
                     continue;
                 };

@@ -50,7 +50,7 @@ pub fn nothing_evaluated(
     }
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
         let Some(job) = db.job(&id)? else { continue };
-        if job.kind == "split" && job.status != "done" {
+        if job.kind == "split" && job.status != crate::vocab::JobState::Done {
             let why = job
                 .error
                 .as_deref()

@@ -34,7 +34,7 @@ fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Jo
         let key = db.job_key(id)?.unwrap_or_default();
         out["jobs"].as_array_mut().expect("array").push(json!({
             "stage": stage, "job": id, "kind": kind,
-            "status": row.as_ref().map_or("not run".into(), |r| r.status.clone()),
+            "status": row.as_ref().map_or("not run".into(), |r| r.status.to_string()),
             "metric": crate::workflow::Metric::of_job_key(&key),
         }));
         // Fixed params are part of every trial's configuration too.
@@ -47,7 +47,7 @@ fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Jo
             id: id.clone(),
             fixed,
         });
-        let Some(row) = row.filter(|r| r.status == "done") else {
+        let Some(row) = row.filter(|r| r.status == crate::vocab::JobState::Done) else {
             continue;
         };
         match kind.as_str() {

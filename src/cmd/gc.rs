@@ -129,7 +129,7 @@ fn kept_jobs(db: &Db) -> Result<BTreeMap<String, String>> {
 fn finished_checkpoints(db: &Db, layout: &Layout, id: &str) -> Result<Vec<Removal>> {
     let Some(job) = db
         .job(id)?
-        .filter(|j| j.kind == "search" && j.status == "done")
+        .filter(|j| j.kind == "search" && j.status == crate::vocab::JobState::Done)
     else {
         return Ok(Vec::new());
     };

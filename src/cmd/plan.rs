@@ -29,7 +29,7 @@ pub fn run(
         };
         let stage = wf.stage(&job.stage).expect("planned stages exist");
         Ok(match row {
-            Some(r) if r.status == "done" => {
+            Some(r) if r.status == crate::vocab::JobState::Done => {
                 match crate::stage::search::budget_changed(stage, &r.outputs) {
                     Some(_) => continuation(db.as_ref(), &job.id, stage)?,
                     None => "done".into(),
@@ -247,7 +247,7 @@ fn continuation(db: Option<&Db>, job: &str, stage: &crate::workflow::Stage) -> R
         Some(db) => db
             .trials(job)?
             .iter()
-            .filter(|t| t.state == "done" || t.state == "failed")
+            .filter(|t| t.state == crate::vocab::TrialRowState::Done || t.state == crate::vocab::TrialRowState::Failed)
             .count(),
         None => 0,
     };
@@ -331,7 +331,9 @@ fn narrowed(
     let Some(n) = &s.narrow else { return Ok(None) };
     let upstream = plan.job(&n.from).map(|j| j.id.clone()).unwrap_or_default();
     let done = match db {
-        Some(db) => db.job(&upstream)?.is_some_and(|r| r.status == "done"),
+        Some(db) => db
+            .job(&upstream)?
+            .is_some_and(|r| r.status == crate::vocab::JobState::Done),
         None => false,
     };
     let derived = match (db, done) {

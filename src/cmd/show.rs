@@ -85,7 +85,7 @@ pub fn run(target: &str, layout: &Layout, as_json: bool, all: bool) -> Result<()
             let (epochs, _) = epochs_of(&db, layout, &id, t)?;
             rows.push(vec![
                 t.trial.to_string(),
-                t.state.clone(),
+                t.state.to_string(),
                 (epochs.len() as u32).max(t.epochs).to_string(),
                 super::fmt_value(t.value),
                 t.config.to_string(),

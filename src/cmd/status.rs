@@ -40,7 +40,7 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "stage": stage,
             "job": id,
             "kind": row.as_ref().map(|r| r.kind.clone()),
-            "status": row.as_ref().map_or("not run".to_string(), |r| r.status.clone()),
+            "status": row.as_ref().map_or("not run".to_string(), |r| r.status.to_string()),
             "error": row.as_ref().and_then(|r| r.error.clone()),
             "outputs": row.as_ref().map(|r| r.outputs.clone()),
             "trials": summary.states,

@@ -127,7 +127,7 @@ pub fn split_with(
             0
         }
     };
-    let mut rng = crate::search::rng_for(seed, "split", 0);
+    let mut rng = crate::vocab::rng_for(seed, "split", 0);
     // Part order train, val, test, unused: when whole groups overflow every target, the
     // surplus goes to train.
     let totals = [counts.train, counts.val, counts.test, counts.unused];
@@ -158,7 +158,7 @@ pub fn split_with(
         Some(k) => {
             let mut rows: Vec<u32> = train.iter().chain(&val).copied().collect();
             rows.sort_unstable();
-            let mut frng = crate::search::rng_for(seed, "split", 1);
+            let mut frng = crate::vocab::rng_for(seed, "split", 1);
             make_folds(&rows, k, groups, classes, &class_of, &mut frng)?
         }
         None => Vec::new(),

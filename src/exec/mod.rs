@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::stage::{self, Ctx};
 use crate::store::{Db, Layout, atomic, lock::RunLock};
+use crate::vocab::JobState;
 use crate::workflow::{self as stage_spec, Workflow};
 
 use crate::progress::Progress;
@@ -75,8 +76,8 @@ pub fn run(
         let retrying = retry.searches.get(&job.id);
         if let Some(row) = db.job(&job.id)? {
             // After a retried search, a done job's result may no longer follow from it.
-            let redo = row.status == "done" && retry.redo.contains(&job.id);
-            if row.status == "failed" || redo {
+            let redo = row.status == JobState::Done && retry.redo.contains(&job.id);
+            if row.status == JobState::Failed || redo {
                 // Whatever made it fail (a missing module, a full disk) may be fixed now;
                 // its partial records would only steer a retry wrongly. Start it over.
                 progress.line(&format!(
@@ -100,7 +101,7 @@ pub fn run(
                     job.stage,
                     crate::text::plural(*n as u64, "failed trial")
                 ));
-            } else if row.status == "done" && !redo {
+            } else if row.status == JobState::Done && !redo {
                 let regrow = stage::search::budget_changed(stage, &row.outputs);
                 if let Some(change) = &regrow {
                     // A sweep that grows (or shrinks): the same job, run on under the new
@@ -134,7 +135,7 @@ pub fn run(
         }
         progress.line(&format!("{:<10} {short}  running", job.stage));
         atomic::write_json(&layout.job_key(&job.id), &job.key)?;
-        db.start_job(&job.id, job.kind, &job.stage, &job.key.canonical())?;
+        let running = db.start_job(&job.id, job.kind, &job.stage, &job.key.canonical())?;
         let started = std::time::Instant::now();
         let mut ctx = Ctx {
             wf,
@@ -148,7 +149,7 @@ pub fn run(
         };
         match stage::run(&mut ctx) {
             Ok(outputs) => {
-                db.finish_job(&job.id, "done", &outputs, None)?;
+                running.commit(&outputs)?;
                 let seconds = started.elapsed().as_secs_f64();
                 // A resumed search: its time over every run too, as its time budget counts it.
                 let all_runs = if job.kind == "search" {
@@ -172,23 +173,18 @@ pub fn run(
                 });
             }
             Err(Error::Interrupted) => {
-                db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None)?;
+                running.interrupt()?;
                 return Err(Error::Interrupted);
             }
             Err(e @ Error::DiskFull { .. }) => {
                 // Not the job's fault: it resumes where it stopped once there is room (a
                 // failed job would start over). The record may not fit either; then it
                 // stays `running`, which a later run resumes just the same.
-                let _ = db.finish_job(&job.id, "interrupted", &serde_json::Value::Null, None);
+                let _ = running.interrupt();
                 return Err(e);
             }
             Err(e) => {
-                db.finish_job(
-                    &job.id,
-                    "failed",
-                    &serde_json::Value::Null,
-                    Some(&e.to_string()),
-                )?;
+                running.fail(&e.to_string())?;
                 return Err(match e {
                     Error::JobFailed(m) if !m.starts_with("stage ") => {
                         Error::JobFailed(format!("stage {}: {m}", job.stage))

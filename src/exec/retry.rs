@@ -27,7 +27,10 @@ pub(super) fn plan(wf: &Workflow, plan: &Plan, db: &Db, on: bool) -> Result<Retr
         return Ok(out);
     }
     for job in plan.jobs.iter().filter(|j| j.kind == "search") {
-        if !db.job(&job.id)?.is_some_and(|r| r.status == "done") {
+        if !db
+            .job(&job.id)?
+            .is_some_and(|r| r.status == crate::vocab::JobState::Done)
+        {
             continue;
         }
         let failed = crate::stage::search::retry::retryable_trials(db, &job.id)?.len();
@@ -43,7 +46,9 @@ pub(super) fn plan(wf: &Workflow, plan: &Plan, db: &Db, on: bool) -> Result<Retr
             }
             after.insert(&later.stage);
             out.redo.insert(later.id.clone());
-            let done = db.job(&later.id)?.is_some_and(|r| r.status == "done");
+            let done = db
+                .job(&later.id)?
+                .is_some_and(|r| r.status == crate::vocab::JobState::Done);
             if later.kind == "evaluate" && done {
                 return Err(Error::Usage(format!(
                     "--retry-failed: stage {} ({}) has {failed} failed trials, but evaluate \

@@ -33,7 +33,9 @@ pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<
         return Ok(out);
     }
     for job in plan.jobs.iter().filter(|j| j.kind == "evaluate") {
-        let done = db.job(&job.id)?.is_some_and(|r| r.status == "done")
+        let done = db
+            .job(&job.id)?
+            .is_some_and(|r| r.status == crate::vocab::JobState::Done)
             && crate::stage::outputs_present(layout, job);
         if done {
             continue;
@@ -115,7 +117,9 @@ fn split_of<'p>(wf: &Workflow, plan: &'p Plan, job: &Job) -> Option<&'p Job> {
 /// The fingerprints of a split's test rows: from its sealed file when it ran, else by
 /// splitting now (in memory, nothing written).
 fn test_fingerprints(wf: &Workflow, layout: &Layout, db: &Db, split: &Job) -> Result<Vec<String>> {
-    let ran = db.job(&split.id)?.is_some_and(|r| r.status == "done");
+    let ran = db
+        .job(&split.id)?
+        .is_some_and(|r| r.status == crate::vocab::JobState::Done);
     if ran {
         if let Ok(text) = std::fs::read_to_string(layout.sealed_test(&split.id)) {
             let sealed: serde_json::Value = serde_json::from_str(&text).map_err(Error::internal)?;

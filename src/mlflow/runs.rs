@@ -107,12 +107,12 @@ pub fn collect(db: &Db, workflow: &str, jobs: &[(String, String)]) -> Result<Vec
                         metrics,
                         tags: tags(&[
                             ("hpflow.trial", t.trial.to_string()),
-                            ("hpflow.state", t.state.clone()),
+                            ("hpflow.state", t.state.to_string()),
                             ("hpflow.epochs", t.epochs.to_string()),
                             // Rungs reached: 0 for a trial that was never promoted.
                             ("hpflow.rung", rung.saturating_sub(1).to_string()),
                         ]),
-                        status: status(&t.state),
+                        status: status(t.state.as_str()),
                         time_ms,
                         end_ms,
                     });
@@ -136,8 +136,8 @@ pub fn collect(db: &Db, workflow: &str, jobs: &[(String, String)]) -> Result<Vec
                     },
                     params,
                     metrics: metrics_of(&o["metrics"], step),
-                    tags: tags(&[("hpflow.state", job.status.clone())]),
-                    status: status(&job.status),
+                    tags: tags(&[("hpflow.state", job.status.to_string())]),
+                    status: status(job.status.as_str()),
                     time_ms,
                     end_ms,
                 });

@@ -155,7 +155,7 @@ impl Search {
             trials.push(Trial {
                 id: t.trial,
                 value: t.metrics[&metric].as_f64().or(curve.last().map(|c| c.1)),
-                state: t.state,
+                state: t.state.to_string(),
                 epochs: t.epochs,
                 best_epoch: t.best_epoch,
                 stopped: t.stopped,

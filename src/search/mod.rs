@@ -5,18 +5,18 @@
 //! Objectives are always minimised here; the search stage negates maximised metrics.
 
 pub mod narrow;
+pub mod objectives;
 pub mod options;
 pub mod scheduler;
 pub mod space;
 pub mod strategy;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use options::{Acquisition, Budget, StrategyKind, StrategyOptions};
 pub use space::{Config, Space, Value};
+// The shared vocabulary lives on the ground floor; these keep the search's paths.
+pub use crate::vocab::{ItemResult, WorkItem, rng_for};
 
 /// A finished evaluation a strategy can learn from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,18 +64,6 @@ pub trait Sampler: Send + Sync {
     }
 }
 
-/// Train `trial` (configuration `config`) until `epochs`; continue it from its own latest
-/// checkpoint, or, for PBT, from `clone_from`'s checkpoint at the given epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkItem {
-    pub trial: usize,
-    pub config: Config,
-    pub epochs: u32,
-    pub clone_from: Option<(usize, u32)>,
-    /// Why this item exists: "new (random)", "promoted to rung 2: rank 1 of 9", ...
-    pub reason: String,
-}
-
 /// The epochs `items` train in total, each trial's epochs paid once: an item continues from
 /// where its trial (or, for a clone, its donor's checkpoint) stood. The one count of epochs
 /// that `budget.epochs`, the search's progress and its outputs all use.
@@ -112,34 +100,6 @@ pub fn epochs_paid_known<'a>(
     }))
 }
 
-/// The outcome of one work item, as the coordinator recorded it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ItemResult {
-    pub item: usize,
-    pub trial: usize,
-    /// Epochs the trial has trained when this item ended.
-    pub epochs: u32,
-    /// The objective at `epochs` (minimised), or at `best_epoch` under early stopping;
-    /// `None` when the trial failed.
-    pub value: Option<f64>,
-    /// The objective after each epoch of the trial so far (index 0 = epoch 1).
-    pub curve: Vec<Option<f64>>,
-    /// Under early stopping: the epoch `value` was measured at.
-    #[serde(default)]
-    pub best_epoch: Option<u32>,
-    /// Early stopping ended the trial before the item's epochs: it stands at its best value
-    /// for the rung it was in and is never promoted.
-    #[serde(default)]
-    pub stopped: bool,
-}
-
-impl ItemResult {
-    /// The epochs a retrain of this trial should train: those its value was measured at.
-    pub fn measured_at(&self) -> u32 {
-        self.best_epoch.unwrap_or(self.epochs)
-    }
-}
-
 /// What to do for work item `k`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -156,17 +116,4 @@ pub enum Decision {
 pub trait Scheduler: Send + Sync {
     fn horizon(&self, k: usize, issued: &[WorkItem]) -> usize;
     fn decide(&self, k: usize, issued: &[WorkItem], results: &[ItemResult]) -> Decision;
-}
-
-/// A seeded random stream for one decision: the same (seed, purpose, index) always gives the
-/// same numbers, whatever was drawn before.
-pub fn rng_for(seed: u64, purpose: &str, index: u64) -> ChaCha8Rng {
-    let mut h = Sha256::new();
-    h.update(seed.to_le_bytes());
-    h.update(purpose.as_bytes());
-    h.update(index.to_le_bytes());
-    let digest = h.finalize();
-    let mut key = [0u8; 32];
-    key.copy_from_slice(&digest);
-    ChaCha8Rng::from_seed(key)
 }

@@ -329,7 +329,7 @@ fn trial(
         .trial(job, n)?
         .ok_or_else(|| Error::Usage(format!("no trial {n} in job {}", short(job))))?;
     let mut epochs = db.epochs(job, n)?;
-    if epochs.is_empty() || row.state == "running" {
+    if epochs.is_empty() || row.state == crate::vocab::TrialRowState::Running {
         epochs = crate::cmd::trial_epochs_on_disk(layout, job, n);
     }
     Ok((row, epochs))
@@ -341,7 +341,7 @@ fn trial_page(layout: &Layout, name: &str, job: &str, n: usize) -> Result<String
     let mut h = format!(
         "<p>Trial {n} of job {}: <b>{}</b> after {} epochs{}.</p>",
         esc(short(job)),
-        esc(&row.state),
+        esc(row.state.as_str()),
         epochs.len(),
         row.reason
             .as_deref()

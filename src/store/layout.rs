@@ -133,6 +133,11 @@ impl Layout {
 #[serde(transparent)]
 pub struct TrialDir(PathBuf);
 
+/// A checkpoint's folder name inside `checkpoints/`: `epoch-0003`.
+pub fn checkpoint_folder(epoch: u32) -> String {
+    format!("epoch-{epoch:04}")
+}
+
 impl TrialDir {
     /// The trial folder at `path` (a request carries it as a plain path).
     pub fn of(path: &Path) -> TrialDir {
@@ -165,8 +170,7 @@ impl TrialDir {
         self.0.join("checkpoints")
     }
     pub fn checkpoint(&self, epoch: u32) -> PathBuf {
-        self.checkpoints()
-            .join(crate::train::checkpoint::folder_name(epoch))
+        self.checkpoints().join(checkpoint_folder(epoch))
     }
     /// The folder a `command` program saves and resumes from (`HPFLOW_CHECKPOINT_DIR`).
     pub fn command_checkpoint(&self) -> PathBuf {
@@ -175,6 +179,20 @@ impl TrialDir {
     /// The final model of a retrain job.
     pub fn model(&self) -> PathBuf {
         self.0.join("model")
+    }
+    /// Fold `f`'s folder inside the trial's (k-fold cross-validation): a trial folder of its own.
+    pub fn fold(&self, f: usize) -> TrialDir {
+        TrialDir(self.0.join(format!("fold-{f}")))
+    }
+    /// The fold folders present inside the trial's, in no particular order.
+    pub fn existing_folds(&self) -> Vec<TrialDir> {
+        std::fs::read_dir(&self.0)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("fold-"))
+            .map(|e| TrialDir(e.path()))
+            .collect()
     }
 }
 

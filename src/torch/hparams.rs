@@ -3,6 +3,7 @@
 //! one clear message, the same ones workflow validation checks.
 
 use hpflow::search::Config;
+use hpflow::train::schema::Choice;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
@@ -11,6 +12,26 @@ pub enum Activation {
     Elu,
     Tanh,
     Gelu,
+}
+
+impl Choice for Activation {
+    const PARAM: &'static str = "activation";
+    const ALL: &'static [Self] = &[
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Elu,
+        Activation::Tanh,
+        Activation::Gelu,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Elu => "elu",
+            Activation::Tanh => "tanh",
+            Activation::Gelu => "gelu",
+        }
+    }
 }
 
 impl Activation {
@@ -46,6 +67,20 @@ impl OptKind {
     }
 }
 
+impl Choice for OptKind {
+    const PARAM: &'static str = "optimizer";
+    const ALL: &'static [Self] = &[
+        OptKind::Sgd,
+        OptKind::Adam,
+        OptKind::AdamW,
+        OptKind::RmsProp,
+        OptKind::Adagrad,
+    ];
+    fn name(self) -> &'static str {
+        OptKind::name(self)
+    }
+}
+
 /// Everything the optimizer step reads; may change between requests of one trial (PBT).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptParams {
@@ -70,6 +105,17 @@ pub enum Padding {
     Same,
 }
 
+impl Choice for Padding {
+    const PARAM: &'static str = "padding";
+    const ALL: &'static [Self] = &[Padding::Valid, Padding::Same];
+    fn name(self) -> &'static str {
+        match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pool {
     Max,
@@ -77,10 +123,33 @@ pub enum Pool {
     None,
 }
 
+impl Choice for Pool {
+    const PARAM: &'static str = "pool";
+    const ALL: &'static [Self] = &[Pool::Max, Pool::Avg, Pool::None];
+    fn name(self) -> &'static str {
+        match self {
+            Pool::Max => "max",
+            Pool::Avg => "avg",
+            Pool::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell {
     Lstm,
     Gru,
+}
+
+impl Choice for Cell {
+    const PARAM: &'static str = "cell";
+    const ALL: &'static [Self] = &[Cell::Lstm, Cell::Gru];
+    fn name(self) -> &'static str {
+        match self {
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+        }
+    }
 }
 
 /// The architecture: which model and its shape.
@@ -140,23 +209,13 @@ impl HParams {
                 filters: r.int("filters")?,
                 kernel_size: r.int("kernel_size")?,
                 stride: r.int("stride")?,
-                padding: match r.choice("padding")? {
-                    "valid" => Padding::Valid,
-                    _ => Padding::Same,
-                },
-                pool: match r.choice("pool")? {
-                    "max" => Pool::Max,
-                    "avg" => Pool::Avg,
-                    _ => Pool::None,
-                },
+                padding: r.choose()?,
+                pool: r.choose()?,
                 pool_size: r.int("pool_size")?,
                 dense_units: r.int("dense_units")?,
             },
             "rnn" => Arch::Rnn {
-                cell: match r.choice("cell")? {
-                    "gru" => Cell::Gru,
-                    _ => Cell::Lstm,
-                },
+                cell: r.choose()?,
                 units: r.int("rnn_units")?,
                 layers: r.int("rnn_layers")?,
                 bidirectional: r.bool("bidirectional")?,
@@ -175,22 +234,10 @@ impl HParams {
                 ));
             }
         };
-        let activation = match r.choice("activation")? {
-            "leaky_relu" => Activation::LeakyRelu,
-            "elu" => Activation::Elu,
-            "tanh" => Activation::Tanh,
-            "gelu" => Activation::Gelu,
-            _ => Activation::Relu,
-        };
+        let activation = r.choose()?;
         let dropout = r.number("dropout")?;
         let batch_size = r.int("batch_size")?;
-        let kind = match r.choice("optimizer")? {
-            "sgd" => OptKind::Sgd,
-            "adamw" => OptKind::AdamW,
-            "rmsprop" => OptKind::RmsProp,
-            "adagrad" => OptKind::Adagrad,
-            _ => OptKind::Adam,
-        };
+        let kind = r.choose()?;
         // lr, eps and weight_decay default to PyTorch's value for the optimizer (the schema).
         let opt = OptParams {
             kind,
@@ -245,6 +292,16 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn every_schema_choice_has_its_own_variant() {
+        use hpflow::train::schema::each_choice_maps_to_itself as walk;
+        walk::<Activation>().unwrap();
+        walk::<OptKind>().unwrap();
+        walk::<Padding>().unwrap();
+        walk::<Pool>().unwrap();
+        walk::<Cell>().unwrap();
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct Checkpoint {
 }
 
 pub fn folder_name(epoch: u32) -> String {
-    format!("epoch-{epoch:04}")
+    crate::store::layout::checkpoint_folder(epoch)
 }
 
 /// Write a checkpoint: `write_files` fills a temp folder, then hashes are taken, `meta.json`

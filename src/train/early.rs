@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::train::protocol::EpochMetrics;
-use crate::workflow::Goal;
+use crate::vocab::Goal;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {

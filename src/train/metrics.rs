@@ -8,24 +8,30 @@
 
 use std::collections::BTreeMap;
 
-/// The metric names each kind of task reports (without the `val_`/`test_` prefix).
+/// The metric names each kind of task reports (without the `val_`/`test_` prefix): the one
+/// list that validation, the worker and `goal` read.
 pub const CLASSIFICATION: &[&str] = &["loss", "accuracy", "f1_macro", "roc_auc"];
 pub const REGRESSION: &[&str] = &["loss", "mse", "mae", "r2"];
+/// Those of the names above that improve by falling (losses and errors); the rest rise.
+const FALLING: &[&str] = &["loss", "mse", "mae"];
 
-/// Which way each metric above improves (losses and errors fall, scores rise). A search told
-/// to go the other way would select the worst model, so validation refuses it. `None`: a name
-/// whose direction is the user's to say (a command program's own, a function's `objective`).
-pub fn goal(name: &str) -> Option<crate::workflow::Goal> {
-    use crate::workflow::Goal::{Maximize, Minimize};
+/// Which way each metric above improves. A search told to go the other way would select the
+/// worst model, so validation refuses it. `None`: a name whose direction is the user's to say
+/// (a command program's own, a function's `objective`).
+pub fn goal(name: &str) -> Option<crate::vocab::Goal> {
+    use crate::vocab::Goal::{Maximize, Minimize};
     let bare = name
         .strip_prefix("val_")
         .or_else(|| name.strip_prefix("test_"))
         .unwrap_or(name);
-    match bare {
-        "loss" | "mse" | "mae" => Some(Minimize),
-        "accuracy" | "f1_macro" | "roc_auc" | "r2" => Some(Maximize),
-        _ => None,
+    if !CLASSIFICATION.contains(&bare) && !REGRESSION.contains(&bare) {
+        return None;
     }
+    Some(if FALLING.contains(&bare) {
+        Minimize
+    } else {
+        Maximize
+    })
 }
 
 /// The class with the highest probability in each row (the first one on ties).
@@ -249,12 +255,28 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_metric_is_computed() {
+        // Two classes, both present, predictions neither perfect nor constant: every metric
+        // is defined, so a listed name the `match` does not compute would be missing here.
+        let probs = [0.8, 0.2, 0.3, 0.7, 0.6, 0.4, 0.1, 0.9];
+        let labels = [0, 1, 1, 1];
+        let got = classification("val_", &[], None, &probs, &labels, 2);
+        let want: Vec<String> = CLASSIFICATION.iter().map(|m| format!("val_{m}")).collect();
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        assert!(want.iter().all(|w| got.contains_key(w)), "{got:?}");
+        let got = regression("val_", &[], &[1.0, 2.5, 2.0], &[1.0, 2.0, 3.0]);
+        let want: Vec<String> = REGRESSION.iter().map(|m| format!("val_{m}")).collect();
+        assert!(want.iter().all(|w| got.contains_key(w)), "{got:?}");
+    }
+
+    #[test]
     fn every_reported_metric_has_a_direction() {
         for m in CLASSIFICATION.iter().chain(REGRESSION) {
             assert!(goal(&format!("val_{m}")).is_some(), "{m}");
         }
-        assert_eq!(goal("val_loss"), Some(crate::workflow::Goal::Minimize));
-        assert_eq!(goal("val_r2"), Some(crate::workflow::Goal::Maximize));
+        assert!(FALLING.iter().all(|m| goal(m).is_some()));
+        assert_eq!(goal("val_loss"), Some(crate::vocab::Goal::Minimize));
+        assert_eq!(goal("val_r2"), Some(crate::vocab::Goal::Maximize));
         assert_eq!(goal("val_custom"), None);
     }
 

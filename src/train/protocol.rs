@@ -115,6 +115,19 @@ impl TrialState {
     }
 }
 
+impl From<TrialState> for crate::vocab::TrialRowState {
+    fn from(s: TrialState) -> Self {
+        use crate::vocab::TrialRowState as Row;
+        match s {
+            TrialState::Running => Row::Running,
+            TrialState::Done => Row::Done,
+            TrialState::Failed => Row::Failed,
+            TrialState::Diverged => Row::Diverged,
+            TrialState::Infeasible => Row::Infeasible,
+        }
+    }
+}
+
 /// `status.json` in a trial folder, rewritten atomically after every request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrialStatus {

@@ -9,7 +9,7 @@
 //! the curve that trial followed.
 
 use crate::search::Config;
-use crate::train::schema::Values;
+use crate::train::schema::{Choice, Values};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -17,6 +17,19 @@ pub enum Kind {
     Step,
     Cosine,
     Exponential,
+}
+
+impl Choice for Kind {
+    const PARAM: &'static str = "lr_schedule";
+    const ALL: &'static [Self] = &[Kind::Constant, Kind::Step, Kind::Cosine, Kind::Exponential];
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Constant => "constant",
+            Kind::Step => "step",
+            Kind::Cosine => "cosine",
+            Kind::Exponential => "exponential",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,12 +48,7 @@ impl LrSchedule {
     /// Read from a trial's configuration through the schema.
     pub fn from_config(config: &Config, horizon: u32) -> Result<LrSchedule, String> {
         let v = Values::new(config)?;
-        let kind = match v.choice("lr_schedule")? {
-            "step" => Kind::Step,
-            "cosine" => Kind::Cosine,
-            "exponential" => Kind::Exponential,
-            _ => Kind::Constant,
-        };
+        let kind = v.choose()?;
         Ok(LrSchedule {
             kind,
             base: v.number("lr")?,
@@ -82,6 +90,11 @@ impl LrSchedule {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_schedule_in_the_schema_is_its_own_kind() {
+        crate::train::schema::each_choice_maps_to_itself::<Kind>().unwrap();
+    }
 
     fn schedule(v: serde_json::Value, horizon: u32) -> LrSchedule {
         LrSchedule::from_config(&serde_json::from_value(v).unwrap(), horizon).unwrap()

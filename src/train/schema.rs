@@ -339,6 +339,41 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// A trainer's variant named by one schema choice. `name` is an exhaustive `match`, so a new
+/// variant must be given its schema name; `each_choice_maps_to_itself` checks the other way
+/// (run by each implementer's test), so a choice added to the schema without a variant fails a
+/// test instead of training as something else.
+pub trait Choice: Copy + std::fmt::Debug + 'static {
+    /// The schema parameter whose options these variants are.
+    const PARAM: &'static str;
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+}
+
+/// Every option the schema allows for `T::PARAM` is read as the variant of that name, and
+/// every variant is an option the schema allows.
+pub fn each_choice_maps_to_itself<T: Choice>() -> Result<(), String> {
+    let Some(HParam {
+        kind: Kind::Choice(options),
+        ..
+    }) = get(T::PARAM)
+    else {
+        return Err(format!("{} is not a choice in the schema", T::PARAM));
+    };
+    for option in *options {
+        let mut c = Config::new();
+        c.insert(T::PARAM.into(), Value::String(option.to_string()));
+        let v: T = Values::new(&c)?.choose()?;
+        if v.name() != *option {
+            return Err(format!("{} {option} is read as {v:?}", T::PARAM));
+        }
+    }
+    match T::ALL.iter().find(|v| !options.contains(&v.name())) {
+        Some(v) => Err(format!("{v:?} is no option of {} in the schema", T::PARAM)),
+        None => Ok(()),
+    }
+}
+
 /// Reads a trial's configuration through the schema: the default for an absent name, one
 /// clear message for a value outside its legal range.
 pub struct Values<'a> {
@@ -408,6 +443,16 @@ impl<'a> Values<'a> {
             .copied()
             .find(|o| *o == s)
             .unwrap_or(options[0]))
+    }
+
+    /// The variant the configuration chooses for `T::PARAM` (its default when absent).
+    pub fn choose<T: Choice>(&self) -> Result<T, String> {
+        let chosen = self.choice(T::PARAM)?;
+        T::ALL
+            .iter()
+            .copied()
+            .find(|v| v.name() == chosen)
+            .ok_or_else(|| format!("hyperparameter {} {chosen} has no variant", T::PARAM))
     }
 }
 

@@ -95,12 +95,7 @@ pub struct RawMetric {
     pub goal: Goal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Goal {
-    Minimize,
-    Maximize,
-}
+pub use crate::vocab::Goal;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,8 +13,8 @@ use crate::workflow::{Goal, Metric, SearchSpec};
 /// The trainers beside the schema's model families.
 const OTHER_TRAINERS: &[&str] = &["function", "command"];
 
-/// The one list of metric names (with their directions) is `train::metrics`'.
-pub use crate::train::metrics::{
+// The one list of metric names (with their directions) is `train::metrics`'.
+use crate::train::metrics::{
     CLASSIFICATION as METRICS_CLASSIFICATION, REGRESSION as METRICS_REGRESSION,
 };
 

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 use crate::data::{DataSpec, Source, Task};
 use crate::error::{Error, FieldError, Result};
+use crate::train::metrics::{
+    CLASSIFICATION as METRICS_CLASSIFICATION, REGRESSION as METRICS_REGRESSION,
+};
 use crate::workflow::raw::{RawData, RawStage, RawWorkflow};
-use crate::workflow::search::{METRICS_CLASSIFICATION, METRICS_REGRESSION, search};
+use crate::workflow::search::search;
 use crate::workflow::yaml;
 use crate::workflow::{EvaluateSpec, RetrainSpec, Stage, StageSpec, Workflow};
 

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 
+use crate::search::objectives::{at_fidelity, coordinates};
 use crate::search::space::RawParam;
 use crate::search::{
     Budget, Decision, ItemResult, Observation, Proposal, Sampler, Scheduler, Space, StrategyKind,
     StrategyOptions, WorkItem, rng_for,
 };
-use crate::train::function::{at_fidelity, coordinates};
 
 use super::ladder::Bracket;
 use super::random::random_config;

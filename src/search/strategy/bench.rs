@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::search::objectives as function;
 use crate::search::space::{Dist, RawParam, Space};
 use crate::search::strategy::sampler;
 use crate::search::{Observation, Sampler, StrategyKind, StrategyOptions};
-use crate::train::function;
 
 /// The functions `bayes` and `tpe` were tuned on (the default set).
 pub const TUNED: &str = "branin,hartmann6,levy";

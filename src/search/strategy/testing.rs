@@ -1,8 +1,8 @@
 //! Spaces and objectives shared by the strategies' tests.
 
+use crate::search::objectives as function;
 use crate::search::space::{RawParam, Space};
 use crate::search::{Observation, Sampler};
-use crate::train::function;
 
 /// A space from `(name, yaml)` entries, e.g. `("lr", "{loguniform: [1e-4, 1e-1]}")`.
 pub fn space_of(entries: &[(&str, &str)]) -> Space {

@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use super::encode::Encoder;
 use super::testing::{best, branin_space, cond_space, mixed_space, run, run_with, space_of};
 use super::{history, sampler};
+use crate::search::objectives as function;
 use crate::search::space::{Config, config_hash};
 use crate::search::{Observation, Space, StrategyKind, StrategyOptions};
-use crate::train::function;
 
 /// The strategies that learn from observations, plus random and sobol as references.
 fn kinds() -> Vec<(&'static str, StrategyOptions)> {

@@ -73,7 +73,7 @@ pub fn merge(
         });
     }
     let curves: Vec<Vec<EpochMetrics>> = (0..each.len())
-        .map(|f| history(&trial_dir.join(format!("fold-{f}"))))
+        .map(|f| history(&trial_dir.fold(f)))
         .collect();
     let epochs = curves.iter().map(Vec::len).min().unwrap_or(0);
     let mut lines = Vec::with_capacity(epochs);

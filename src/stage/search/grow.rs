@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::Search;
-use super::retry::STALE;
+use crate::vocab::ItemState;
 use crate::error::Result;
 use crate::search::{Budget, Decision, ItemResult, Scheduler, WorkItem};
 use crate::store::Layout;
@@ -124,7 +124,7 @@ impl Search<'_, '_> {
                 }
             }
             issued.push(row.item.clone());
-            if known.len() == k && (row.state == "done" || row.state == "failed") {
+            if known.len() == k && (row.state == ItemState::Done || row.state == ItemState::Failed) {
                 known.push(ItemResult {
                     best_epoch: row.best_epoch,
                     stopped: row.stopped,
@@ -146,7 +146,7 @@ impl Search<'_, '_> {
         sched: &dyn Scheduler,
         rows: Vec<ItemRow>,
     ) -> Result<Vec<ItemRow>> {
-        if rows.iter().any(|r| r.state == STALE) {
+        if rows.iter().any(|r| r.state == ItemState::Stale) {
             // A growth was interrupted while it decided items again: it goes on from there.
             return Ok(rows);
         }

@@ -11,6 +11,7 @@ use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
 use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
 use crate::train::{TrialDir, trial_seed};
+use crate::vocab::ItemState;
 use crate::workers::Workers;
 use crate::workers::pool::{Event, Pool, worker_program};
 use crate::workers::slurm;
@@ -150,7 +151,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     };
     let pool = s.start_workers()?;
     // A sweep that grows or shrinks: the recorded items meet the new budget's decisions.
-    let live = rows.iter().filter(|r| r.state != retry::STALE).count();
+    let live = rows.iter().filter(|r| r.state != crate::vocab::ItemState::Stale).count();
     let changed = grow::record(s.ctx.layout, &s.ctx.job.id, &spec.budget, live)?;
     if changed && !rows.is_empty() && retried == 0 {
         rows = s.regrow(sched.as_ref(), rows)?;
@@ -163,12 +164,12 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         ));
     }
     for row in rows {
-        if row.state == retry::STALE {
+        if row.state == ItemState::Stale {
             s.stale.push(row);
             continue;
         }
         s.add_item(row.item.clone());
-        if row.state == "done" || row.state == "failed" {
+        if matches!(row.state, ItemState::Done | ItemState::Failed) {
             let r = ItemResult {
                 best_epoch: row.best_epoch,
                 stopped: row.stopped,
@@ -326,15 +327,11 @@ impl<'a> Search<'_, 'a> {
 
     /// The folder a unit trains in: the trial's, or its fold's inside it.
     fn unit_dir(&self, (k, fold): Unit) -> std::path::PathBuf {
-        let dir = self
-            .ctx
-            .layout
-            .trial(self.job(), self.issued[k].trial)
-            .to_path_buf();
+        let dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
         if self.folds > 0 {
-            dir.join(format!("fold-{fold}"))
+            dir.fold(fold).to_path_buf()
         } else {
-            dir
+            dir.to_path_buf()
         }
     }
 
@@ -452,9 +449,11 @@ impl<'a> Search<'_, 'a> {
                     let _ = std::fs::remove_dir_all(TrialDir::of(&req.trial_dir).checkpoints());
                     let _ = std::fs::remove_file(TrialDir::of(&req.trial_dir).metrics());
                 }
-                self.ctx
-                    .db
-                    .set_trial_state(self.job(), req.trial, "running")?;
+                self.ctx.db.set_trial_state(
+                    self.job(),
+                    req.trial,
+                    crate::vocab::TrialRowState::Running,
+                )?;
                 if let Some(h) = held.take() {
                     h.commit()?;
                 }

@@ -25,7 +25,7 @@ pub fn derive(db: &Db, upstream_job: &str, spec: &SearchSpec) -> Result<Option<D
     let rows = db.trials(upstream_job)?;
     let done: Vec<_> = rows
         .iter()
-        .filter(|r| r.state == "done" && r.value.is_some())
+        .filter(|r| r.state == crate::vocab::TrialRowState::Done && r.value.is_some())
         .collect();
     // Values at different budgets are not comparable: rank the trials that reached the
     // largest one (a multi-fidelity upstream), unless fewer than two did.

@@ -117,7 +117,7 @@ impl Search<'_, '_> {
         self.ctx.db.finish_item(
             self.job(),
             &result,
-            state.as_str(),
+            state.into(),
             &serde_json::to_value(&status.metrics).unwrap_or_default(),
             reason.as_deref(),
             status.seconds,
@@ -228,7 +228,7 @@ impl Search<'_, '_> {
         self.ctx.db.finish_item(
             self.job(),
             &result,
-            "duplicate",
+            crate::vocab::TrialRowState::Duplicate,
             &serde_json::Value::Null,
             Some(&reason),
             0.0,

@@ -45,13 +45,11 @@ impl Search<'_, '_> {
 
     /// The folders item `k`'s trial trains in: the trial's, or each fold's.
     fn trial_units(&self, trial: usize) -> Vec<std::path::PathBuf> {
-        let dir = self.ctx.layout.trial(self.job(), trial).to_path_buf();
+        let dir = self.ctx.layout.trial(self.job(), trial);
         if self.folds == 0 {
-            return vec![dir];
+            return vec![dir.to_path_buf()];
         }
-        (0..self.folds)
-            .map(|f| dir.join(format!("fold-{f}")))
-            .collect()
+        (0..self.folds).map(|f| dir.fold(f).to_path_buf()).collect()
     }
 
     /// After item `k`: the first time a program is seen going back, say so once.

@@ -17,9 +17,7 @@ use crate::error::Result;
 use crate::search::{ItemResult, Scheduler};
 use crate::store::Db;
 use crate::store::db::ItemRow;
-
-/// The state of an item whose decision is to be made again.
-pub(super) const STALE: &str = "stale";
+use crate::vocab::{ItemState, TrialRowState};
 
 /// Trials whose failure a retry may cure: failed outright (a crash, a program error), not
 /// diverged or infeasible, which their configuration decides.
@@ -27,7 +25,7 @@ pub fn retryable_trials(db: &Db, job: &str) -> Result<BTreeSet<usize>> {
     Ok(db
         .trials(job)?
         .into_iter()
-        .filter(|t| t.state == "failed")
+        .filter(|t| t.state == TrialRowState::Failed)
         .map(|t| t.trial)
         .collect())
 }
@@ -42,11 +40,14 @@ pub(super) fn prepare(
     rows: &[ItemRow],
 ) -> Result<usize> {
     // A done search has no stale rows; a row numbered as its place is all this reads.
-    let rows: Vec<&ItemRow> = rows.iter().filter(|r| r.state != STALE).collect();
+    let rows: Vec<&ItemRow> = rows
+        .iter()
+        .filter(|r| r.state != ItemState::Stale)
+        .collect();
     let trials = retryable_trials(db, job)?;
     let failed: Vec<usize> = rows
         .iter()
-        .filter(|r| r.state == "failed" && trials.contains(&r.item.trial))
+        .filter(|r| r.state == ItemState::Failed && trials.contains(&r.item.trial))
         .map(|r| r.index)
         .collect();
     let Some(&first) = failed.first() else {
@@ -76,11 +77,10 @@ pub(super) fn stale_index(row: &ItemRow) -> usize {
 
 /// Remove a trial's status files (its own and its folds').
 fn forget_status(dir: &std::path::Path) {
-    let _ = std::fs::remove_file(crate::train::TrialDir::of(dir).status());
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("fold-") {
-            let _ = std::fs::remove_file(crate::train::TrialDir::of(&entry.path()).status());
-        }
+    let trial = crate::train::TrialDir::of(dir);
+    let _ = std::fs::remove_file(trial.status());
+    for fold in trial.existing_folds() {
+        let _ = std::fs::remove_file(fold.status());
     }
 }
 

@@ -11,7 +11,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::search::WorkItem;
+use crate::vocab::WorkItem;
+use crate::vocab::{ItemState, JobState, TrialRowState};
 
 /// Each entry takes the schema from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -83,6 +84,42 @@ CREATE INDEX slurm_jobs_by_job ON slurm_jobs (job);
 CREATE INDEX trials_by_state ON trials (job, state, epochs);
 CREATE INDEX trials_by_value ON trials (job, value, trial);
 "#,
+    // 8: job, item and trial states are enums (`vocab::state`); the tables admit only their
+    // words. SQLite adds a CHECK only by rebuilding a table, so each is copied over.
+    r#"
+CREATE TABLE jobs_8 (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, stage TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+    key_json TEXT NOT NULL, started_at REAL, finished_at REAL, outputs_json TEXT, error TEXT,
+    search_seconds REAL NOT NULL DEFAULT 0);
+INSERT INTO jobs_8 SELECT id, kind, stage, status, key_json, started_at, finished_at,
+    outputs_json, error, search_seconds FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_8 RENAME TO jobs;
+CREATE TABLE items_8 (
+    job TEXT NOT NULL, item INTEGER NOT NULL, trial INTEGER NOT NULL, epochs INTEGER NOT NULL,
+    clone_trial INTEGER, clone_epoch INTEGER, config_json TEXT NOT NULL, reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('issued', 'done', 'failed', 'stale')),
+    value REAL, attempts INTEGER NOT NULL DEFAULT 0, best_epoch INTEGER,
+    stopped INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job, item));
+INSERT INTO items_8 SELECT job, item, trial, epochs, clone_trial, clone_epoch, config_json,
+    reason, state, value, attempts, best_epoch, stopped FROM items;
+DROP TABLE items;
+ALTER TABLE items_8 RENAME TO items;
+CREATE TABLE trials_8 (
+    job TEXT NOT NULL, trial INTEGER NOT NULL, config_json TEXT NOT NULL, config_hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN
+        ('queued', 'running', 'done', 'failed', 'diverged', 'infeasible', 'duplicate')),
+    epochs INTEGER NOT NULL, value REAL, metrics_json TEXT, reason TEXT,
+    seconds REAL NOT NULL DEFAULT 0, best_epoch INTEGER, stopped INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job, trial));
+INSERT INTO trials_8 SELECT job, trial, config_json, config_hash, state, epochs, value,
+    metrics_json, reason, seconds, best_epoch, stopped FROM trials;
+DROP TABLE trials;
+ALTER TABLE trials_8 RENAME TO trials;
+CREATE INDEX trials_by_state ON trials (job, state, epochs);
+CREATE INDEX trials_by_value ON trials (job, value, trial);
+"#,
 ];
 
 mod access;
@@ -116,7 +153,7 @@ pub struct JobRow {
     pub id: String,
     pub kind: String,
     pub stage: String,
-    pub status: String,
+    pub status: JobState,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
     pub outputs: serde_json::Value,
@@ -127,7 +164,7 @@ pub struct JobRow {
 pub struct ItemRow {
     pub item: WorkItem,
     pub index: usize,
-    pub state: String,
+    pub state: ItemState,
     pub value: Option<f64>,
     pub attempts: u32,
     pub best_epoch: Option<u32>,
@@ -139,7 +176,7 @@ pub struct TrialRow {
     pub trial: usize,
     pub config: serde_json::Value,
     pub config_hash: String,
-    pub state: String,
+    pub state: TrialRowState,
     pub epochs: u32,
     pub value: Option<f64>,
     pub metrics: serde_json::Value,
@@ -239,10 +276,19 @@ impl Db {
         self
     }
 
-    /// A recorded state as it is now: `running` without a live run is `interrupted`.
-    pub(crate) fn state_now(&self, state: String) -> String {
-        if self.orphaned && state == "running" {
-            "interrupted".into()
+    /// A recorded trial state as it is now: `running` without a live run is `interrupted`.
+    pub(crate) fn state_now(&self, state: TrialRowState) -> TrialRowState {
+        if self.orphaned && state == TrialRowState::Running {
+            TrialRowState::Interrupted
+        } else {
+            state
+        }
+    }
+
+    /// A recorded job state as it is now (see `state_now`).
+    fn job_state_now(&self, state: JobState) -> JobState {
+        if self.orphaned && state == JobState::Running {
+            JobState::Interrupted
         } else {
             state
         }
@@ -383,7 +429,7 @@ impl Db {
                         id: r.get(0)?,
                         kind: r.get(1)?,
                         stage: r.get(2)?,
-                        status: self.state_now(r.get(3)?),
+                        status: self.job_state_now(r.get(3)?),
                         started_at: r.get(4)?,
                         finished_at: r.get(5)?,
                         outputs: json(r.get(6)?),
@@ -425,7 +471,15 @@ impl Db {
         self.jobs_with_prefix("")
     }
 
-    pub fn start_job(&self, id: &str, kind: &str, stage: &str, key_json: &str) -> Result<()> {
+    /// Record a job as running. The guard it gives back is the only way to end it: as done
+    /// with its outputs, failed or interrupted.
+    pub fn start_job(
+        &self,
+        id: &str,
+        kind: &str,
+        stage: &str,
+        key_json: &str,
+    ) -> Result<RunningJob<'_>> {
         self.conn
             .execute(
                 "INSERT INTO jobs (id, kind, stage, status, key_json, started_at) VALUES (?1, ?2, ?3, 'running', ?4, ?5)
@@ -433,15 +487,17 @@ impl Db {
                    started_at = COALESCE(jobs.started_at, excluded.started_at), finished_at = NULL",
                 params![id, kind, stage, key_json, now()],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        Ok(RunningJob {
+            db: self,
+            id: id.to_string(),
+        })
     }
 
-    /// The commit point of a job: called only after its outputs are renamed into place.
-    pub fn finish_job(
+    fn finish_job(
         &self,
         id: &str,
-        status: &str,
+        status: JobState,
         outputs: &serde_json::Value,
         error: Option<&str>,
     ) -> Result<()> {
@@ -498,6 +554,40 @@ impl Db {
             .execute("DELETE FROM jobs WHERE id = ?1", params![id])
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+}
+
+/// A job recorded as running (see [`Db::start_job`]). Consumed by the one call that ends it,
+/// so a job is marked done only by `commit`, with its outputs, and only once.
+#[must_use = "a running job ends with commit, fail or interrupt"]
+pub struct RunningJob<'d> {
+    db: &'d Db,
+    id: String,
+}
+
+impl RunningJob<'_> {
+    /// The commit point of a job: called only after its outputs are renamed into place.
+    pub fn commit(self, outputs: &serde_json::Value) -> Result<()> {
+        self.db.finish_job(&self.id, JobState::Done, outputs, None)
+    }
+
+    pub fn fail(self, error: &str) -> Result<()> {
+        self.db.finish_job(
+            &self.id,
+            JobState::Failed,
+            &serde_json::Value::Null,
+            Some(error),
+        )
+    }
+
+    /// Stopped from outside (a signal, a full disk): the next run resumes it.
+    pub fn interrupt(self) -> Result<()> {
+        self.db.finish_job(
+            &self.id,
+            JobState::Interrupted,
+            &serde_json::Value::Null,
+            None,
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::Db;
 use crate::error::Result;
-use crate::search::ItemResult;
+use crate::vocab::ItemResult;
 
 impl Db {
     fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<()> {

@@ -21,7 +21,8 @@ pub struct TrialSummary {
     pub epochs: u64,
 }
 use crate::error::{Error, Result};
-use crate::search::{ItemResult, WorkItem};
+use crate::vocab::{ItemResult, WorkItem};
+use crate::vocab::{ItemState, TrialRowState};
 
 impl Db {
     pub fn insert_item(&self, job: &str, index: usize, item: &WorkItem) -> Result<()> {
@@ -46,7 +47,7 @@ impl Db {
             "INSERT INTO trials (job, trial, config_json, config_hash, state, epochs) VALUES (?1, ?2, ?3, ?4, 'queued', 0)
              ON CONFLICT(job, trial) DO UPDATE SET config_json = excluded.config_json, config_hash = excluded.config_hash",
         )
-        .and_then(|mut st| st.execute(params![job, item.trial as i64, config, crate::search::space::config_hash(&item.config)]))
+        .and_then(|mut st| st.execute(params![job, item.trial as i64, config, crate::vocab::config::config_hash(&item.config)]))
         .map_err(|e| self.err(e))?;
         Ok(())
         })
@@ -68,7 +69,7 @@ impl Db {
         &self,
         job: &str,
         result: &ItemResult,
-        state: &str,
+        state: TrialRowState,
         metrics: &serde_json::Value,
         reason: Option<&str>,
         seconds: f64,
@@ -76,9 +77,9 @@ impl Db {
     ) -> Result<()> {
         self.atomically(|tx| {
         let item_state = if result.value.is_some() {
-            "done"
+            ItemState::Done
         } else {
-            "failed"
+            ItemState::Failed
         };
         tx.prepare_cached(
             "UPDATE items SET state = ?3, value = ?4, best_epoch = ?5, stopped = ?6
@@ -113,7 +114,7 @@ impl Db {
         })
     }
 
-    pub fn set_trial_state(&self, job: &str, trial: usize, state: &str) -> Result<()> {
+    pub fn set_trial_state(&self, job: &str, trial: usize, state: TrialRowState) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE trials SET state = ?3 WHERE job = ?1 AND trial = ?2")
             .and_then(|mut st| st.execute(params![job, trial as i64, state]))
@@ -425,7 +426,7 @@ impl Db {
         let rows = st
             .query_map(params![job], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.get::<_, TrialRowState>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                 ))
@@ -433,7 +434,9 @@ impl Db {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n, epochs) = row.map_err(|e| self.err(e))?;
-            *out.states.entry(self.state_now(state)).or_default() += n as usize;
+            *out.states
+                .entry(self.state_now(state).to_string())
+                .or_default() += n as usize;
             out.epochs += epochs as u64;
         }
         let mut st = self
