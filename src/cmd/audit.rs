@@ -207,6 +207,10 @@ pub fn findings(
         "no test row is identical in content to a train or val row",
         content::duplicates(db, layout, &in_scope)?,
     );
+    check_with(
+        "every trial ran sandboxed",
+        super::audit_sandbox::unsandboxed(db, layout, &in_scope)?,
+    );
     Ok((checks, bad))
 }
 

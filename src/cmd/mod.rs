@@ -2,6 +2,7 @@
 
 pub mod audit;
 mod audit_content;
+mod audit_sandbox;
 pub mod completions;
 pub mod export;
 pub mod gc;

@@ -39,6 +39,7 @@ pub fn run(
     retry_failed: bool,
 ) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
+    crate::train::sandbox::hide_from_trials(wf);
     let db = Db::open(&layout.db())?;
     second_look::check(wf, plan, layout, &db, allow_second_look)?;
     let retry = retry::plan(wf, plan, &db, retry_failed)?;
@@ -54,6 +55,10 @@ pub fn run(
     crate::signals::stop_when_output_closes();
     let mut progress = Progress::new(quiet);
     progress.line(&format!("runs folder {}", layout.root().display()));
+    // Once per run, even with -q: unconfined trials are a finding of the audit.
+    if let Some(why) = crate::train::sandbox::why_not() {
+        crate::progress::say(&format!("warning: {why}"));
+    }
     let mut outcomes = Vec::new();
     for job in &plan.jobs {
         let stage = wf
