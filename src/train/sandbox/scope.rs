@@ -187,7 +187,7 @@ impl Scope {
 }
 
 /// Allow `root` with `access`, except the `hide` paths in it: a folder that holds one is
-/// allowed entry by entry (a hidden path's siblings along its path).
+/// listed, and allowed entry by entry (a hidden path's siblings along its path).
 fn allow_except(
     root: &Path,
     hide: &[PathBuf],
@@ -202,6 +202,9 @@ fn allow_except(
         out.push((root.to_path_buf(), access));
         return;
     }
+    // Its names may be listed (python finds a script's modules by listing its folder); the
+    // right reaches the folders below as well, for names only: no file there opens.
+    out.push((root.to_path_buf(), access & AccessFs::ReadDir));
     for path in entries(root) {
         // A link is judged by what it points to: one into `runs/` stays out.
         let real = path.canonicalize().unwrap_or_else(|_| path.clone());
