@@ -165,6 +165,10 @@ pub fn findings(
         "the data passed the split's checks (leaks, identifiers, entities, time, labels, constant columns)",
         super::audit_data::findings(db, layout, &in_scope)?,
     );
+    check_with(
+        "every trial ran sandboxed",
+        super::audit_sandbox::unsandboxed(db, layout, &in_scope)?,
+    );
     Ok((checks, bad))
 }
 

@@ -4,6 +4,7 @@ pub mod audit;
 mod audit_content;
 mod audit_data;
 mod audit_requests;
+mod audit_sandbox;
 pub mod completions;
 pub mod export;
 pub mod gc;

@@ -42,6 +42,7 @@ pub fn run(
     until: Option<&str>,
 ) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
+    crate::train::sandbox::hide_from_trials(wf);
     let db = Db::open(&layout.db())?;
     // `--until STAGE`: that stage and the stages it needs; nothing after (no test set spent).
     let plan_all = plan;
@@ -67,6 +68,10 @@ pub fn run(
     crate::signals::stop_when_output_closes();
     let mut progress = Progress::new(quiet);
     progress.line(&format!("runs folder {}", layout.root().display()));
+    // Once per run, even with -q: unconfined trials are a finding of the audit.
+    if let Some(why) = crate::train::sandbox::why_not() {
+        crate::progress::say(&format!("warning: {why}"));
+    }
     let mut outcomes = Vec::new();
     for job in &plan.jobs {
         let stage = wf

@@ -24,7 +24,10 @@
 //!     │   ├── epochs.log        one line per epoch actually trained (resumes included)
 //!     │   ├── stdout.log, stderr.log   a command program's other output
 //!     │   ├── checkpoints/epoch-NNNN/   weights, optimizer state, meta.json with hashes
-//!     │   └── checkpoints/command/      a command program's own checkpoint folder
+//!     │   ├── checkpoints/command/      a command program's own checkpoint folder
+//!     │   ├── tmp/              a command program's TMPDIR (removed after it)
+//!     │   └── scratch/, test-rows/   evaluate, command: HPFLOW_CHECKPOINT_DIR and the test
+//!     │                         rows as CSV, both removed when the program ends
 //!     ├── slurm/                search under `executor: slurm` (`QueueDir` names its files)
 //!     │   ├── queue/<request>.json          requests no worker job has claimed yet
 //!     │   ├── claimed/<request>@<jobid>.json  requests a worker job claimed (renamed)
@@ -193,6 +196,34 @@ impl TrialDir {
             .filter(|e| e.file_name().to_string_lossy().starts_with("fold-"))
             .map(|e| TrialDir(e.path()))
             .collect()
+    }
+    /// A `command` evaluation's fresh `HPFLOW_CHECKPOINT_DIR` (the model it measures is
+    /// read-only), removed when it ends.
+    pub fn scratch(&self) -> PathBuf {
+        self.0.join("scratch")
+    }
+    /// A `command` evaluation's copy of the test rows as CSV (`HPFLOW_TEST`), removed when
+    /// it ends.
+    pub fn test_rows(&self) -> PathBuf {
+        self.0.join("test-rows")
+    }
+    /// A `command` program's private `TMPDIR`.
+    pub fn tmp(&self) -> PathBuf {
+        self.0.join("tmp")
+    }
+    /// The job's `trials/` folder, which holds this trial (a fold's folder sits in its
+    /// trial's).
+    pub fn job_trials(&self) -> PathBuf {
+        self.0
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "trials"))
+            .unwrap_or(&self.0)
+            .to_path_buf()
+    }
+    /// The `runs/` folder that holds this trial's job.
+    pub fn runs_root(&self) -> Option<PathBuf> {
+        let trials = self.job_trials();
+        (trials != self.0).then(|| trials.parent()?.parent().map(Path::to_path_buf))?
     }
 }
 

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 
 use crate::train::metric_line::non_finite;
 use crate::train::protocol::{EpochMetrics, Mode};
+use crate::train::sandbox::{self, Kind, Scope};
 use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 pub struct CommandTrainer;
@@ -36,12 +37,18 @@ impl Trainer for CommandTrainer {
         };
         let trial_dir = std::path::absolute(&req.trial_dir).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&trial_dir).map_err(|e| e.to_string())?;
-        // Evaluate mode resumes the retrained program's own folder: its model is there.
+        let dir = crate::train::TrialDir::of(&trial_dir);
+        // Evaluate mode measures the retrained model (`HPFLOW_MODEL_DIR`, read-only in the
+        // sandbox): whatever the program saves goes to a fresh scratch folder.
         let ckpt = match &req.mode {
-            Mode::Evaluate { model_dir, .. } => model_dir.clone(),
-            _ => crate::train::TrialDir::of(&trial_dir).command_checkpoint(),
+            Mode::Evaluate { .. } => {
+                let _ = std::fs::remove_dir_all(dir.scratch());
+                dir.scratch()
+            }
+            _ => dir.command_checkpoint(),
         };
         std::fs::create_dir_all(&ckpt).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir.tmp()).map_err(|e| e.to_string())?;
         let data_env = match crate::train::command_data::env(req) {
             Ok(e) => e,
             Err(why) => return Ok(failed(req, format!("preparing the rows: {why}"))),
@@ -50,12 +57,28 @@ impl Trainer for CommandTrainer {
             copy_dir(from, &ckpt).map_err(|e| format!("cloning {}: {e}", from.display()))?;
         }
         let args: Vec<String> = argv.iter().map(|a| substitute(a, &req.config)).collect();
+        // The program's own layer: its trial folder, the rows files it is given, its program.
+        let files: Vec<std::path::PathBuf> = data_env
+            .iter()
+            .filter(|(k, _)| ["TRAIN", "VAL", "TEST"].iter().any(|p| k.contains(p)))
+            .map(|(_, v)| v.into())
+            .collect();
+        let sandbox = sandbox::for_program();
+        let mut ruleset = match sandbox {
+            Kind::Landlock => Some(Scope::program(req, &args[0], &files).ruleset()?),
+            _ => None,
+        };
+        let workdir = req.workdir.as_deref().unwrap_or(&trial_dir);
+        let argv = match sandbox {
+            Kind::Bwrap => sandbox::bwrap::wrap(req, &files, workdir, &args),
+            _ => args.clone(),
+        };
         let stderr_path = crate::train::TrialDir::of(&req.trial_dir).stderr_log();
         let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
-        let mut command = Command::new(&args[0]);
+        let mut command = Command::new(&argv[0]);
         command
-            .args(&args[1..])
-            .current_dir(req.workdir.as_deref().unwrap_or(&trial_dir))
+            .args(&argv[1..])
+            .current_dir(workdir)
             .env("HPFLOW_CHECKPOINT_DIR", &ckpt)
             .env("HPFLOW_TRIAL_DIR", &req.trial_dir)
             .env("HPFLOW_EPOCHS", req.epochs.to_string())
@@ -64,142 +87,179 @@ impl Trainer for CommandTrainer {
                 "HPFLOW_PARAMS",
                 serde_json::to_string(&req.config).unwrap_or_default(),
             )
+            .env("HPFLOW_SANDBOX", sandbox.as_str())
+            .env_remove(sandbox::HIDE_ENV)
+            .env("TMPDIR", dir.tmp())
             .envs(data_env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
         // The program must not outlive its worker (which dies with the coordinator): an
         // orphan would race the restarted trial on the same checkpoint folder.
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        // SAFETY: prctl and Landlock's restrict_self (two syscalls on a ruleset made before
+        // the fork; its error path is never taken where it would allocate) are all that run
+        // between fork and exec.
         unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if let Some(r) = ruleset.take()
+                    && r.restrict_self().is_err()
+                {
+                    return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+                }
                 Ok(())
             });
         }
-        let mut child = command
+        let child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", args[0]))?;
-        if matches!(req.mode, Mode::Evaluate { .. }) {
-            return evaluate(req, child, &stderr_path);
-        }
-        // Epochs recorded before (by an earlier request of this trial) stay; the program
-        // reports from where its own checkpoint resumes.
-        let mut history = read_history(&req.trial_dir);
-        let mut other_lines = 0usize;
-        let mut stdout_log: Option<std::io::Result<std::io::BufWriter<std::fs::File>>> = None;
-        let mut last_other = String::new();
-        // A non-finite metric ends the trial as diverged, as in the built-in trainers.
-        let mut diverged: Option<(u32, String)> = None;
-        let stdout = child.stdout.take().expect("piped stdout");
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.trim().is_empty() {
-                continue;
-            }
-            match crate::train::metric_line::parse(&line) {
-                Some(m) => {
-                    if let Some((name, v)) = non_finite(&m) {
-                        diverged =
-                            Some((m.epoch, format!("{name} became {v} in epoch {}", m.epoch)));
-                        // Nothing it trains from here on counts: stop it, as a built-in
-                        // trainer stops.
-                        let _ = child.kill();
-                        break;
-                    }
-                    history.retain(|h| h.epoch < m.epoch);
-                    history.push(m);
-                    crate::train::reset_metrics(&req.trial_dir, &history)
-                        .map_err(|e| e.to_string())?;
-                    crate::store::atomic::append_work(
-                        &crate::train::TrialDir::of(&req.trial_dir).epochs_log(),
-                        &line,
-                    )
-                    .map_err(|e| e.to_string())?;
-                }
-                _ => {
-                    // The program's own messages ("loading data..."): kept, not metrics.
-                    other_lines += 1;
-                    last_other = truncate(&line, 200);
-                    // A log, not a record: appended without a sync per line (a program may
-                    // print one per batch).
-                    let log = stdout_log.get_or_insert_with(|| {
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(crate::train::TrialDir::of(&req.trial_dir).stdout_log())
-                            .map(std::io::BufWriter::new)
-                    });
-                    if let Ok(w) = log {
-                        use std::io::Write;
-                        let _ = writeln!(w, "{line}");
-                    }
-                }
-            }
-        }
-        drop(stdout_log); // flushed before anyone reads it
-        let exit = child.wait().map_err(|e| e.to_string())?;
-        if let Some((epoch, why)) = diverged {
-            return Ok(TrialStatus {
-                request: req.id,
-                state: TrialState::Diverged,
-                epoch,
-                metrics: Default::default(),
-                reason: Some(why),
-                seconds: 0.0,
-                early: None,
-            });
-        }
-        let epoch = history.last().map_or(0, |h| h.epoch);
-        let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
-        let (state, reason) = if crate::train::worker::stop_requested() && !exit.success() {
-            // Ctrl-C reached the program too: it stopped, it did not fail.
-            (TrialState::Running, Some("stopped by signal".to_string()))
-        } else if !exit.success() {
-            (
-                TrialState::Failed,
-                Some(format!("{exit}; stderr: {}", tail(&stderr_path, 5))),
-            )
-        } else if epoch < req.epochs {
-            (
-                TrialState::Failed,
-                Some(format!(
-                    "program stopped after epoch {epoch} of {}{}",
-                    req.epochs,
-                    if other_lines > 0 {
-                        format!(
-                            "; its other output ({}, in stdout.log) ends with {last_other:?}; \
-                             a metrics line is {{\"epoch\": N, \"{}\": value}}",
-                            crate::text::plural(other_lines as u64, "line"),
-                            req.metric
-                        )
-                    } else {
-                        String::new()
-                    }
-                )),
-            )
+        drop(command); // the parent's copy of the ruleset
+        let ended = if matches!(req.mode, Mode::Evaluate { .. }) {
+            let ended = evaluate(req, child, &stderr_path);
+            // The test rows and whatever the program saved leave with it.
+            let _ = std::fs::remove_dir_all(dir.test_rows());
+            let _ = std::fs::remove_dir_all(dir.scratch());
+            ended
         } else {
-            (TrialState::Done, None)
+            train(req, child, &stderr_path)
         };
-        let diverged = metrics.values().any(|v| !v.is_finite());
-        Ok(TrialStatus {
+        let _ = std::fs::remove_dir_all(dir.tmp());
+        ended.map(|s| explain_denial(s, sandbox, &stderr_path))
+    }
+}
+
+/// A program the sandbox denied a file learns why, and what to read instead.
+fn explain_denial(mut status: TrialStatus, sandbox: Kind, stderr: &std::path::Path) -> TrialStatus {
+    let denied = sandbox != Kind::None
+        && status.state == TrialState::Failed
+        && sandbox::denied(&tail(stderr, 20));
+    if denied && let Some(reason) = &mut status.reason {
+        reason.push_str("; ");
+        reason.push_str(sandbox::DENIED_HINT);
+    }
+    status
+}
+
+/// Search and retrain: read the program's epoch lines until it ends.
+fn train(
+    req: &TrainRequest,
+    mut child: std::process::Child,
+    stderr_path: &std::path::Path,
+) -> Result<TrialStatus, String> {
+    // Epochs recorded before (by an earlier request of this trial) stay; the program
+    // reports from where its own checkpoint resumes.
+    let mut history = read_history(&req.trial_dir);
+    let mut other_lines = 0usize;
+    let mut stdout_log: Option<std::io::Result<std::io::BufWriter<std::fs::File>>> = None;
+    let mut last_other = String::new();
+    // A non-finite metric ends the trial as diverged, as in the built-in trainers.
+    let mut diverged: Option<(u32, String)> = None;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match crate::train::metric_line::parse(&line) {
+            Some(m) => {
+                if let Some((name, v)) = non_finite(&m) {
+                    diverged = Some((m.epoch, format!("{name} became {v} in epoch {}", m.epoch)));
+                    // Nothing it trains from here on counts: stop it, as a built-in
+                    // trainer stops.
+                    let _ = child.kill();
+                    break;
+                }
+                history.retain(|h| h.epoch < m.epoch);
+                history.push(m);
+                crate::train::reset_metrics(&req.trial_dir, &history).map_err(|e| e.to_string())?;
+                crate::store::atomic::append_work(
+                    &crate::train::TrialDir::of(&req.trial_dir).epochs_log(),
+                    &line,
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            _ => {
+                // The program's own messages ("loading data..."): kept, not metrics.
+                other_lines += 1;
+                last_other = truncate(&line, 200);
+                // A log, not a record: appended without a sync per line (a program may
+                // print one per batch).
+                let log = stdout_log.get_or_insert_with(|| {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(crate::train::TrialDir::of(&req.trial_dir).stdout_log())
+                        .map(std::io::BufWriter::new)
+                });
+                if let Ok(w) = log {
+                    use std::io::Write;
+                    let _ = writeln!(w, "{line}");
+                }
+            }
+        }
+    }
+    drop(stdout_log); // flushed before anyone reads it
+    let exit = child.wait().map_err(|e| e.to_string())?;
+    if let Some((epoch, why)) = diverged {
+        return Ok(TrialStatus {
             request: req.id,
-            state: if diverged && state == TrialState::Done {
-                TrialState::Diverged
-            } else {
-                state
-            },
+            state: TrialState::Diverged,
             epoch,
-            metrics,
-            reason: if diverged {
-                Some("non-finite metric".into())
-            } else {
-                reason
-            },
+            metrics: Default::default(),
+            reason: Some(why),
             seconds: 0.0,
             early: None,
-        })
+        });
     }
+    let epoch = history.last().map_or(0, |h| h.epoch);
+    let metrics = history.last().map(|h| h.values.clone()).unwrap_or_default();
+    let (state, reason) = if crate::train::worker::stop_requested() && !exit.success() {
+        // Ctrl-C reached the program too: it stopped, it did not fail.
+        (TrialState::Running, Some("stopped by signal".to_string()))
+    } else if !exit.success() {
+        (
+            TrialState::Failed,
+            Some(format!("{exit}; stderr: {}", tail(stderr_path, 5))),
+        )
+    } else if epoch < req.epochs {
+        (
+            TrialState::Failed,
+            Some(format!(
+                "program stopped after epoch {epoch} of {}{}",
+                req.epochs,
+                if other_lines > 0 {
+                    format!(
+                        "; its other output ({}, in stdout.log) ends with {last_other:?}; \
+                             a metrics line is {{\"epoch\": N, \"{}\": value}}",
+                        crate::text::plural(other_lines as u64, "line"),
+                        req.metric
+                    )
+                } else {
+                    String::new()
+                }
+            )),
+        )
+    } else {
+        (TrialState::Done, None)
+    };
+    let diverged = metrics.values().any(|v| !v.is_finite());
+    Ok(TrialStatus {
+        request: req.id,
+        state: if diverged && state == TrialState::Done {
+            TrialState::Diverged
+        } else {
+            state
+        },
+        epoch,
+        metrics,
+        reason: if diverged {
+            Some("non-finite metric".into())
+        } else {
+            reason
+        },
+        seconds: 0.0,
+        early: None,
+    })
 }
 
 /// A trial that failed before its program ran.

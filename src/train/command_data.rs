@@ -3,7 +3,8 @@
 //! to do; search gets `HPFLOW_TRAIN` and `HPFLOW_VAL`, a retrain on `train+val` gets both
 //! parts in `HPFLOW_TRAIN` and no `HPFLOW_VAL`, and evaluate gets `HPFLOW_TEST` (the sealed
 //! rows, which the evaluate stage logged opening) and `HPFLOW_MODEL_DIR`. The CSVs are made
-//! once, beside the files they come from, and shared by every trial of the split. Each CSV
+//! once, beside the files they come from, and shared by every trial of the split; the test
+//! rows' CSV is made in the evaluating trial's folder and removed when its program ends. Each CSV
 //! has a binary twin, the same normalised rows as safetensors (`HPFLOW_TRAIN_SAFETENSORS`,
 //! `HPFLOW_VAL_SAFETENSORS`, `HPFLOW_TEST_SAFETENSORS`): image rows parse in seconds as CSV,
 //! and load in a fraction of one from the binary file (python/hpflow reads it with numpy).
@@ -45,7 +46,11 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
         Mode::Evaluate {
             model_dir, test, ..
         } => {
-            push(&mut out, "TEST", csv(data, &[test.as_path()])?);
+            // Into the trial's own folder, removed when the program ends: no plaintext copy
+            // of the test rows stays beside the sealed file.
+            let into = crate::train::TrialDir::of(&req.trial_dir).test_rows();
+            std::fs::create_dir_all(&into).map_err(|e| format!("{}: {e}", into.display()))?;
+            push(&mut out, "TEST", csv_in(data, &[test.as_path()], &into)?);
             out.push(("HPFLOW_MODEL_DIR", model_dir.display().to_string()));
         }
     }
@@ -75,6 +80,12 @@ fn push(
 /// safetensors (`train.normalised.safetensors`: the split's own file keeps the raw rows);
 /// made if missing. The CSV is written last, so that its presence means both are whole.
 fn csv(data: &DataRef, parts: &[&Path]) -> Result<(PathBuf, PathBuf), String> {
+    let beside = parts[0].parent().unwrap_or(Path::new("."));
+    csv_in(data, parts, beside)
+}
+
+/// `csv`, made in the folder `dir`.
+fn csv_in(data: &DataRef, parts: &[&Path], dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let first = parts[0];
     let stem = |p: &Path| {
         p.file_stem()
@@ -82,8 +93,8 @@ fn csv(data: &DataRef, parts: &[&Path]) -> Result<(PathBuf, PathBuf), String> {
             .unwrap_or_default()
     };
     let name: Vec<String> = parts.iter().map(|p| stem(p)).collect();
-    let out = first.with_file_name(format!("{}.csv", name.join("+")));
-    let binary = first.with_file_name(format!("{}.normalised.safetensors", name.join("+")));
+    let out = dir.join(format!("{}.csv", name.join("+")));
+    let binary = dir.join(format!("{}.normalised.safetensors", name.join("+")));
     if out.exists() && binary.exists() {
         return Ok((out, binary));
     }

@@ -11,6 +11,7 @@ pub mod metric_line;
 pub mod metrics;
 pub mod protocol;
 pub mod queue_worker;
+pub mod sandbox;
 pub mod schedule;
 pub mod schema;
 pub mod worker;

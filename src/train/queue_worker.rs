@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
-use crate::store::atomic;
 use crate::store::layout::QueueDir;
 use crate::train::worker::{Trainers, stop_requested};
-use crate::train::{TrainRequest, Trainer, TrialDir};
+use crate::train::{TrainRequest, Trainer};
 
 /// An idle worker whose coordinator has not touched the heartbeat for this long leaves.
 pub const ORPHAN_AFTER: Duration = Duration::from_secs(120);
@@ -29,6 +28,8 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
     // The Slurm job id names the claims; outside Slurm (tried by hand) the pid does.
     let me = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
     let mut trainers = Trainers::new(torch);
+    // The worker claims and drops requests in the queue folder, sandboxed too.
+    trainers.sandbox.extra_write.push(dir.to_path_buf());
     requeue_own_claims(&q, &me);
     crate::progress::say(&format!(
         "hpflow worker {me}: serving {}",
@@ -47,7 +48,7 @@ pub fn serve_queue(torch: Option<Box<dyn Trainer>>, dir: &Path) -> Result<()> {
         };
         poll = POLL_MIN;
         let status = trainers.answer(&req);
-        atomic::replace_json(&TrialDir::of(&req.trial_dir).status(), &status)?;
+        trainers.write_status(&req, &status)?;
         // After the status: a claim without a status means the work was lost.
         let _ = std::fs::remove_file(&claim);
         served += 1;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use crate::store::atomic;
 use crate::train::command::CommandTrainer;
 use crate::train::function::FunctionTrainer;
+use crate::train::sandbox::{Kind, WorkerSandbox};
 use crate::train::{TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus};
 
 /// Serve requests until stdin closes. `torch` is the libtorch trainer where this binary has one.
@@ -37,10 +38,7 @@ pub fn serve(torch: Option<Box<dyn Trainer>>) -> crate::error::Result<()> {
             crate::error::Error::internal(format!("bad request from coordinator: {e}"))
         })?;
         let status = trainers.answer(&req);
-        atomic::replace_json(
-            &crate::train::TrialDir::of(&req.trial_dir).status(),
-            &status,
-        )?;
+        trainers.write_status(&req, &status)?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", serde_json::json!({ "done": req.id }));
         let _ = out.flush();
@@ -54,6 +52,8 @@ pub struct Trainers {
     function: FunctionTrainer,
     command: CommandTrainer,
     torch: Option<Box<dyn Trainer>>,
+    /// The worker's own confinement, entered on the first request (`train::sandbox`).
+    pub sandbox: WorkerSandbox,
 }
 
 impl Trainers {
@@ -62,11 +62,15 @@ impl Trainers {
             function: FunctionTrainer,
             command: CommandTrainer,
             torch,
+            sandbox: WorkerSandbox::default(),
         }
     }
 
     pub fn answer(&mut self, req: &TrainRequest) -> TrialStatus {
         let started = Instant::now();
+        if let Err(why) = self.sandbox.enter(req) {
+            return failed(req, why);
+        }
         let trainer: Option<&mut dyn Trainer> = match &req.trainer {
             TrainerSpec::Function { .. } => Some(&mut self.function),
             TrainerSpec::Command { .. } => Some(&mut self.command),
@@ -87,6 +91,27 @@ impl Trainers {
             seconds: started.elapsed().as_secs_f64(),
             ..status
         }
+    }
+}
+
+impl Trainers {
+    /// Write the trial's `status.json`: the status, and how the trial was confined
+    /// (`"sandbox": "landlock"` or `"none"`, which the audit reports).
+    pub fn write_status(
+        &self,
+        req: &TrainRequest,
+        status: &TrialStatus,
+    ) -> crate::error::Result<()> {
+        let mut value = serde_json::to_value(status).map_err(crate::error::Error::internal)?;
+        // A command program is confined on its own (bubblewrap where Landlock is missing).
+        let kind = match (self.sandbox.kind().unwrap_or(Kind::None), &req.trainer) {
+            (Kind::None, crate::train::TrainerSpec::Command { .. }) => {
+                crate::train::sandbox::for_program()
+            }
+            (k, _) => k,
+        };
+        value["sandbox"] = serde_json::json!(kind.as_str());
+        atomic::replace_json(&crate::train::TrialDir::of(&req.trial_dir).status(), &value)
     }
 }
 

@@ -1,0 +1,198 @@
+//! Trials run sandboxed. A trial's process may read its rows files, its own trial folder
+//! (read-write), the program and the system folders a program needs (`/usr`, `/lib`, `/etc`,
+//! `/proc`, `/dev`, ...), and nothing else: not the data source, no `sealed/` folder, no other
+//! job's folder, not the database. Landlock (Linux 5.13+, no privileges needed) enforces it,
+//! in two layers: the worker restricts itself when its first request comes (to its job's
+//! trials, the split's rows, and what its trainers need), and a `command` program gets a
+//! tighter layer of its own between fork and exec (its own trial folder, its rows files).
+//!
+//! Landlock allows folders, it cannot carve a hole in one. The workflow's folder, where a
+//! program's own files sit, usually holds the data source and `runs/` too, so it is allowed
+//! as its entries: each one that holds none of the hidden paths whole, the others entry by
+//! entry again (`allow_except`). The coordinator hands the hidden paths to its workers in
+//! their environment (`HIDE_ENV`).
+//!
+//! Where the kernel has no Landlock, a `command` program runs under bubblewrap instead
+//! (`bwrap`), and the worker's own trials (libtorch, function) run unconfined.
+//! `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
+//! (`"sandbox": "landlock" | "bwrap" | "none"`), a run that cannot confine says so once, and
+//! `hpflow audit` reports the unconfined trials as a finding.
+
+use std::path::PathBuf;
+
+use landlock::RulesetStatus;
+
+use crate::train::protocol::TrainRequest;
+
+pub mod bwrap;
+mod scope;
+
+pub use scope::Scope;
+
+/// How a trial was confined, as recorded in its `status.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Landlock,
+    /// bubblewrap's mount namespace (`command` programs, where Landlock is missing).
+    Bwrap,
+    None,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Landlock => "landlock",
+            Kind::Bwrap => "bwrap",
+            Kind::None => "none",
+        }
+    }
+}
+
+/// The paths no trial may read though they sit in a folder it may (the data source; `runs/`
+/// is hidden always), as the coordinator hands them to its workers: in their environment, so
+/// that no request names the data source (the audit would take it for a leak).
+pub const HIDE_ENV: &str = "HPFLOW_SANDBOX_HIDE";
+
+/// Set `HIDE_ENV` for the workers this coordinator starts (local processes, and Slurm jobs,
+/// which get the submitter's environment).
+pub fn hide_from_trials(wf: &crate::workflow::Workflow) {
+    let hidden: Vec<PathBuf> = wf
+        .data
+        .iter()
+        .filter_map(|d| d.path.as_ref())
+        .map(|p| {
+            let p = wf.base_dir.join(p);
+            std::path::absolute(&p).unwrap_or(p)
+        })
+        .collect();
+    if let Ok(value) = std::env::join_paths(hidden) {
+        // SAFETY: called by the coordinator before it starts any thread (workers, readers,
+        // the progress bar), so nothing reads the environment meanwhile.
+        unsafe { std::env::set_var(HIDE_ENV, value) };
+    }
+}
+
+/// `HIDE_ENV` as this worker got it.
+pub fn hidden_by_coordinator() -> Vec<PathBuf> {
+    std::env::var_os(HIDE_ENV)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| p.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `HPFLOW_NO_SANDBOX` set (to anything but empty or `0`): trials run unconfined.
+pub fn switched_off() -> bool {
+    std::env::var("HPFLOW_NO_SANDBOX").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The kernel's Landlock version, if it has Landlock enabled.
+pub fn landlock_abi() -> Option<i64> {
+    const VERSION: libc::c_uint = 1; // LANDLOCK_CREATE_RULESET_VERSION
+    // SAFETY: the version query takes no ruleset and writes nothing.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            VERSION,
+        )
+    };
+    (v > 0).then_some(v)
+}
+
+/// What a worker (and the libtorch and function trials it runs itself) gets.
+pub fn available() -> Kind {
+    if !switched_off() && landlock_abi().is_some() {
+        Kind::Landlock
+    } else {
+        Kind::None
+    }
+}
+
+/// What a `command` program gets: Landlock, else bubblewrap.
+pub fn for_program() -> Kind {
+    match available() {
+        Kind::None if !switched_off() && bwrap::works() => Kind::Bwrap,
+        k => k,
+    }
+}
+
+/// Why trials run unconfined, for the one line a run prints; `None` when they are confined.
+pub fn why_not() -> Option<String> {
+    if switched_off() {
+        return Some(
+            "HPFLOW_NO_SANDBOX is set: trials run unsandboxed and could read the data source \
+             and the sealed rows; `hpflow audit` will report them"
+                .into(),
+        );
+    }
+    if landlock_abi().is_none() {
+        let what = if bwrap::works() {
+            "command programs run under bubblewrap, but libtorch and function trials run \
+             unsandboxed"
+        } else {
+            "nor bubblewrap (bwrap): trials run unsandboxed"
+        };
+        return Some(format!(
+            "this kernel offers no Landlock (Linux 5.13+ with the landlock LSM enabled); \
+             {what}; `hpflow audit` will report them"
+        ));
+    }
+    None
+}
+
+/// The reason a trial that was denied a file gets after its program's own words.
+pub const DENIED_HINT: &str = "trials run sandboxed: a trial reads only the rows hpflow gives \
+     it (HPFLOW_TRAIN, HPFLOW_VAL; HPFLOW_TEST when evaluating), its own folder \
+     (HPFLOW_TRIAL_DIR) and its program's files; read those, not the data source or runs/ \
+     (HPFLOW_NO_SANDBOX=1 switches the sandbox off, and the audit reports it)";
+
+/// Whether a program's stderr says the sandbox denied it something.
+pub fn denied(stderr: &str) -> bool {
+    ["Permission denied", "PermissionError", "EACCES"]
+        .iter()
+        .any(|w| stderr.contains(w))
+}
+
+/// The worker's own layer, entered once, on its first request (a worker serves one job).
+#[derive(Debug, Default)]
+pub struct WorkerSandbox {
+    entered: Option<Kind>,
+    /// Folders the worker itself writes besides the job's trials (a Slurm queue).
+    pub extra_write: Vec<PathBuf>,
+}
+
+impl WorkerSandbox {
+    /// How this worker is confined, once it has entered its sandbox.
+    pub fn kind(&self) -> Option<Kind> {
+        self.entered
+    }
+
+    /// Confine this process for `req`'s job (a no-op after the first call). Threads started
+    /// before stay unconfined: a worker starts none of its own before its first request.
+    pub fn enter(&mut self, req: &TrainRequest) -> Result<Kind, String> {
+        if let Some(k) = self.entered {
+            return Ok(k);
+        }
+        let kind = match available() {
+            Kind::None | Kind::Bwrap => Kind::None,
+            Kind::Landlock => {
+                let status = Scope::worker(req, &self.extra_write)
+                    .ruleset()?
+                    .restrict_self()
+                    .map_err(|e| format!("cannot enter the sandbox: {e}"))?;
+                if status.ruleset == RulesetStatus::NotEnforced {
+                    Kind::None
+                } else {
+                    Kind::Landlock
+                }
+            }
+        };
+        self.entered = Some(kind);
+        Ok(kind)
+    }
+}

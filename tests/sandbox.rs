@@ -1,0 +1,234 @@
+//! Trials run sandboxed (`train::sandbox`): a `command` program that opens the data source
+//! or the sealed rows fails with a message saying why and what to read instead, the same
+//! program reading `HPFLOW_TRAIN` passes, the libtorch worker trains inside its sandbox, an
+//! evaluation cannot write into the model it measures and leaves no copy of the test rows,
+//! and a run with the sandbox switched off is a finding of the audit.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+/// 90 rows of a 3-class problem.
+fn rows_csv() -> String {
+    let mut text = String::from("a,b,label\n");
+    for i in 0..90 {
+        let k = i % 3;
+        text.push_str(&format!(
+            "{:.3},{:.3},{}\n",
+            k as f64 + (i as f64 * 0.37).sin() * 0.3,
+            (i * 7 % 11) as f64 / 11.0,
+            ["x", "y", "z"][k]
+        ));
+    }
+    text
+}
+
+/// A workflow on rows.csv: the split, and `stages` after it.
+fn workflow(stages: &str) -> String {
+    format!(
+        "name: sandboxed
+seed: 4
+data:
+  source: csv
+  path: rows.csv
+  label: label
+  task: classification
+stages:
+  split:
+    kind: split
+    train: 0.6
+    val: 0.2
+    test: 0.2
+{stages}"
+    )
+}
+
+/// A search of one trial running tests/programs/reader.py with `what`, then a retrain and an
+/// evaluation.
+fn reader(what: &str) -> String {
+    workflow(&format!(
+        "  search:
+    kind: search
+    needs: [split]
+    model: command
+    command: [python3, reader.py, \"{what}\"]
+    space:
+      x: {{choice: [1]}}
+    strategy: {{kind: grid}}
+    metric: {{name: val_loss, goal: minimize}}
+    params: {{epochs: 2}}
+    budget: {{trials: 1}}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
+"
+    ))
+}
+
+/// A project folder with the rows and the program; `None` (after saying so) where this
+/// kernel has no Landlock.
+fn project() -> Option<Sandbox> {
+    if hpflow::train::sandbox::landlock_abi().is_none() {
+        missing("Landlock (Linux 5.13+ with the landlock LSM enabled)");
+        return None;
+    }
+    let sb = Sandbox::new();
+    sb.write("rows.csv", &rows_csv());
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/reader.py");
+    std::fs::copy(program, sb.path().join("reader.py")).unwrap();
+    Some(sb)
+}
+
+/// The folder of the first job of `kind`.
+fn job_dir(sb: &Sandbox, kind: &str) -> std::path::PathBuf {
+    let id: String = sb
+        .db()
+        .query_row(
+            "SELECT id FROM jobs WHERE kind = ?1 ORDER BY started_at LIMIT 1",
+            [kind],
+            |r| r.get(0),
+        )
+        .unwrap();
+    sb.runs().join(&id[..16])
+}
+
+fn status(trial: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(trial.join("status.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_program_that_reads_the_data_source_fails_and_is_told_to_read_hpflow_train() {
+    let Some(sb) = project() else { return };
+    sb.write("w.yaml", &reader("source"));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(!out.status.success(), "{}", text(&out.stderr));
+    let s = status(&job_dir(&sb, "search").join("trials/0000"));
+    assert_eq!(s["state"], "failed", "{s}");
+    assert_eq!(s["sandbox"], "landlock", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    // Denied the data source itself (not its own script), and told why.
+    assert!(reason.contains("Permission denied: 'rows.csv'"), "{reason}");
+    assert!(reason.contains("trials run sandboxed"), "{reason}");
+    assert!(reason.contains("HPFLOW_TRAIN"), "{reason}");
+}
+
+#[test]
+fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined() {
+    let Some(sb) = project() else { return };
+    sb.write("w.yaml", &reader("train"));
+    let run = sb.json(&["run", "--json", "w.yaml"]);
+    let eval = run["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["stage"] == "evaluate")
+        .unwrap();
+    let metrics = &eval["outputs"]["metrics"];
+    // The program measured the test rows, and could not write into the model it measured.
+    assert_eq!(metrics["test_rows"], 18.0, "{metrics}");
+    assert_eq!(metrics["test_wrote_model"], 0.0, "{metrics}");
+    let model = job_dir(&sb, "retrain").join("trials/0000/checkpoints/command");
+    assert!(model.join("model.txt").exists());
+    assert!(!model.join("overwritten").exists());
+    // Its test rows were a CSV of its own, gone when it ended; none beside the sealed file.
+    let trial = job_dir(&sb, "evaluate").join("trials/0000");
+    let stderr = std::fs::read_to_string(trial.join("stderr.log")).unwrap();
+    let test = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("test rows at "))
+        .expect("the program said where its test rows were");
+    assert!(test.starts_with(trial.to_str().unwrap()), "{test}");
+    assert!(!Path::new(test).exists(), "{test} is still there");
+    assert!(!trial.join("scratch").exists());
+    assert!(!job_dir(&sb, "split").join("sealed/test.csv").exists());
+    for kind in ["search", "retrain", "evaluate"] {
+        let s = status(&job_dir(&sb, kind).join("trials/0000"));
+        assert_eq!(s["sandbox"], "landlock", "{kind}: {s}");
+    }
+    // Clean, the sandbox check included.
+    let audit = sb.json(&["audit", "--json"]);
+    assert_eq!(audit["clean"], true, "{audit}");
+    assert!(
+        audit["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "every trial ran sandboxed" && c["ok"] == true),
+        "{audit}"
+    );
+}
+
+#[test]
+fn a_search_program_that_opens_the_sealed_rows_fails() {
+    let Some(sb) = project() else { return };
+    // The split alone first, to learn where its sealed rows are; the search reuses it.
+    sb.write("split.yaml", &workflow(""));
+    sb.ok(&["run", "split.yaml"]);
+    let sealed = job_dir(&sb, "split").join("sealed/test.safetensors");
+    assert!(sealed.exists());
+    sb.write("w.yaml", &reader(sealed.to_str().unwrap()));
+    let out = sb.output(&["run", "w.yaml"]);
+    assert!(!out.status.success(), "{}", text(&out.stderr));
+    let s = status(&job_dir(&sb, "search").join("trials/0000"));
+    assert_eq!(s["state"], "failed", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(reason.contains("test.safetensors'"), "{reason}");
+    assert!(reason.contains("trials run sandboxed"), "{reason}");
+    // Nothing of the test rows reached a metric: the trial has no epochs.
+    assert_eq!(s["epoch"], 0, "{s}");
+}
+
+#[test]
+fn the_libtorch_worker_trains_inside_its_sandbox() {
+    let Some(sb) = project() else { return };
+    sb.write(
+        "w.yaml",
+        &workflow(
+            "  search:
+    kind: search
+    needs: [split]
+    model: mlp
+    params: {epochs: 1, units: 8, hidden_layers: 1, lr: 0.01}
+    space:
+      batch_size: {choice: [16]}
+    strategy: {kind: grid}
+    metric: {name: val_accuracy, goal: maximize}
+    budget: {trials: 1}
+",
+        ),
+    );
+    sb.ok(&["run", "w.yaml"]);
+    let s = status(&job_dir(&sb, "search").join("trials/0000"));
+    assert_eq!(s["state"], "done", "{s}");
+    assert_eq!(s["sandbox"], "landlock", "{s}");
+}
+
+#[test]
+fn a_run_with_the_sandbox_off_says_so_and_the_audit_finds_it() {
+    let Some(sb) = project() else { return };
+    sb.write("w.yaml", &reader("source"));
+    let out = sb
+        .cmd(&["run", "w.yaml"])
+        .env("HPFLOW_NO_SANDBOX", "1")
+        .output()
+        .unwrap();
+    // Unconfined, the careless program reads the source and the run goes through.
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("HPFLOW_NO_SANDBOX is set").count(), 1, "{err}");
+    let s = status(&job_dir(&sb, "search").join("trials/0000"));
+    assert_eq!(s["sandbox"], "none", "{s}");
+    let out = sb.output(&["audit"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("FAIL      every trial ran sandboxed"),
+        "{report}"
+    );
+    assert!(report.contains("1 trial ran unsandboxed"), "{report}");
+}
