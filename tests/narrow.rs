@@ -49,7 +49,8 @@ fn a_narrowed_search_searches_inside_the_best_trials_of_the_wide_one() {
     let (wide, narrow) = (&jobs[0], &jobs[1]);
     assert_eq!(
         narrow["key"]["upstream"],
-        serde_json::json!([wide["id"]]),
+        // The wide search's id with its budget: a grown wide search narrows anew.
+        serde_json::json!([wide["output"]]),
         "reruns when wide changes"
     );
     let derived = &narrow["narrowed"];

@@ -20,6 +20,10 @@ pub fn since_last_run(db: &Db, wf: &Workflow, plan: &Plan) -> Result<Option<Vec<
     for job in &plan.jobs {
         let last = recorded.iter().find(|(s, _)| *s == job.stage);
         if last.is_some_and(|(_, id)| *id == job.id) {
+            // The same search under another budget: it runs on (a sweep that grows).
+            if let Some(why) = regrows(db, wf, job)? {
+                out.push(json!({"stage": job.stage, "job": job.id, "why": why}));
+            }
             continue;
         }
         let why = match last {
@@ -28,13 +32,46 @@ pub fn since_last_run(db: &Db, wf: &Workflow, plan: &Plan) -> Result<Option<Vec<
                 None => "the last run's job is no longer recorded".to_string(),
                 Some(before) => {
                     let now = serde_json::to_value(&job.key).map_err(Error::internal)?;
-                    why(wf, &before, &now, &recorded, plan)
+                    let mut w = why(wf, &before, &now, &recorded, plan);
+                    // A growing search's budget is not in its key: said from its outputs.
+                    if let Some(b) = budget_diff(db, wf, job, id)? {
+                        w = format!("{b}; {w}");
+                    }
+                    w
                 }
             },
         };
         out.push(json!({"stage": job.stage, "job": job.id, "why": why}));
     }
     Ok((!out.is_empty()).then_some(out))
+}
+
+/// A done search whose budget the file changed: which budget setting, and that it runs on.
+fn regrows(db: &Db, wf: &Workflow, job: &crate::plan::Job) -> Result<Option<String>> {
+    Ok(budget_diff(db, wf, job, &job.id)?
+        .map(|b| format!("{b}: the same search runs on (only what the new budget adds trains)")))
+}
+
+/// How the budget of `job`'s search differs from the one search job `last` ran under.
+fn budget_diff(
+    db: &Db,
+    wf: &Workflow,
+    job: &crate::plan::Job,
+    last: &str,
+) -> Result<Option<String>> {
+    let (Some(stage), Some(row)) = (wf.stage(&job.stage), db.job(last)?) else {
+        return Ok(None);
+    };
+    let crate::workflow::StageSpec::Search(spec) = &stage.spec else {
+        return Ok(None);
+    };
+    if row.status != "done" || crate::stage::search::budget_changed(stage, &row.outputs).is_none() {
+        return Ok(None);
+    }
+    let now = serde_json::to_value(&spec.budget).map_err(Error::internal)?;
+    let mut changes = Vec::new();
+    crate::exec::second_look::diff("budget", &row.outputs["budget"], &now, &mut changes);
+    Ok((!changes.is_empty()).then(|| changes.join(", ")))
 }
 
 /// What differs between two keys of a stage's job, in words.

@@ -76,15 +76,6 @@ pub(super) fn record(layout: &Layout, job: &str, budget: &Budget, items: usize) 
     Ok(last.is_some())
 }
 
-/// The same decision: what `retry` compares too (reasons may word the budget).
-pub(super) fn same_item(a: &WorkItem, b: &WorkItem) -> bool {
-    a.trial == b.trial
-        && a.epochs == b.epochs
-        && a.clone_from == b.clone_from
-        && crate::search::space::config_hash(&a.config)
-            == crate::search::space::config_hash(&b.config)
-}
-
 /// How the recorded items meet the new budget's decisions.
 pub(super) struct Replayed {
     /// Items `0..stand` are what the new budget decides: they stand as recorded.
@@ -115,7 +106,9 @@ impl Search<'_, '_> {
                         finished: true,
                     });
                 }
-                Decision::Run(item) if same_item(&item, &row.item) => {}
+                // Reasons too: a wave's length is read back from them (`waves.rs`), so a
+                // recorded item whose reason differs would steer later decisions elsewhere.
+                Decision::Run(item) if item == row.item => {}
                 Decision::Run(_) => {
                     return Ok(Replayed {
                         stand: k,
