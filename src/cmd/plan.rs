@@ -247,7 +247,10 @@ fn continuation(db: Option<&Db>, job: &str, stage: &crate::workflow::Stage) -> R
         Some(db) => db
             .trials(job)?
             .iter()
-            .filter(|t| t.state == crate::vocab::TrialRowState::Done || t.state == crate::vocab::TrialRowState::Failed)
+            .filter(|t| {
+                t.state == crate::vocab::TrialRowState::Done
+                    || t.state == crate::vocab::TrialRowState::Failed
+            })
             .count(),
         None => 0,
     };

@@ -65,7 +65,9 @@ fn budget_diff(
     let crate::workflow::StageSpec::Search(spec) = &stage.spec else {
         return Ok(None);
     };
-    if row.status != "done" || crate::stage::search::budget_changed(stage, &row.outputs).is_none() {
+    if row.status != crate::vocab::JobState::Done
+        || crate::stage::search::budget_changed(stage, &row.outputs).is_none()
+    {
         return Ok(None);
     }
     let now = serde_json::to_value(&spec.budget).map_err(Error::internal)?;

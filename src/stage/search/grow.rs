@@ -11,11 +11,11 @@
 use serde_json::{Value, json};
 
 use super::Search;
-use crate::vocab::ItemState;
 use crate::error::Result;
 use crate::search::{Budget, Decision, ItemResult, Scheduler, WorkItem};
 use crate::store::Layout;
 use crate::store::db::ItemRow;
+use crate::vocab::ItemState;
 use crate::workflow::{Stage, StageSpec};
 
 /// A budget for people: `16 trials, 2m of time`.
@@ -117,7 +117,8 @@ impl Search<'_, '_> {
                 }
             }
             issued.push(row.item.clone());
-            if known.len() == k && (row.state == ItemState::Done || row.state == ItemState::Failed) {
+            if known.len() == k && (row.state == ItemState::Done || row.state == ItemState::Failed)
+            {
                 known.push(ItemResult {
                     best_epoch: row.best_epoch,
                     stopped: row.stopped,

@@ -151,7 +151,10 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
     };
     let pool = s.start_workers()?;
     // A sweep that grows or shrinks: the recorded items meet the new budget's decisions.
-    let live = rows.iter().filter(|r| r.state != crate::vocab::ItemState::Stale).count();
+    let live = rows
+        .iter()
+        .filter(|r| r.state != crate::vocab::ItemState::Stale)
+        .count();
     let changed = grow::record(s.ctx.layout, &s.ctx.job.id, &spec.budget, live)?;
     if changed && !rows.is_empty() && retried == 0 {
         rows = s.regrow(sched.as_ref(), rows)?;
