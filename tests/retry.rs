@@ -6,7 +6,8 @@ mod common;
 use common::{Sandbox, text};
 
 /// Crashes (like a CUDA out-of-memory) for x in `broken`'s range while it exists; resumes
-/// from its checkpoint; logs every epoch it trains to `trained.log` as `trial,epoch`.
+/// from its checkpoint; logs every epoch it trains to `trained.log` in its trial folder (the
+/// sandbox lets it write nowhere else) as `mode,trial,epoch`.
 const PROGRAM: &str = r#"import json, os, sys
 p = json.loads(os.environ['HPFLOW_PARAMS'])
 x = p['x']
@@ -19,7 +20,7 @@ if lo < x < hi:
 ck = os.environ['HPFLOW_CHECKPOINT_DIR']
 sp = os.path.join(ck, 'state.json')
 start = json.load(open(sp))['epoch'] if os.path.exists(sp) else 0
-with open('trained.log', 'a') as log:
+with open(os.path.join(os.environ['HPFLOW_TRIAL_DIR'], 'trained.log'), 'a') as log:
     for e in range(start + 1, int(os.environ['HPFLOW_EPOCHS']) + 1):
         log.write('%s,%s,%d\n' % (mode, trial, e))
         json.dump({'epoch': e}, open(sp, 'w'))
@@ -83,9 +84,20 @@ fn trial_rows(sb: &Sandbox) -> Vec<(i64, String, String, i64, Option<f64>, Optio
     .collect()
 }
 
-/// Lines of `trained.log` of search trials, per trial folder name.
+/// Lines of every `trained.log` under `runs/` of search trials, per trial folder name.
 fn trained(sb: &Sandbox) -> std::collections::BTreeMap<String, usize> {
-    let log = std::fs::read_to_string(sb.path().join("trained.log")).unwrap_or_default();
+    fn logs(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                logs(&p, out);
+            } else if p.file_name().is_some_and(|n| n == "trained.log") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    let mut log = String::new();
+    logs(&sb.path().join("runs"), &mut log);
     let mut out = std::collections::BTreeMap::new();
     for l in log.lines().filter(|l| l.starts_with("search,")) {
         *out.entry(l.split(',').nth(1).unwrap().to_string())

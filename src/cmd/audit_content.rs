@@ -46,7 +46,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// A test row looked at by two evaluate jobs of different splits (two of one split are the
 /// per-split check's finding): another seed, `test: official` under a new split, another
 /// workflow on the same data; or looked at before by another project of the user's (the
-/// per-user store, `exec::user_looks`).
+/// per-user store, `store::user_looks`).
 pub fn second_looks(
     db: &Db,
     layout: &Layout,
@@ -108,7 +108,7 @@ pub fn second_looks(
         }
     }
     for (job, (t, rows)) in looked {
-        let other = crate::exec::user_looks::by_others(layout.root(), &rows)?
+        let other = crate::store::user_looks::by_others(layout.root(), &rows)?
             .into_iter()
             .filter(|o| o.at < t)
             // The most rows, then the first to look.

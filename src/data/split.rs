@@ -17,7 +17,7 @@ use super::{Dataset, Manifest, Normalisation, Task};
 pub use allocate::allocate;
 pub use options::{Amount, Counts, DEFAULT_TEST, DEFAULT_VAL, Dedupe, SplitOptions};
 pub(crate) use rows::record_of_features;
-pub use rows::{Cell, Record, RowHash, near_hashes, near_identity, row_hashes, row_identity};
+pub use rows::{Cell, Record, RowHash, row_hashes, row_identity};
 
 /// Where a row went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 mod retry;
 pub mod second_look;
-pub mod user_looks;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -42,7 +41,11 @@ pub fn run(
     until: Option<&str>,
 ) -> Result<Vec<JobOutcome>> {
     let _lock = RunLock::acquire(&layout.lock())?;
-    crate::train::sandbox::hide_from_trials(wf);
+    let sources: Vec<std::path::PathBuf> = (wf.data.iter())
+        .filter_map(|d| d.path.as_ref())
+        .map(|p| wf.base_dir.join(p))
+        .collect();
+    crate::train::sandbox::hide_from_trials(&sources);
     let db = Db::open(&layout.db())?;
     // `--until STAGE`: that stage and the stages it needs; nothing after (no test set spent).
     let plan_all = plan;

@@ -3,7 +3,7 @@
 //! fingerprints), whatever split, seed or workflow they came from. A match stops the run
 //! (exit 2) with what changed since; `--allow-second-look` runs it and records the choice,
 //! which the audit then lists as an acknowledged second look. Looks by other projects of the
-//! same user count too (`user_looks`).
+//! same user count too (`store::user_looks`).
 
 use crate::error::{Error, Result};
 use crate::plan::{Job, Plan};
@@ -28,7 +28,7 @@ pub struct SecondLook {
 pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<SecondLook>> {
     let mut out = Vec::new();
     let here = db.any_looks()?;
-    let user = super::user_looks::store().is_some_and(|p| p.exists());
+    let user = crate::store::user_looks::store().is_some_and(|p| p.exists());
     if !here && !user {
         return Ok(out);
     }
@@ -68,7 +68,7 @@ pub fn find(wf: &Workflow, plan: &Plan, layout: &Layout, db: &Db) -> Result<Vec<
             continue;
         }
         // Another project of this user's, another folder with its own runs, looked at them.
-        if let Some(o) = super::user_looks::earlier(layout.root(), &rows)? {
+        if let Some(o) = crate::store::user_looks::earlier(layout.root(), &rows)? {
             let what = format!(
                 "stage {} would evaluate on {} test rows, {} of which evaluate job {} of another project already looked at ({}; its runs folder {}): the same data evaluated from another folder",
                 job.stage,

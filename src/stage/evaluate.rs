@@ -42,7 +42,8 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> 
         serde_json::from_value(sealed["fingerprints"].clone()).unwrap_or_default();
     ctx.db.record_looks(entry.seq, &fingerprints)?;
     // And in the user's own store, so that another project on the same rows is stopped too.
-    if let Err(e) = crate::exec::user_looks::record(ctx.layout.root(), &ctx.job.id, &fingerprints) {
+    if let Err(e) = crate::store::user_looks::record(ctx.layout.root(), &ctx.job.id, &fingerprints)
+    {
         ctx.progress.line(&format!(
             "  warning: this evaluation is not in your store of looks across projects: {e}"
         ));

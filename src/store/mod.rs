@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod db;
 pub mod layout;
 pub mod lock;
+pub mod user_looks;
 
 pub use db::Db;
 pub use layout::Layout;

@@ -2,8 +2,8 @@
 //! feature selection, columns in name order, numbers canonical), so that changing
 //! `features:`, reordering the columns or re-saving the file (`1.0` for `1`) leaves every
 //! row's identity as it was. It finds duplicates across splits and fingerprints the sealed
-//! test rows. Near-duplicates, rows equal once numbers are rounded to a tolerance, have an
-//! identity of their own (`near_identity`).
+//! test rows. Near copies are the data checks' (`data::checks::duplicates::near`: rounding
+//! relative to each feature's spread, which one absolute tolerance cannot be).
 
 use std::borrow::Cow;
 
@@ -43,22 +43,8 @@ pub struct Record<'a> {
 /// The exact identity of a row: equal for two rows whose every column holds the same text or
 /// number.
 pub fn row_identity(rec: &Record) -> RowHash {
-    digest(rec, None)
-}
-
-/// The identity of a row with every number rounded to a multiple of `tol` (text exact): two
-/// rows with the same near identity are near-duplicates at that tolerance.
-pub fn near_identity(rec: &Record, tol: f64) -> RowHash {
-    digest(rec, Some(tol))
-}
-
-fn digest(rec: &Record, tol: Option<f64>) -> RowHash {
     let mut buf = Vec::with_capacity(rec.cells.len() * 12 + 16);
-    buf.extend_from_slice(if tol.is_some() {
-        b"hpflow-near-row-v2\0"
-    } else {
-        b"hpflow-row-v2\0"
-    });
+    buf.extend_from_slice(b"hpflow-row-v2\0");
     for (k, cell) in rec.cells.iter().enumerate() {
         if let Some(name) = rec.names.get(k) {
             buf.extend_from_slice(name.as_bytes());
@@ -66,12 +52,8 @@ fn digest(rec: &Record, tol: Option<f64>) -> RowHash {
         }
         match cell {
             Cell::Num(x) => {
-                let v = match tol {
-                    Some(t) if t > 0.0 => (x / t).round() + 0.0,
-                    _ => *x,
-                };
                 buf.push(b'n');
-                buf.extend_from_slice(&v.to_bits().to_le_bytes());
+                buf.extend_from_slice(&x.to_bits().to_le_bytes());
             }
             Cell::Text(s) => {
                 buf.push(b't');
@@ -84,18 +66,9 @@ fn digest(rec: &Record, tol: Option<f64>) -> RowHash {
 }
 
 /// The exact identity of every row.
-pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
-    hashes(ds, None)
-}
-
-/// The near identity of every row at tolerance `tol`.
-pub fn near_hashes(ds: &Dataset, tol: f64) -> Vec<RowHash> {
-    hashes(ds, Some(tol))
-}
-
 /// 70k images are 55M cells, so the rows are hashed on all cores in contiguous chunks (the
 /// result does not depend on the chunking).
-fn hashes(ds: &Dataset, tol: Option<f64>) -> Vec<RowHash> {
+pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -105,7 +78,7 @@ fn hashes(ds: &Dataset, tol: Option<f64>) -> Vec<RowHash> {
         for (k, slot) in out.chunks_mut(chunk).enumerate() {
             s.spawn(move || {
                 for (i, h) in slot.iter_mut().enumerate() {
-                    *h = digest(&ds.record(k * chunk + i), tol);
+                    *h = row_identity(&ds.record(k * chunk + i));
                 }
             });
         }
@@ -155,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_agree_however_written_and_near_rows_only_near() {
+    fn numbers_agree_however_written() {
         let names: Vec<String> = ["a", "b", "label"].map(String::from).to_vec();
         let one = row_identity(&rec(&names, &["1", "0.5", "x"]));
         assert_eq!(one, row_identity(&rec(&names, &["1.0", " 5e-1", "x"])));
@@ -165,10 +138,6 @@ mod tests {
         );
         let close = rec(&names, &["1.0000001", "0.5", "x"]);
         assert_ne!(one, row_identity(&close));
-        assert_eq!(
-            near_identity(&rec(&names, &["1", "0.5", "x"]), 1e-4),
-            near_identity(&close, 1e-4)
-        );
         // Another label or another column name is another row.
         assert_ne!(one, row_identity(&rec(&names, &["1", "0.5", "y"])));
         let other: Vec<String> = ["a", "c", "label"].map(String::from).to_vec();

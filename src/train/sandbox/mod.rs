@@ -56,15 +56,10 @@ pub const HIDE_ENV: &str = "HPFLOW_SANDBOX_HIDE";
 
 /// Set `HIDE_ENV` for the workers this coordinator starts (local processes, and Slurm jobs,
 /// which get the submitter's environment).
-pub fn hide_from_trials(wf: &crate::workflow::Workflow) {
-    let hidden: Vec<PathBuf> = wf
-        .data
+pub fn hide_from_trials(sources: &[PathBuf]) {
+    let hidden: Vec<PathBuf> = sources
         .iter()
-        .filter_map(|d| d.path.as_ref())
-        .map(|p| {
-            let p = wf.base_dir.join(p);
-            std::path::absolute(&p).unwrap_or(p)
-        })
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
     if let Ok(value) = std::env::join_paths(hidden) {
         // SAFETY: called by the coordinator before it starts any thread (workers, readers,
