@@ -71,42 +71,12 @@ fn paths(v: &Value, workdir: Option<&Path>, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The folders of a search's trials that hold requests: each trial's, and its folds'.
-fn unit_dirs(trials: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut trial_dirs: Vec<PathBuf> = std::fs::read_dir(trials)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    trial_dirs.sort();
-    for dir in trial_dirs {
-        let mut folds: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_dir()
-                    && p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("fold-"))
-            })
-            .collect();
-        folds.sort();
-        out.push(dir);
-        out.extend(folds);
-    }
-    out
-}
-
 /// Every request logged under a job's trials folder, trials and folds alike: (the file,
 /// the 1-based line, the request; `Null` for a line that is not JSON). A unit from before
 /// the log existed has its last request alone (`request.json`, one pretty-printed object).
 pub fn logged(trials: &Path) -> Vec<(PathBuf, usize, Value)> {
     let mut out = Vec::new();
-    for unit in unit_dirs(trials) {
+    for unit in crate::store::layout::unit_dirs(trials) {
         let dir = crate::train::TrialDir::of(&unit);
         let (path, reqs): (PathBuf, Vec<Value>) = match std::fs::read_to_string(dir.requests_log())
         {

@@ -17,16 +17,10 @@ pub fn unsandboxed(
     for id in db.all_job_ids()?.into_iter().filter(|id| in_scope(id)) {
         let Some(job) = db.job(&id)? else { continue };
         let mut open = Vec::new();
-        for trial in entries(&layout.trials(&id)) {
-            // A k-fold trial's folds are trials of their own.
-            let folds = entries(&trial).into_iter().filter(|f| {
-                f.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("fold-"))
-            });
-            for dir in std::iter::once(trial.clone()).chain(folds) {
-                if unconfined(&dir) {
-                    open.push(dir);
-                }
+        // A k-fold trial's folds are trials of their own.
+        for dir in crate::store::layout::unit_dirs(&layout.trials(&id)) {
+            if unconfined(&dir) {
+                open.push(dir);
             }
         }
         if let Some(first) = open.first() {
@@ -50,16 +44,4 @@ fn unconfined(dir: &std::path::Path) -> bool {
     };
     serde_json::from_str::<serde_json::Value>(&text)
         .is_ok_and(|v| v["sandbox"] == crate::train::sandbox::Kind::None.as_str())
-}
-
-fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    out.sort();
-    out
 }

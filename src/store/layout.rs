@@ -279,3 +279,34 @@ impl QueueDir {
         self.0.join("worker.sh")
     }
 }
+
+/// Every unit of work under a job's `trials/` folder: each trial's folder, in name order,
+/// followed by its fold folders (k-fold trials), in name order.
+pub fn unit_dirs(trials: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut trial_dirs: Vec<PathBuf> = std::fs::read_dir(trials)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    trial_dirs.sort();
+    for dir in trial_dirs {
+        let mut folds: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("fold-"))
+            })
+            .collect();
+        folds.sort();
+        out.push(dir);
+        out.extend(folds);
+    }
+    out
+}

@@ -331,26 +331,24 @@ impl Db {
 
     /// Every trial's (number, epochs, recorded value: the objective, minimised), in trial order.
     pub fn trial_objectives(&self, job: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT trial, epochs, value FROM trials WHERE job = ?1 ORDER BY trial")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![job], |r| {
-                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        self.trial_epochs_values(
+            "SELECT trial, epochs, value FROM trials WHERE job = ?1 ORDER BY trial",
+            job,
+        )
     }
 
     /// Every work item's (trial, epochs, recorded value), in `items`' order, without their
     /// configurations.
     pub fn item_values(&self, job: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT trial, epochs, value FROM items WHERE job = ?1 ORDER BY item")
-            .map_err(|e| self.err(e))?;
+        self.trial_epochs_values(
+            "SELECT trial, epochs, value FROM items WHERE job = ?1 ORDER BY item",
+            job,
+        )
+    }
+
+    /// Rows of (trial, epochs, value) that `sql` selects for `job`.
+    fn trial_epochs_values(&self, sql: &str, job: &str) -> Result<Vec<(usize, u32, Option<f64>)>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map(params![job], |r| {
                 Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?))
