@@ -41,6 +41,7 @@ pub fn run(
     retry_failed: bool,
     until: Option<&str>,
 ) -> Result<Vec<JobOutcome>> {
+    crate::train::sandbox::check().map_err(Error::Usage)?;
     let _lock = RunLock::acquire(&layout.lock())?;
     crate::train::sandbox::hide_from_trials(wf);
     let db = Db::open(&layout.db())?;

@@ -14,7 +14,8 @@
 //!
 //! Where the kernel has no Landlock, a `command` program runs under bubblewrap instead
 //! (`bwrap`), and the worker's own trials (libtorch, function) run unconfined.
-//! `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
+//! `HPFLOW_SANDBOX=landlock|bwrap` chooses the mechanism rather than the kernel (so that the
+//! fallback can be run where Landlock is there too); `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
 //! (`"sandbox": "landlock" | "bwrap" | "none"`), a run that cannot confine says so once, and
 //! `hpflow audit` reports the unconfined trials as a finding.
 
@@ -84,6 +85,46 @@ pub fn hidden_by_coordinator() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// In hpflow's environment, the mechanism asked for; a `command` program gets the one it
+/// runs under in the same variable.
+pub const CHOOSE_ENV: &str = "HPFLOW_SANDBOX";
+
+/// The mechanism `HPFLOW_SANDBOX` asks for (`None`: unset, the kernel decides).
+pub fn asked() -> Result<Option<Kind>, String> {
+    match std::env::var(CHOOSE_ENV).as_deref() {
+        Err(_) | Ok("") => Ok(None),
+        Ok("landlock") => Ok(Some(Kind::Landlock)),
+        Ok("bwrap") => Ok(Some(Kind::Bwrap)),
+        Ok(other) => Err(format!(
+            "HPFLOW_SANDBOX is {other:?}: expected `landlock` or `bwrap` (unset: Landlock \
+             where the kernel has it, else bubblewrap; HPFLOW_NO_SANDBOX=1 switches the \
+             sandbox off)"
+        )),
+    }
+}
+
+/// Before a run starts anything: a mechanism asked for that this machine lacks is an error,
+/// not a quietly weaker sandbox.
+pub fn check() -> Result<(), String> {
+    if switched_off() {
+        return Ok(());
+    }
+    match asked()? {
+        Some(Kind::Landlock) if landlock_abi().is_none() => Err(
+            "HPFLOW_SANDBOX=landlock, but this kernel offers no Landlock (Linux 5.13+ with the \
+             landlock LSM enabled); unset it to fall back to bubblewrap"
+                .into(),
+        ),
+        Some(Kind::Bwrap) if !bwrap::works() => Err(
+            "HPFLOW_SANDBOX=bwrap, but bubblewrap cannot run here: install it (the Debian \
+             package `bubblewrap`) or allow unprivileged user namespaces; unset it to use \
+             Landlock"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// `HPFLOW_NO_SANDBOX` set (to anything but empty or `0`): trials run unconfined.
 pub fn switched_off() -> bool {
     std::env::var("HPFLOW_NO_SANDBOX").is_ok_and(|v| !v.is_empty() && v != "0")
@@ -106,14 +147,15 @@ pub fn landlock_abi() -> Option<i64> {
 
 /// What a worker (and the libtorch and function trials it runs itself) gets.
 pub fn available() -> Kind {
-    if !switched_off() && landlock_abi().is_some() {
+    let bwrap_asked = asked() == Ok(Some(Kind::Bwrap));
+    if !switched_off() && !bwrap_asked && landlock_abi().is_some() {
         Kind::Landlock
     } else {
         Kind::None
     }
 }
 
-/// What a `command` program gets: Landlock, else bubblewrap.
+/// What a `command` program gets: Landlock, else bubblewrap (bubblewrap first when asked).
 pub fn for_program() -> Kind {
     match available() {
         Kind::None if !switched_off() && bwrap::works() => Kind::Bwrap,
@@ -127,6 +169,13 @@ pub fn why_not() -> Option<String> {
         return Some(
             "HPFLOW_NO_SANDBOX is set: trials run unsandboxed and could read the data source \
              and the sealed rows; `hpflow audit` will report them"
+                .into(),
+        );
+    }
+    if asked() == Ok(Some(Kind::Bwrap)) {
+        return Some(
+            "HPFLOW_SANDBOX=bwrap: command programs run under bubblewrap, but libtorch and \
+             function trials run unsandboxed; `hpflow audit` will report them"
                 .into(),
         );
     }
@@ -151,10 +200,16 @@ pub const DENIED_HINT: &str = "trials run sandboxed: a trial reads only the rows
      (HPFLOW_TRIAL_DIR) and its program's files; read those, not the data source or runs/ \
      (HPFLOW_NO_SANDBOX=1 switches the sandbox off, and the audit reports it)";
 
-/// Whether a program's stderr says the sandbox denied it something.
-pub fn denied(stderr: &str) -> bool {
+/// Whether a program's stderr says the sandbox (of `kind`) denied it something. Under
+/// bubblewrap what lies in the covered `runs/` folder is simply not there.
+pub fn denied(kind: Kind, stderr: &str) -> bool {
+    let absent: &[&str] = match kind {
+        Kind::Bwrap => &["No such file or directory", "FileNotFoundError", "ENOENT"],
+        _ => &[],
+    };
     ["Permission denied", "PermissionError", "EACCES"]
         .iter()
+        .chain(absent)
         .any(|w| stderr.contains(w))
 }
 
