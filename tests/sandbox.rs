@@ -270,7 +270,20 @@ fn opens_the_sealed_rows(kind: &'static str) {
 
 #[test]
 fn the_libtorch_worker_trains_inside_its_sandbox() {
-    let Some(sb) = project() else { return };
+    libtorch_trains(None);
+}
+
+/// Started by the coordinator in a namespace for its job (a worker cannot confine itself
+/// with bubblewrap).
+#[test]
+fn the_libtorch_worker_trains_inside_its_sandbox_under_bwrap() {
+    libtorch_trains(Some("bwrap"));
+}
+
+fn libtorch_trains(kind: Option<&'static str>) {
+    let Some(sb) = project_under(kind) else {
+        return;
+    };
     sb.write(
         "w.yaml",
         &workflow(
@@ -284,13 +297,30 @@ fn the_libtorch_worker_trains_inside_its_sandbox() {
     strategy: {kind: grid}
     metric: {name: val_accuracy, goal: maximize}
     budget: {trials: 1}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
 ",
         ),
     );
-    sb.ok(&["run", "w.yaml"]);
+    let out = sb.output(&["run", "w.yaml"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Every trial confined: nothing to warn about.
+    assert!(!err.contains("unsandboxed"), "{err}");
+    // The search trained, and the evaluation read the sealed rows it was given.
+    for stage in ["search", "retrain", "evaluate"] {
+        let s = status(&job_dir(&sb, stage).join("trials/0000"));
+        assert_eq!(s["state"], "done", "{stage}: {s}");
+        assert_eq!(s["sandbox"], sb.expected(), "{stage}: {s}");
+    }
     let s = status(&job_dir(&sb, "search").join("trials/0000"));
-    assert_eq!(s["state"], "done", "{s}");
-    assert_eq!(s["sandbox"], "landlock", "{s}");
+    assert!(s["metrics"]["val_accuracy"].as_f64().is_some(), "{s}");
+    let s = status(&job_dir(&sb, "evaluate").join("trials/0000"));
+    assert!(s["metrics"]["test_accuracy"].as_f64().is_some(), "{s}");
 }
 
 #[test]

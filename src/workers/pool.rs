@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::train::TrainRequest;
+use crate::train::sandbox;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -83,6 +84,13 @@ pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
     Ok((torch, Vec::new()))
 }
 
+/// Whether the worker for `req` starts under bubblewrap: where bubblewrap is the mechanism,
+/// except a worker of `command` programs (each runs in a tighter namespace of its own, which
+/// a namespace without capabilities could not make).
+fn in_bwrap(req: &TrainRequest) -> bool {
+    sandbox::bwrap_workers() && !matches!(req.trainer, crate::train::TrainerSpec::Command { .. })
+}
+
 impl Pool {
     pub fn new(size: usize, program: PathBuf, args: Vec<String>) -> Pool {
         let (tx, rx) = channel();
@@ -114,9 +122,28 @@ impl Pool {
             .count()
     }
 
-    fn spawn(&mut self, index: usize) -> Result<()> {
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
+    /// Start worker `index`; under bubblewrap confined to the job of `first`, the request it
+    /// is started for (`train::sandbox`).
+    fn spawn(&mut self, index: usize, first: Option<&TrainRequest>) -> Result<()> {
+        let mut argv: Vec<std::ffi::OsString> = vec![self.program.clone().into()];
+        argv.extend(self.args.iter().map(Into::into));
+        let wrapped = match first {
+            Some(req) if in_bwrap(req) => {
+                let wrapped = sandbox::bwrap::wrap_worker(req, &self.program, &self.args)
+                    .map_err(Error::JobFailed)?;
+                argv = wrapped.into_iter().map(Into::into).collect();
+                true
+            }
+            _ => false,
+        };
+        let mut command = Command::new(&argv[0]);
+        if wrapped {
+            command.env(sandbox::bwrap::WORKER_ENV, "1");
+        } else {
+            command.env_remove(sandbox::bwrap::WORKER_ENV);
+        }
+        let mut child = command
+            .args(&argv[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -152,7 +179,7 @@ impl Pool {
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
         let line = crate::workers::record_request(req)?;
         if self.workers[index].is_none() {
-            self.spawn(index)?;
+            self.spawn(index, Some(req))?;
         }
         let w = self.workers[index].as_mut().expect("spawned");
         let stdin = w
@@ -260,9 +287,13 @@ impl crate::workers::Workers for Pool {
         Pool::stopping(self)
     }
     fn warm_up(&mut self) -> Result<()> {
+        // A worker under bubblewrap is confined to its first request's job: started then.
+        if sandbox::bwrap_workers() {
+            return Ok(());
+        }
         for i in 0..self.workers.len() {
             if self.workers[i].is_none() {
-                self.spawn(i)?;
+                self.spawn(i, None)?;
             }
         }
         Ok(())

@@ -12,8 +12,9 @@
 //! entry again (`allow_except`). The coordinator hands the hidden paths to its workers in
 //! their environment (`HIDE_ENV`).
 //!
-//! Where the kernel has no Landlock, a `command` program runs under bubblewrap instead
-//! (`bwrap`), and the worker's own trials (libtorch, function) run unconfined.
+//! Where the kernel has no Landlock, trials run under bubblewrap instead (`bwrap`): a
+//! `command` program in a namespace of its own, a libtorch or function worker started in one
+//! for its job by the coordinator (a Slurm worker, which starts itself, runs unconfined).
 //! `HPFLOW_SANDBOX=landlock|bwrap` chooses the mechanism rather than the kernel (so that the
 //! fallback can be run where Landlock is there too); `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
 //! (`"sandbox": "landlock" | "bwrap" | "none"`), a run that cannot confine says so once, and
@@ -35,7 +36,7 @@ pub use scope::Scope;
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Landlock,
-    /// bubblewrap's mount namespace (`command` programs, where Landlock is missing).
+    /// bubblewrap's mount namespace (where Landlock is missing, or `HPFLOW_SANDBOX=bwrap`).
     Bwrap,
     None,
 }
@@ -163,6 +164,12 @@ pub fn for_program() -> Kind {
     }
 }
 
+/// Whether this coordinator starts its libtorch and function workers under bubblewrap
+/// (`bwrap::wrap_worker`): where bubblewrap is the mechanism, a worker cannot confine itself.
+pub fn bwrap_workers() -> bool {
+    for_program() == Kind::Bwrap
+}
+
 /// Why trials run unconfined, for the one line a run prints; `None` when they are confined.
 pub fn why_not() -> Option<String> {
     if switched_off() {
@@ -172,24 +179,12 @@ pub fn why_not() -> Option<String> {
                 .into(),
         );
     }
-    if asked() == Ok(Some(Kind::Bwrap)) {
+    if for_program() == Kind::None {
         return Some(
-            "HPFLOW_SANDBOX=bwrap: command programs run under bubblewrap, but libtorch and \
-             function trials run unsandboxed; `hpflow audit` will report them"
+            "this kernel offers no Landlock (Linux 5.13+ with the landlock LSM enabled) nor \
+             bubblewrap (bwrap): trials run unsandboxed; `hpflow audit` will report them"
                 .into(),
         );
-    }
-    if landlock_abi().is_none() {
-        let what = if bwrap::works() {
-            "command programs run under bubblewrap, but libtorch and function trials run \
-             unsandboxed"
-        } else {
-            "nor bubblewrap (bwrap): trials run unsandboxed"
-        };
-        return Some(format!(
-            "this kernel offers no Landlock (Linux 5.13+ with the landlock LSM enabled); \
-             {what}; `hpflow audit` will report them"
-        ));
     }
     None
 }
@@ -234,6 +229,10 @@ impl WorkerSandbox {
             return Ok(k);
         }
         let kind = match available() {
+            // Started under bubblewrap by its coordinator (which removes the mark otherwise).
+            Kind::None | Kind::Bwrap if std::env::var_os(bwrap::WORKER_ENV).is_some() => {
+                Kind::Bwrap
+            }
             Kind::None | Kind::Bwrap => Kind::None,
             Kind::Landlock => {
                 let status = Scope::worker(req, &self.extra_write)
