@@ -54,6 +54,9 @@ struct Worker {
     stdin: Option<ChildStdin>,
     /// The request it is working on.
     busy: Option<u64>,
+    /// Started under bubblewrap, in a process group of its own: a stop signal goes to the
+    /// group, as bwrap would die of it and take the worker down before its checkpoint.
+    group: bool,
 }
 
 pub struct Pool {
@@ -139,6 +142,15 @@ impl Pool {
         let mut command = Command::new(&argv[0]);
         if wrapped {
             command.env(sandbox::bwrap::WORKER_ENV, "1");
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            // bwrap ignores SIGINT (and passes that on; the worker installs its own handler).
+            // SAFETY: signal() is async-signal-safe.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                    libc::signal(libc::SIGINT, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
         } else {
             command.env_remove(sandbox::bwrap::WORKER_ENV);
         }
@@ -171,6 +183,7 @@ impl Pool {
             child,
             stdin,
             busy: None,
+            group: wrapped,
         });
         Ok(())
     }
@@ -237,8 +250,9 @@ impl Pool {
     /// Ask every worker to stop after its current epoch's checkpoint (SIGINT), then close.
     pub fn interrupt(&mut self) {
         for w in self.workers.iter_mut().flatten() {
-            // SAFETY: sending a signal to our own child by pid.
-            unsafe { libc::kill(w.child.id() as i32, libc::SIGINT) };
+            let pid = w.child.id() as i32;
+            // SAFETY: sending a signal to our own child by pid (or to the group it leads).
+            unsafe { libc::kill(if w.group { -pid } else { pid }, libc::SIGINT) };
         }
     }
 

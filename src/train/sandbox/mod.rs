@@ -16,9 +16,10 @@
 //! `command` program in a namespace of its own, a libtorch or function worker started in one
 //! for its job by the coordinator (a Slurm worker, which starts itself, runs unconfined).
 //! `HPFLOW_SANDBOX=landlock|bwrap` chooses the mechanism rather than the kernel (so that the
-//! fallback can be run where Landlock is there too); `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
-//! (`"sandbox": "landlock" | "bwrap" | "none"`), a run that cannot confine says so once, and
-//! `hpflow audit` reports the unconfined trials as a finding.
+//! fallback can be run where Landlock is there too); `HPFLOW_NO_SANDBOX=1` switches both off.
+//! Each trial's `status.json` says how it ran (`"sandbox": "landlock" | "bwrap" | "none"`), a
+//! run that cannot confine says so once, and `hpflow audit` reports the unconfined trials as
+//! a finding.
 
 use std::path::PathBuf;
 
