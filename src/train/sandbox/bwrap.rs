@@ -84,7 +84,11 @@ fn mounts(req: &TrainRequest, scope: &Scope) -> Result<Vec<String>, String> {
             a.extend(["--ro-bind".into(), abs(&unreadable(req)?), abs(hidden)]);
         }
     }
-    // Written first: a path read inside one written stays read-only.
+    // Written first: a path read inside one written stays read-only. A folder to write that
+    // is not there yet is made, so that what the process writes lands on disk.
+    for p in &scope.write {
+        let _ = std::fs::create_dir_all(p);
+    }
     let back = [("--bind", &scope.write), ("--ro-bind", &scope.read)];
     for (how, paths) in back {
         for p in paths.iter().filter(|p| p.exists()) {
