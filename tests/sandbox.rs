@@ -26,7 +26,8 @@ fn rows_csv() -> String {
     text
 }
 
-/// A workflow on rows.csv: the split, and `stages` after it.
+/// A workflow on rows.csv: the split, and `stages` after it. Feature `a` gives the class away
+/// by design (the split's data check would be a finding of every audit).
 fn workflow(stages: &str) -> String {
     format!(
         "name: sandboxed
@@ -42,6 +43,7 @@ stages:
     train: 0.6
     val: 0.2
     test: 0.2
+    accept: [single_feature]
 {stages}"
     )
 }
