@@ -2,7 +2,9 @@
 //! or the sealed rows fails with a message saying why and what to read instead, the same
 //! program reading `HPFLOW_TRAIN` passes, the libtorch worker trains inside its sandbox, an
 //! evaluation cannot write into the model it measures and leaves no copy of the test rows,
-//! and a run with the sandbox switched off is a finding of the audit.
+//! and a run with the sandbox switched off is a finding of the audit. The `command` program
+//! cases run twice: under Landlock, and under bubblewrap (`HPFLOW_SANDBOX=bwrap`), the
+//! fallback where the kernel has no Landlock.
 
 mod common;
 use common::*;
@@ -70,10 +72,54 @@ fn reader(what: &str) -> String {
     ))
 }
 
-/// A project folder with the rows and the program; `None` (after saying so) where this
-/// kernel has no Landlock.
-fn project() -> Option<Sandbox> {
-    if hpflow::train::sandbox::landlock_abi().is_none() {
+/// A project folder with the rows and the program, whose runs ask for the sandbox `kind`
+/// (`None`: as the kernel decides).
+struct Project {
+    sb: Sandbox,
+    kind: Option<&'static str>,
+}
+
+impl std::ops::Deref for Project {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
+}
+
+impl Project {
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.sb.cmd(args);
+        match self.kind {
+            Some(kind) => c.env("HPFLOW_SANDBOX", kind),
+            None => c.env_remove("HPFLOW_SANDBOX"),
+        };
+        c
+    }
+    fn output(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+    /// What the trials' `status.json` say they ran under.
+    fn expected(&self) -> &'static str {
+        self.kind.unwrap_or("landlock")
+    }
+}
+
+/// The project, where the mechanism `kind` can run here (else `None`, after saying so).
+fn project_under(kind: Option<&'static str>) -> Option<Project> {
+    if kind == Some("bwrap") {
+        if !hpflow::train::sandbox::bwrap::works() {
+            missing("bubblewrap (bwrap; the Debian package `bubblewrap`)");
+            return None;
+        }
+    } else if hpflow::train::sandbox::landlock_abi().is_none() {
         missing("Landlock (Linux 5.13+ with the landlock LSM enabled)");
         return None;
     }
@@ -81,11 +127,16 @@ fn project() -> Option<Sandbox> {
     sb.write("rows.csv", &rows_csv());
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/reader.py");
     std::fs::copy(program, sb.path().join("reader.py")).unwrap();
-    Some(sb)
+    Some(Project { sb, kind })
+}
+
+/// The project under Landlock, as the kernel decides.
+fn project() -> Option<Project> {
+    project_under(None)
 }
 
 /// The folder of the first job of `kind`.
-fn job_dir(sb: &Sandbox, kind: &str) -> std::path::PathBuf {
+fn job_dir(sb: &Project, kind: &str) -> std::path::PathBuf {
     let id: String = sb
         .db()
         .query_row(
@@ -104,13 +155,24 @@ fn status(trial: &Path) -> serde_json::Value {
 
 #[test]
 fn a_program_that_reads_the_data_source_fails_and_is_told_to_read_hpflow_train() {
-    let Some(sb) = project() else { return };
+    reads_the_source("landlock");
+}
+
+#[test]
+fn a_program_that_reads_the_data_source_fails_and_is_told_to_read_hpflow_train_under_bwrap() {
+    reads_the_source("bwrap");
+}
+
+fn reads_the_source(kind: &'static str) {
+    let Some(sb) = project_under(Some(kind)) else {
+        return;
+    };
     sb.write("w.yaml", &reader("source"));
     let out = sb.output(&["run", "w.yaml"]);
     assert!(!out.status.success(), "{}", text(&out.stderr));
     let s = status(&job_dir(&sb, "search").join("trials/0000"));
     assert_eq!(s["state"], "failed", "{s}");
-    assert_eq!(s["sandbox"], "landlock", "{s}");
+    assert_eq!(s["sandbox"], kind, "{s}");
     let reason = s["reason"].as_str().unwrap();
     // Denied the data source itself (not its own script), and told why.
     assert!(reason.contains("Permission denied: 'rows.csv'"), "{reason}");
@@ -120,7 +182,18 @@ fn a_program_that_reads_the_data_source_fails_and_is_told_to_read_hpflow_train()
 
 #[test]
 fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined() {
-    let Some(sb) = project() else { return };
+    reads_hpflow_train("landlock");
+}
+
+#[test]
+fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined_under_bwrap() {
+    reads_hpflow_train("bwrap");
+}
+
+fn reads_hpflow_train(kind: &'static str) {
+    let Some(sb) = project_under(Some(kind)) else {
+        return;
+    };
     sb.write("w.yaml", &reader("train"));
     let run = sb.json(&["run", "--json", "w.yaml"]);
     let eval = run["jobs"]
@@ -149,7 +222,7 @@ fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined()
     assert!(!job_dir(&sb, "split").join("sealed/test.csv").exists());
     for kind in ["search", "retrain", "evaluate"] {
         let s = status(&job_dir(&sb, kind).join("trials/0000"));
-        assert_eq!(s["sandbox"], "landlock", "{kind}: {s}");
+        assert_eq!(s["sandbox"], sb.expected(), "{kind}: {s}");
     }
     // Clean, the sandbox check included.
     let audit = sb.json(&["audit", "--json"]);
@@ -166,7 +239,18 @@ fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined()
 
 #[test]
 fn a_search_program_that_opens_the_sealed_rows_fails() {
-    let Some(sb) = project() else { return };
+    opens_the_sealed_rows("landlock");
+}
+
+#[test]
+fn a_search_program_that_opens_the_sealed_rows_fails_under_bwrap() {
+    opens_the_sealed_rows("bwrap");
+}
+
+fn opens_the_sealed_rows(kind: &'static str) {
+    let Some(sb) = project_under(Some(kind)) else {
+        return;
+    };
     // The split alone first, to learn where its sealed rows are; the search reuses it.
     sb.write("split.yaml", &workflow(""));
     sb.ok(&["run", "split.yaml"]);
@@ -177,6 +261,7 @@ fn a_search_program_that_opens_the_sealed_rows_fails() {
     assert!(!out.status.success(), "{}", text(&out.stderr));
     let s = status(&job_dir(&sb, "search").join("trials/0000"));
     assert_eq!(s["state"], "failed", "{s}");
+    assert_eq!(s["sandbox"], kind, "{s}");
     let reason = s["reason"].as_str().unwrap();
     assert!(reason.contains("test.safetensors'"), "{reason}");
     assert!(reason.contains("trials run sandboxed"), "{reason}");
@@ -186,7 +271,20 @@ fn a_search_program_that_opens_the_sealed_rows_fails() {
 
 #[test]
 fn the_libtorch_worker_trains_inside_its_sandbox() {
-    let Some(sb) = project() else { return };
+    libtorch_trains(None);
+}
+
+/// Started by the coordinator in a namespace for its job (a worker cannot confine itself
+/// with bubblewrap).
+#[test]
+fn the_libtorch_worker_trains_inside_its_sandbox_under_bwrap() {
+    libtorch_trains(Some("bwrap"));
+}
+
+fn libtorch_trains(kind: Option<&'static str>) {
+    let Some(sb) = project_under(kind) else {
+        return;
+    };
     sb.write(
         "w.yaml",
         &workflow(
@@ -200,13 +298,30 @@ fn the_libtorch_worker_trains_inside_its_sandbox() {
     strategy: {kind: grid}
     metric: {name: val_accuracy, goal: maximize}
     budget: {trials: 1}
+  retrain:
+    kind: retrain
+    needs: [search]
+  evaluate:
+    kind: evaluate
+    needs: [retrain]
 ",
         ),
     );
-    sb.ok(&["run", "w.yaml"]);
+    let out = sb.output(&["run", "w.yaml"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Every trial confined: nothing to warn about.
+    assert!(!err.contains("unsandboxed"), "{err}");
+    // The search trained, and the evaluation read the sealed rows it was given.
+    for stage in ["search", "retrain", "evaluate"] {
+        let s = status(&job_dir(&sb, stage).join("trials/0000"));
+        assert_eq!(s["state"], "done", "{stage}: {s}");
+        assert_eq!(s["sandbox"], sb.expected(), "{stage}: {s}");
+    }
     let s = status(&job_dir(&sb, "search").join("trials/0000"));
-    assert_eq!(s["state"], "done", "{s}");
-    assert_eq!(s["sandbox"], "landlock", "{s}");
+    assert!(s["metrics"]["val_accuracy"].as_f64().is_some(), "{s}");
+    let s = status(&job_dir(&sb, "evaluate").join("trials/0000"));
+    assert!(s["metrics"]["test_accuracy"].as_f64().is_some(), "{s}");
 }
 
 #[test]
@@ -232,4 +347,17 @@ fn a_run_with_the_sandbox_off_says_so_and_the_audit_finds_it() {
         "{report}"
     );
     assert!(report.contains("1 trial ran unsandboxed"), "{report}");
+}
+
+#[test]
+fn an_unknown_mechanism_is_refused_before_anything_runs() {
+    let Some(mut sb) = project() else { return };
+    sb.kind = Some("firejail");
+    sb.write("w.yaml", &reader("train"));
+    let out = sb.output(&["run", "w.yaml"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HPFLOW_SANDBOX is \"firejail\""), "{err}");
+    assert!(err.contains("`landlock` or `bwrap`"), "{err}");
+    assert!(!sb.runs().join("hpflow.db").exists());
 }

@@ -40,6 +40,7 @@ pub fn run(
     retry_failed: bool,
     until: Option<&str>,
 ) -> Result<Vec<JobOutcome>> {
+    crate::train::sandbox::check().map_err(Error::Usage)?;
     let _lock = RunLock::acquire(&layout.lock())?;
     let sources: Vec<std::path::PathBuf> = (wf.data.iter())
         .filter_map(|d| d.path.as_ref())

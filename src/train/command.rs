@@ -70,7 +70,7 @@ impl Trainer for CommandTrainer {
         };
         let workdir = req.workdir.as_deref().unwrap_or(&trial_dir);
         let argv = match sandbox {
-            Kind::Bwrap => sandbox::bwrap::wrap(req, &files, workdir, &args),
+            Kind::Bwrap => sandbox::bwrap::wrap(req, &files, workdir, &args)?,
             _ => args.clone(),
         };
         let stderr_path = crate::train::TrialDir::of(&req.trial_dir).stderr_log();
@@ -132,7 +132,7 @@ impl Trainer for CommandTrainer {
 fn explain_denial(mut status: TrialStatus, sandbox: Kind, stderr: &std::path::Path) -> TrialStatus {
     let denied = sandbox != Kind::None
         && status.state == TrialState::Failed
-        && sandbox::denied(&tail(stderr, 20));
+        && sandbox::denied(sandbox, &tail(stderr, 20));
     if denied && let Some(reason) = &mut status.reason {
         reason.push_str("; ");
         reason.push_str(sandbox::DENIED_HINT);

@@ -96,7 +96,7 @@ impl Trainers {
 
 impl Trainers {
     /// Write the trial's `status.json`: the status, and how the trial was confined
-    /// (`"sandbox": "landlock"` or `"none"`, which the audit reports).
+    /// (`"sandbox": "landlock"`, `"bwrap"` or `"none"`, which the audit reports).
     pub fn write_status(
         &self,
         req: &TrainRequest,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::train::TrainRequest;
+use crate::train::sandbox;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -53,6 +54,9 @@ struct Worker {
     stdin: Option<ChildStdin>,
     /// The request it is working on.
     busy: Option<u64>,
+    /// Started under bubblewrap, in a process group of its own: a stop signal goes to the
+    /// group, as bwrap would die of it and take the worker down before its checkpoint.
+    group: bool,
 }
 
 pub struct Pool {
@@ -81,6 +85,13 @@ pub fn worker_program(needs_torch: bool) -> Result<(PathBuf, Vec<String>)> {
         )));
     }
     Ok((torch, Vec::new()))
+}
+
+/// Whether the worker for `req` starts under bubblewrap: where bubblewrap is the mechanism,
+/// except a worker of `command` programs (each runs in a tighter namespace of its own, which
+/// a namespace without capabilities could not make).
+fn in_bwrap(req: &TrainRequest) -> bool {
+    sandbox::bwrap_workers() && !matches!(req.trainer, crate::train::TrainerSpec::Command { .. })
 }
 
 impl Pool {
@@ -114,9 +125,37 @@ impl Pool {
             .count()
     }
 
-    fn spawn(&mut self, index: usize) -> Result<()> {
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
+    /// Start worker `index`; under bubblewrap confined to the job of `first`, the request it
+    /// is started for (`train::sandbox`).
+    fn spawn(&mut self, index: usize, first: Option<&TrainRequest>) -> Result<()> {
+        let mut argv: Vec<std::ffi::OsString> = vec![self.program.clone().into()];
+        argv.extend(self.args.iter().map(Into::into));
+        let wrapped = match first {
+            Some(req) if in_bwrap(req) => {
+                let wrapped = sandbox::bwrap::wrap_worker(req, &self.program, &self.args)
+                    .map_err(Error::JobFailed)?;
+                argv = wrapped.into_iter().map(Into::into).collect();
+                true
+            }
+            _ => false,
+        };
+        let mut command = Command::new(&argv[0]);
+        if wrapped {
+            command.env(sandbox::bwrap::WORKER_ENV, "1");
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            // bwrap ignores SIGINT (and passes that on; the worker installs its own handler).
+            // SAFETY: signal() is async-signal-safe.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                    libc::signal(libc::SIGINT, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        } else {
+            command.env_remove(sandbox::bwrap::WORKER_ENV);
+        }
+        let mut child = command
+            .args(&argv[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -144,6 +183,7 @@ impl Pool {
             child,
             stdin,
             busy: None,
+            group: wrapped,
         });
         Ok(())
     }
@@ -152,7 +192,7 @@ impl Pool {
     pub fn send(&mut self, index: usize, req: &TrainRequest) -> Result<()> {
         let line = crate::workers::record_request(req)?;
         if self.workers[index].is_none() {
-            self.spawn(index)?;
+            self.spawn(index, Some(req))?;
         }
         let w = self.workers[index].as_mut().expect("spawned");
         let stdin = w
@@ -210,8 +250,9 @@ impl Pool {
     /// Ask every worker to stop after its current epoch's checkpoint (SIGINT), then close.
     pub fn interrupt(&mut self) {
         for w in self.workers.iter_mut().flatten() {
-            // SAFETY: sending a signal to our own child by pid.
-            unsafe { libc::kill(w.child.id() as i32, libc::SIGINT) };
+            let pid = w.child.id() as i32;
+            // SAFETY: sending a signal to our own child by pid (or to the group it leads).
+            unsafe { libc::kill(if w.group { -pid } else { pid }, libc::SIGINT) };
         }
     }
 
@@ -260,9 +301,13 @@ impl crate::workers::Workers for Pool {
         Pool::stopping(self)
     }
     fn warm_up(&mut self) -> Result<()> {
+        // A worker under bubblewrap is confined to its first request's job: started then.
+        if sandbox::bwrap_workers() {
+            return Ok(());
+        }
         for i in 0..self.workers.len() {
             if self.workers[i].is_none() {
-                self.spawn(i)?;
+                self.spawn(i, None)?;
             }
         }
         Ok(())

@@ -12,11 +12,14 @@
 //! entry again (`allow_except`). The coordinator hands the hidden paths to its workers in
 //! their environment (`HIDE_ENV`).
 //!
-//! Where the kernel has no Landlock, a `command` program runs under bubblewrap instead
-//! (`bwrap`), and the worker's own trials (libtorch, function) run unconfined.
-//! `HPFLOW_NO_SANDBOX=1` switches both off. Each trial's `status.json` says how it ran
-//! (`"sandbox": "landlock" | "bwrap" | "none"`), a run that cannot confine says so once, and
-//! `hpflow audit` reports the unconfined trials as a finding.
+//! Where the kernel has no Landlock, trials run under bubblewrap instead (`bwrap`): a
+//! `command` program in a namespace of its own, a libtorch or function worker started in one
+//! for its job by the coordinator (a Slurm worker, which starts itself, runs unconfined).
+//! `HPFLOW_SANDBOX=landlock|bwrap` chooses the mechanism rather than the kernel (so that the
+//! fallback can be run where Landlock is there too); `HPFLOW_NO_SANDBOX=1` switches both off.
+//! Each trial's `status.json` says how it ran (`"sandbox": "landlock" | "bwrap" | "none"`), a
+//! run that cannot confine says so once, and `hpflow audit` reports the unconfined trials as
+//! a finding.
 
 use std::path::PathBuf;
 
@@ -34,7 +37,7 @@ pub use scope::Scope;
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Landlock,
-    /// bubblewrap's mount namespace (`command` programs, where Landlock is missing).
+    /// bubblewrap's mount namespace (where Landlock is missing, or `HPFLOW_SANDBOX=bwrap`).
     Bwrap,
     None,
 }
@@ -79,6 +82,46 @@ pub fn hidden_by_coordinator() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// In hpflow's environment, the mechanism asked for; a `command` program gets the one it
+/// runs under in the same variable.
+pub const CHOOSE_ENV: &str = "HPFLOW_SANDBOX";
+
+/// The mechanism `HPFLOW_SANDBOX` asks for (`None`: unset, the kernel decides).
+pub fn asked() -> Result<Option<Kind>, String> {
+    match std::env::var(CHOOSE_ENV).as_deref() {
+        Err(_) | Ok("") => Ok(None),
+        Ok("landlock") => Ok(Some(Kind::Landlock)),
+        Ok("bwrap") => Ok(Some(Kind::Bwrap)),
+        Ok(other) => Err(format!(
+            "HPFLOW_SANDBOX is {other:?}: expected `landlock` or `bwrap` (unset: Landlock \
+             where the kernel has it, else bubblewrap; HPFLOW_NO_SANDBOX=1 switches the \
+             sandbox off)"
+        )),
+    }
+}
+
+/// Before a run starts anything: a mechanism asked for that this machine lacks is an error,
+/// not a quietly weaker sandbox.
+pub fn check() -> Result<(), String> {
+    if switched_off() {
+        return Ok(());
+    }
+    match asked()? {
+        Some(Kind::Landlock) if landlock_abi().is_none() => Err(
+            "HPFLOW_SANDBOX=landlock, but this kernel offers no Landlock (Linux 5.13+ with the \
+             landlock LSM enabled); unset it to fall back to bubblewrap"
+                .into(),
+        ),
+        Some(Kind::Bwrap) if !bwrap::works() => Err(
+            "HPFLOW_SANDBOX=bwrap, but bubblewrap cannot run here: install it (the Debian \
+             package `bubblewrap`) or allow unprivileged user namespaces; unset it to use \
+             Landlock"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// `HPFLOW_NO_SANDBOX` set (to anything but empty or `0`): trials run unconfined.
 pub fn switched_off() -> bool {
     std::env::var("HPFLOW_NO_SANDBOX").is_ok_and(|v| !v.is_empty() && v != "0")
@@ -101,19 +144,26 @@ pub fn landlock_abi() -> Option<i64> {
 
 /// What a worker (and the libtorch and function trials it runs itself) gets.
 pub fn available() -> Kind {
-    if !switched_off() && landlock_abi().is_some() {
+    let bwrap_asked = asked() == Ok(Some(Kind::Bwrap));
+    if !switched_off() && !bwrap_asked && landlock_abi().is_some() {
         Kind::Landlock
     } else {
         Kind::None
     }
 }
 
-/// What a `command` program gets: Landlock, else bubblewrap.
+/// What a `command` program gets: Landlock, else bubblewrap (bubblewrap first when asked).
 pub fn for_program() -> Kind {
     match available() {
         Kind::None if !switched_off() && bwrap::works() => Kind::Bwrap,
         k => k,
     }
+}
+
+/// Whether this coordinator starts its libtorch and function workers under bubblewrap
+/// (`bwrap::wrap_worker`): where bubblewrap is the mechanism, a worker cannot confine itself.
+pub fn bwrap_workers() -> bool {
+    for_program() == Kind::Bwrap
 }
 
 /// Why trials run unconfined, for the one line a run prints; `None` when they are confined.
@@ -125,17 +175,12 @@ pub fn why_not() -> Option<String> {
                 .into(),
         );
     }
-    if landlock_abi().is_none() {
-        let what = if bwrap::works() {
-            "command programs run under bubblewrap, but libtorch and function trials run \
-             unsandboxed"
-        } else {
-            "nor bubblewrap (bwrap): trials run unsandboxed"
-        };
-        return Some(format!(
-            "this kernel offers no Landlock (Linux 5.13+ with the landlock LSM enabled); \
-             {what}; `hpflow audit` will report them"
-        ));
+    if for_program() == Kind::None {
+        return Some(
+            "this kernel offers no Landlock (Linux 5.13+ with the landlock LSM enabled) nor \
+             bubblewrap (bwrap): trials run unsandboxed; `hpflow audit` will report them"
+                .into(),
+        );
     }
     None
 }
@@ -146,10 +191,16 @@ pub const DENIED_HINT: &str = "trials run sandboxed: a trial reads only the rows
      (HPFLOW_TRIAL_DIR) and its program's files; read those, not the data source or runs/ \
      (HPFLOW_NO_SANDBOX=1 switches the sandbox off, and the audit reports it)";
 
-/// Whether a program's stderr says the sandbox denied it something.
-pub fn denied(stderr: &str) -> bool {
+/// Whether a program's stderr says the sandbox (of `kind`) denied it something. Under
+/// bubblewrap what lies in the covered `runs/` folder is simply not there.
+pub fn denied(kind: Kind, stderr: &str) -> bool {
+    let absent: &[&str] = match kind {
+        Kind::Bwrap => &["No such file or directory", "FileNotFoundError", "ENOENT"],
+        _ => &[],
+    };
     ["Permission denied", "PermissionError", "EACCES"]
         .iter()
+        .chain(absent)
         .any(|w| stderr.contains(w))
 }
 
@@ -174,6 +225,10 @@ impl WorkerSandbox {
             return Ok(k);
         }
         let kind = match available() {
+            // Started under bubblewrap by its coordinator (which removes the mark otherwise).
+            Kind::None | Kind::Bwrap if std::env::var_os(bwrap::WORKER_ENV).is_some() => {
+                Kind::Bwrap
+            }
             Kind::None | Kind::Bwrap => Kind::None,
             Kind::Landlock => {
                 let status = Scope::worker(req, &self.extra_write)

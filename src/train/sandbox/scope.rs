@@ -20,9 +20,9 @@ pub struct Scope {
     /// Broad folders (system, program, workflow folder): the hidden paths are cut out of them.
     roots: Vec<PathBuf>,
     /// Paths under `runs/` granted as they are.
-    read: Vec<PathBuf>,
-    write: Vec<PathBuf>,
-    hide: Vec<PathBuf>,
+    pub(super) read: Vec<PathBuf>,
+    pub(super) write: Vec<PathBuf>,
+    pub(super) hide: Vec<PathBuf>,
 }
 
 impl Scope {
