@@ -634,6 +634,7 @@ fn a_database_of_schema_1_is_migrated() {
              ALTER TABLE trials DROP COLUMN best_epoch; ALTER TABLE trials DROP COLUMN stopped;
              DROP TABLE test_looks; DROP TABLE second_looks; DROP TABLE slurm_jobs;
              DROP INDEX trials_by_state; DROP INDEX trials_by_value;
+             ALTER TABLE items DROP COLUMN wave_place; ALTER TABLE items DROP COLUMN wave_len;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -643,7 +644,7 @@ fn a_database_of_schema_1_is_migrated() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     // Migration 8 admits only the states' words, and kept every row.
     for (table, column) in [("jobs", "status"), ("items", "state"), ("trials", "state")] {
         let refused = sb

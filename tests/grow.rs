@@ -108,14 +108,27 @@ fn exported(sb: &Sandbox) -> (serde_json::Value, Vec<serde_json::Value>) {
     (v["selected"].clone(), trials)
 }
 
-/// The search's decisions in order: (item, trial, epochs, cloned from, state, value).
-type Item = (i64, i64, i64, Option<i64>, String, Option<f64>);
+/// The search's decisions in order: (item, trial, epochs, cloned from, state, value, reason,
+/// wave place, wave length). Reasons and waves too: a later `horizon` reads the waves back, so
+/// a reused row must carry the new decision's.
+type Item = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<f64>,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn items(sb: &Sandbox) -> Vec<Item> {
     let db = sb.db();
     let mut st = db
         .prepare(
-            "SELECT i.item, i.trial, i.epochs, i.clone_trial, i.state, i.value
+            "SELECT i.item, i.trial, i.epochs, i.clone_trial, i.state, i.value, i.reason,
+                    i.wave_place, i.wave_len
              FROM items i JOIN jobs j ON j.id = i.job WHERE j.kind = 'search' ORDER BY i.item",
         )
         .unwrap();
@@ -127,6 +140,9 @@ fn items(sb: &Sandbox) -> Vec<Item> {
             r.get(3)?,
             r.get(4)?,
             r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
         ))
     })
     .unwrap()

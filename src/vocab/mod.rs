@@ -12,4 +12,4 @@ pub use config::{Config, Value};
 pub use goal::Goal;
 pub use rng::rng_for;
 pub use state::{ItemState, JobState, TrialRowState};
-pub use work::{ItemResult, WorkItem};
+pub use work::{ItemResult, Wave, WorkItem};

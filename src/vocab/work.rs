@@ -15,6 +15,37 @@ pub struct WorkItem {
     pub clone_from: Option<(usize, u32)>,
     /// Why this item exists: "new (random)", "promoted to rung 2: rank 1 of 9", ...
     pub reason: String,
+    /// A synchronous scheduler's wave this item belongs to (`None` for other schedulers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<Wave>,
+}
+
+/// Item `place` (from 1) of a wave of `len` items, as a synchronous scheduler planned it
+/// (`search::scheduler::waves`): later decisions are read from it, so it is stored as numbers,
+/// not only in the reason's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wave {
+    pub place: u32,
+    pub len: u32,
+}
+
+impl Wave {
+    /// The trailing `[c/L]` a reason shows the wave as (see `Display`). Items recorded before
+    /// schema 9 carry their wave only there.
+    pub fn in_reason(reason: &str) -> Option<Wave> {
+        let inner = reason.strip_suffix(']')?.rsplit_once('[')?.1;
+        let (c, l) = inner.split_once('/')?;
+        Some(Wave {
+            place: c.trim().parse().ok()?,
+            len: l.trim().parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Wave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}/{}]", self.place, self.len)
+    }
 }
 
 /// The outcome of one work item, as the coordinator recorded it.

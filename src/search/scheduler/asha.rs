@@ -80,6 +80,7 @@ impl Scheduler for Asha {
                 config: w.config.clone(),
                 epochs: to,
                 clone_from: None,
+                wave: None,
                 reason: format!(
                     "promoted to rung {} ({to} epochs): rank {} of {n} finished at {} epochs ({})",
                     i + 1,
@@ -111,6 +112,7 @@ impl Scheduler for Asha {
             config,
             epochs: self.rungs[0],
             clone_from: None,
+            wave: None,
             reason: format!("new trial at rung 0 ({} epochs): {why}", self.rungs[0]),
         })
     }

@@ -112,6 +112,7 @@ impl WavePlan for Brackets {
                             config,
                             epochs: next,
                             clone_from: None,
+                            wave: None,
                             reason: format!(
                                 "bracket {j} (s={}), promoted to rung {} ({next} epochs): rank {} of {} at {} epochs ({})",
                                 b.s,

@@ -110,6 +110,7 @@ impl WavePlan for MedianStopping {
                     config: w.config.clone(),
                     epochs: to,
                     clone_from: None,
+                    wave: None,
                     reason: format!(
                         "continued to {to} epochs: {} at epoch {e} is not worse than the median",
                         self.label.show(v)
@@ -129,6 +130,7 @@ impl WavePlan for MedianStopping {
                     config: p.config,
                     epochs: step.min(self.epochs),
                     clone_from: None,
+                    wave: None,
                     reason: format!(
                         "new trial, first chunk of {} epochs: {}",
                         step.min(self.epochs),

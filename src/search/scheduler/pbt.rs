@@ -137,6 +137,7 @@ impl WavePlan for Pbt {
                         config: own.config.clone(),
                         epochs: to,
                         clone_from: None,
+                        wave: None,
                         reason: format!("continued to {to} epochs"),
                     }));
                 }
@@ -155,6 +156,7 @@ impl WavePlan for Pbt {
                     config,
                     epochs: to,
                     clone_from: Some((donor, e)),
+                    wave: None,
                     reason: format!(
                         "exploit ({why}): copied trial {donor} at epoch {e} (rank {}/{n}, {}), perturbed {}",
                         rank + 1,

@@ -100,6 +100,7 @@ impl Scheduler for Plain {
                 config: p.config,
                 epochs: self.epochs,
                 clone_from: None,
+                wave: None,
                 reason: format!(
                     "new trial to {}: {}",
                     crate::text::plural(self.epochs, "epoch"),

@@ -378,6 +378,7 @@ fn best_trial_counts_a_stopped_trial_at_its_best_epoch() {
         config: Default::default(),
         epochs,
         clone_from: None,
+        wave: None,
         reason: String::new(),
     };
     let issued = vec![item(0, 3), item(1, 3), item(1, 9)];
@@ -414,6 +415,7 @@ fn best_trial_never_selects_a_trial_that_failed_later() {
         config: Default::default(),
         epochs,
         clone_from: None,
+        wave: None,
         reason: String::new(),
     };
     let issued = vec![item(0, 2), item(1, 2), item(1, 4)];

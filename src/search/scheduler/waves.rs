@@ -3,13 +3,15 @@
 //!
 //! Why waves carry a tag: the coordinator asks `horizon(k, issued)` before it has the
 //! results, and a wave's length can depend on results (failed trials are not promoted, so a
-//! rung can be short). So the first item of a wave records the wave's length in its reason,
-//! as a trailing `[c/L]` ("item c of L"). `horizon` reads the tags back: inside a wave it is
-//! the wave's start (the results it was planned from, already in), at a wave's end it is `k`
-//! (wait for everything in flight). A missing or garbled tag makes that item a wave of its
-//! own, which is safe: it only costs parallelism. Reasons must be stored verbatim.
+//! rung can be short). So each item records its place in its wave and the wave's length
+//! (`WorkItem::wave`, stored as numbers; its reason shows it as a trailing `[c/L]` for
+//! people). `horizon` reads the tags back: inside a wave it is the wave's start (the results
+//! it was planned from, already in), at a wave's end it is `k` (wait for everything in
+//! flight). A missing tag makes that item a wave of its own, which is safe: it only costs
+//! parallelism. The reason's text is never read back.
 
 use crate::search::{Decision, ItemResult, Proposal, Scheduler, WorkItem};
+use crate::vocab::Wave;
 
 use super::history::History;
 
@@ -55,29 +57,23 @@ pub(crate) fn propose_or_random(
         })
 }
 
-/// Parse the trailing `[c/L]` of a reason.
-fn tag(reason: &str) -> Option<(usize, usize)> {
-    let inner = reason.strip_suffix(']')?.rsplit_once('[')?.1;
-    let (c, l) = inner.split_once('/')?;
-    Some((c.trim().parse().ok()?, l.trim().parse().ok()?))
-}
-
 /// Where the wave holding item `k` starts, and how many of its items precede `k`. When `k`
 /// opens a new wave the answer is `(k, 0)`.
 fn wave_of(issued: &[WorkItem], k: usize) -> (usize, usize) {
     let k = k.min(issued.len());
     let mut start = 0;
     while start < k {
-        let len = match issued[start].reason.as_str() {
-            r if tag(r).is_some_and(|(c, _)| c == 1) => tag(r).map_or(1, |(_, l)| l.max(1)),
+        let len = match issued[start].wave {
+            Some(w) if w.place == 1 => w.len.max(1) as usize,
             _ => 1,
         };
         // The wave ends early where a later item does not carry the expected tag.
+        let expected = |end: usize| Wave {
+            place: (end - start + 1) as u32,
+            len: len as u32,
+        };
         let mut end = start + 1;
-        while end < start + len
-            && end < k
-            && tag(&issued[end].reason) == Some((end - start + 1, len))
-        {
+        while end < start + len && end < k && issued[end].wave == Some(expected(end)) {
             end += 1;
         }
         if end == k && end < start + len {
@@ -114,10 +110,16 @@ impl<P: WavePlan> Scheduler for Synchronous<P> {
                     epochs,
                     clone_from: None,
                     reason: format!("{reason}; {}", p.reason),
+                    wave: None,
                 }
             }
         };
-        item.reason = format!("{} [{}/{len}]", item.reason, c + 1);
+        let wave = Wave {
+            place: c as u32 + 1,
+            len: len as u32,
+        };
+        item.reason = format!("{} {wave}", item.reason);
+        item.wave = Some(wave);
         Decision::Run(item)
     }
 }
@@ -126,6 +128,7 @@ impl<P: WavePlan> Scheduler for Synchronous<P> {
 mod tests {
     use super::*;
 
+    /// An item whose reason ends in `[c/L]` carries that wave, as `decide` writes it.
     fn item(reason: &str) -> WorkItem {
         WorkItem {
             trial: 0,
@@ -133,13 +136,17 @@ mod tests {
             epochs: 1,
             clone_from: None,
             reason: reason.into(),
+            wave: Wave::in_reason(reason),
         }
     }
 
     #[test]
     fn tags_delimit_waves() {
-        assert_eq!(tag("new trial [2/9]"), Some((2, 9)));
-        assert_eq!(tag("promoted [x]"), None);
+        assert_eq!(
+            Wave::in_reason("new trial [2/9]"),
+            Some(Wave { place: 2, len: 9 })
+        );
+        assert_eq!(Wave::in_reason("promoted [x]"), None);
         let issued: Vec<WorkItem> = ["a [1/2]", "b [2/2]", "c [1/3]", "d [2/3]"]
             .map(item)
             .to_vec();
@@ -152,5 +159,37 @@ mod tests {
         let issued: Vec<WorkItem> = ["a [1/3]", "untagged", "c"].map(item).to_vec();
         assert_eq!(wave_of(&issued, 2), (2, 0));
         assert_eq!(wave_of(&issued, 3), (3, 0));
+    }
+
+    #[test]
+    fn the_wave_comes_from_the_tag_not_the_reason() {
+        // Reasons that say other waves (a reused row's older reason) or none at all: the
+        // stored tags alone delimit the waves, 2 items and then 3.
+        let tagged = |reason: &str, place, len| WorkItem {
+            wave: Some(Wave { place, len }),
+            ..item(reason)
+        };
+        let issued = vec![
+            tagged("a [1/5]", 1, 2),
+            tagged("b", 2, 2),
+            tagged("c [1/1]", 1, 3),
+            tagged("d [9/9]", 2, 3),
+        ];
+        assert_eq!(wave_of(&issued, 1), (0, 1));
+        assert_eq!(wave_of(&issued, 2), (2, 0));
+        assert_eq!(wave_of(&issued, 3), (2, 1));
+        assert_eq!(wave_of(&issued, 4), (2, 2));
+        // A tag in the reason alone is no tag: each item is a wave of its own.
+        let untagged = vec![
+            WorkItem {
+                wave: None,
+                ..item("a [1/2]")
+            },
+            WorkItem {
+                wave: None,
+                ..item("b [2/2]")
+            },
+        ];
+        assert_eq!(wave_of(&untagged, 1), (1, 0));
     }
 }

@@ -106,8 +106,9 @@ impl Search<'_, '_> {
                         finished: true,
                     });
                 }
-                // Reasons too: a wave's length is read back from them (`waves.rs`), so a
-                // recorded item whose reason differs would steer later decisions elsewhere.
+                // Waves too: `horizon` reads them back (`waves.rs`), so a recorded item in
+                // another wave would steer later decisions elsewhere. And reasons, which are
+                // shown: an item decided again takes its result with the new reason.
                 Decision::Run(item) if item == row.item => {}
                 Decision::Run(_) => {
                     return Ok(Replayed {

@@ -120,6 +120,13 @@ ALTER TABLE trials_8 RENAME TO trials;
 CREATE INDEX trials_by_state ON trials (job, state, epochs);
 CREATE INDEX trials_by_value ON trials (job, value, trial);
 "#,
+    // 9: a synchronous scheduler's wave (`WorkItem::wave`) as numbers, read back by
+    // `horizon` (before, only the reason's text said it). Older items have none and are read
+    // from their reason (`Db::items`).
+    r#"
+ALTER TABLE items ADD COLUMN wave_place INTEGER;
+ALTER TABLE items ADD COLUMN wave_len INTEGER;
+"#,
 ];
 
 mod access;

@@ -40,9 +40,16 @@ impl Db {
         )
     }
 
-    /// Stale item `was` decided again as item `now` (just inserted): its result stands there.
+    /// Stale item `was` decided again as item `now` (just inserted): its result stands there,
+    /// under the new decision's reason and wave (a later `horizon` reads the wave back).
     pub fn restore_item(&self, job: &str, was: usize, now: usize) -> Result<()> {
         self.atomically(|_| {
+            self.exec(
+                "UPDATE items SET (reason, wave_place, wave_len) =
+                     (SELECT reason, wave_place, wave_len FROM items WHERE job = ?1 AND item = ?3)
+                 WHERE job = ?1 AND item = ?2",
+                params![job, -1 - was as i64, now as i64],
+            )?;
             self.exec(
                 "DELETE FROM items WHERE job = ?1 AND item = ?2",
                 params![job, now as i64],

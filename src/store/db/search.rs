@@ -21,7 +21,7 @@ pub struct TrialSummary {
     pub epochs: u64,
 }
 use crate::error::{Error, Result};
-use crate::vocab::{ItemResult, WorkItem};
+use crate::vocab::{ItemResult, Wave, WorkItem};
 use crate::vocab::{ItemState, TrialRowState};
 
 impl Db {
@@ -29,8 +29,9 @@ impl Db {
         let config = serde_json::to_string(&item.config).map_err(Error::internal)?;
         self.atomically(|tx| {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO items (job, item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'issued')",
+            "INSERT OR IGNORE INTO items (job, item, trial, epochs, clone_trial, clone_epoch, config_json, reason,
+                 wave_place, wave_len, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued')",
         )
         .and_then(|mut st| st.execute(params![
                 job,
@@ -40,7 +41,9 @@ impl Db {
                 item.clone_from.map(|c| c.0 as i64),
                 item.clone_from.map(|c| c.1),
                 config,
-                item.reason
+                item.reason,
+                item.wave.map(|w| w.place),
+                item.wave.map(|w| w.len)
             ]))
         .map_err(|e| self.err(e))?;
         tx.prepare_cached(
@@ -127,7 +130,7 @@ impl Db {
             .conn
             .prepare(
                 "SELECT item, trial, epochs, clone_trial, clone_epoch, config_json, reason, state, value, attempts,
-                        best_epoch, stopped
+                        best_epoch, stopped, wave_place, wave_len
                  FROM items WHERE job = ?1 ORDER BY item",
             )
             .map_err(|e| self.err(e))?;
@@ -136,6 +139,14 @@ impl Db {
                 let clone_trial: Option<i64> = r.get(3)?;
                 let clone_epoch: Option<u32> = r.get(4)?;
                 let config: String = r.get(5)?;
+                let reason: String = r.get(6)?;
+                let place: Option<u32> = r.get(12)?;
+                let len: Option<u32> = r.get(13)?;
+                // Recorded before schema 9: the wave is only in the reason's text.
+                let wave = match place.zip(len) {
+                    Some((place, len)) => Some(Wave { place, len }),
+                    None => Wave::in_reason(&reason),
+                };
                 Ok(ItemRow {
                     index: r.get::<_, i64>(0)? as usize,
                     item: WorkItem {
@@ -143,7 +154,8 @@ impl Db {
                         epochs: r.get(2)?,
                         clone_from: clone_trial.zip(clone_epoch).map(|(t, e)| (t as usize, e)),
                         config: serde_json::from_str(&config).unwrap_or_default(),
-                        reason: r.get(6)?,
+                        reason,
+                        wave,
                     },
                     state: r.get(7)?,
                     value: r.get(8)?,
