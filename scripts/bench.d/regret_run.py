@@ -13,23 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-# The benchmark's domains and optima (src/search/strategy/bench.rs, src/train/function.rs).
-DOMAINS = {
-    "branin": [(-5.0, 10.0), (0.0, 15.0)],
-    "hartmann6": [(0.0, 1.0)] * 6,
-    "levy": [(-10.0, 10.0)] * 10,
-    "rosenbrock": [(-5.0, 10.0)] * 4,
-    "beale": [(-4.5, 4.5)] * 2,
-    "camel6": [(-3.0, 3.0), (-2.0, 2.0)],
-    "goldstein": [(-2.0, 2.0)] * 2,
-    "hartmann3": [(0.0, 1.0)] * 3,
-    "styblinski4": [(-5.0, 5.0)] * 4,
-}
-OPTIMA = {
-    "branin": 0.397887357729738, "hartmann6": -3.32236801141551, "rosenbrock": 0.0, "levy": 0.0,
-    "beale": 0.0, "camel6": -1.031628453489877, "goldstein": 3.0, "hartmann3": -3.86278214782076,
-    "styblinski4": -156.6646628150857,
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testfns import DOMAINS, OPTIMA  # noqa: E402  (hpflow's domains and optima)
 
 
 def workflow(fn, strategy, seed, evals, workers, extra):
