@@ -1,7 +1,8 @@
 # Sourced by scripts/bench (row B3): make sure the regret peers' venvs exist, one a peer, as
-# their pinned dependencies disagree (HEBO wants numpy < 2; SMAC3 builds pyrfr with swig):
+# their pinned dependencies disagree (HEBO wants numpy < 1.25; SMAC3 builds pyrfr with swig):
 #   $CACHE/b3-smac-venv      smac 2.4.1 (pyrfr 0.9.0 is built from source: needs swig and g++)
-#   $CACHE/b3-hebo-venv      HEBO 0.3.6 (reads torch from the project's torch venv by a .pth)
+#   $CACHE/b3-hebo-venv      HEBO 0.3.6, every dependency pinned in b3-hebo-requirements.txt
+#                            (reads torch from the project's torch venv by a .pth)
 #   $CACHE/b3-hyperopt-venv  hyperopt 0.3.0
 # A venv that cannot be made is left out: its row in BENCHMARKS.md then says why (the last
 # lines of the failed install are kept in $CACHE/b3-<peer>-venv.failed). Each is tried once;
@@ -42,5 +43,5 @@ if ! "$HEBO/bin/python" -c 'import hebo' 2>/dev/null && [ ! -e "$HEBO.failed" ] 
     echo "$TORCH_SITE" > "$SITE/hpflow-torch.pth"
   fi
 fi
-b3_venv hebo hebo 'hebo==0.3.6' 'numpy<2' &
+b3_venv hebo hebo --no-deps -r "$(dirname "${BASH_SOURCE[0]}")/b3-hebo-requirements.txt" &
 wait

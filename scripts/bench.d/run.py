@@ -9,7 +9,10 @@ Rows (see the issue that asked for them, and README's Benchmarks section):
       included, mean and 99th percentile (Optuna's TPE and GPSampler asked at the same boundary:
       the sampling of one trial)
   B3  median regret, 20 seeds, tuned functions (100 evaluations) and held-out ones (60), through
-      `hpflow run` with default settings (1 and 4 workers); the sampler harness's table beside it
+      `hpflow run` with default settings (1 and 4 workers), against Optuna's GPSampler and
+      TPESampler, SMAC3, HEBO and Hyperopt's TPE (b3_peers.py; their regret runs are cached, see
+      below); the sampler harness's table beside it. B3_SEEDS=N: hpflow's seeds (default 20);
+      B3_PEERS_FILL=0: the peers from their caches only (filling them takes hours the first time)
   B4  SHA (eta 3, 81 configurations, 1..27 epochs), continuing promoted trials vs restarting
   B5  end to end on Fashion-MNIST: MLP, 30 TPE trials of 5 epochs, retrain, test, against
       Optuna + PyTorch with the same model, epochs and trials, at equal parallelism (1 and 2)
@@ -300,7 +303,7 @@ def b3():
     against the best peer. The peers' runs may come from caches (regret does not depend on
     timing), marked so. The sampler harness (one proposal per result, no scheduler) is a tool
     for developing samplers; its table follows, labelled as such."""
-    seeds = 3 if QUICK else 20
+    seeds = int(os.environ.get("B3_SEEDS", 3 if QUICK else 20))
     cache = os.path.join(CACHE, "bench-optuna.jsonl")
     before = b3_cache_keys()
     for fns, evals, label in [("branin,hartmann6,levy", 100, "tuned on"), ("camel6,goldstein,hartmann3,styblinski4", 60, "held out")]:
