@@ -5,6 +5,8 @@ regret and the median.
 
 Usage: regret_run.py HPFLOW FUNCTIONS STRATEGIES SEEDS EVALS WORKERS [STRATEGY_YAML_EXTRA]
   FUNCTIONS, STRATEGIES: comma-separated; SEEDS: a count (seeds 0..SEEDS-1).
+  B3_JOBS=N runs N searches at once (default: the number of cores); each is its own process
+  with its own runs folder, so the regrets do not depend on it.
 """
 import json
 import os
@@ -12,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testfns import DOMAINS, OPTIMA  # noqa: E402  (hpflow's domains and optima)
@@ -49,9 +52,11 @@ def regret(hp, fn, strategy, seed, evals, workers, extra=""):
 def main():
     hp, fns, strategies, seeds, evals, workers = sys.argv[1:7]
     extra = sys.argv[7] if len(sys.argv) > 7 else ""
+    # Runs are independent and untimed: B3_JOBS of them at once (default: one a core).
+    pool = ThreadPoolExecutor(int(os.environ.get("B3_JOBS", os.cpu_count() or 1)))
     for fn in fns.split(","):
         for st in strategies.split(","):
-            rs = [regret(hp, fn, st, s, int(evals), int(workers), extra) for s in range(int(seeds))]
+            rs = list(pool.map(lambda s: regret(hp, fn, st, s, int(evals), int(workers), extra), range(int(seeds))))
             print(json.dumps({"function": fn, "strategy": st, "workers": int(workers), "evals": int(evals),
                               "seeds": int(seeds), "median": statistics.median(rs), "regrets": rs}), flush=True)
 

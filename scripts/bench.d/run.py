@@ -21,7 +21,8 @@ Rows (see the issue that asked for them, and README's Benchmarks section):
   T   trainer: seconds per Fashion-MNIST epoch, hpflow vs PyTorch (same venv, same threads)
   S   `hpflow serve`: seconds to answer a workflow's page on a 100,000-trial random search
 
-Usage: run.py [--quick] [--reps N] [ROW ...]      (ROW: b1 b2 b3 b4 b5 b6 b7 t s)
+Usage: run.py [--quick] [--reps N] [ROW ...]      (ROW: b1 b2 b3 b4 b5 b6 b7 t s, or b3peers:
+B3's tables remade from the last b3 run's hpflow medians and the peers' caches as they are now)
 Repetitions of a row alternate hpflow and its peers (interleaved), and each cell reports the
 median with the spread (min-max) of its repetitions.
 """
@@ -191,7 +192,7 @@ def b2():
 
 
 # ---------------------------------------------------------------- B3
-def b3_peer_results(fns, evals, seeds, before):
+def b3_peer_results(fns, evals, seeds, before, fill=True):
     """The regret peers' medians per function: Optuna's GPSampler and TPESampler (the cache that
     bench-strategies fills) and SMAC3, HEBO and Hyperopt (b3_peers.py's cache, filled here for
     missing seeds). Regret does not depend on timing, so cached runs are used, marked so: a
@@ -203,7 +204,7 @@ def b3_peer_results(fns, evals, seeds, before):
     peer_cache = os.path.join(CACHE, "bench-b3-peers.jsonl")
     peers = list(b3_peers.PEERS)
     # B3_PEERS_FILL=0: report only what the cache has (filling it takes hours the first time).
-    if os.environ.get("B3_PEERS_FILL", "1") != "0":
+    if fill and os.environ.get("B3_PEERS_FILL", "1") != "0":
         subprocess.run(["nice", "-n", "19", "python3", os.path.join(HERE, "b3_peers.py"), "fill", peer_cache, ",".join(peers),
                         fns, str(evals), str(seeds)], check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     cols = {}  # column label -> {function: [regrets]}, plus provenance
@@ -320,8 +321,23 @@ def b3():
                      env={**os.environ, "HPFLOW_BIN": HP})
         peers = b3_peer_results(fns, evals, seeds, before)
         table = b3_table(fns, evals, seeds, res, peers, harness)
-        ROWS.append({"row": f"B3 {label}", "table": table, "measure": f"median regret, {evals} evaluations ({label})"})
+        ROWS.append({"row": f"B3 {label}", "table": table, "measure": f"median regret, {evals} evaluations ({label})",
+                     "functions": fns, "evals": evals, "seeds": seeds, "harness": harness,
+                     "hpflow_medians": [[fn, st, w, m] for (fn, st, w), m in res.items()]})
         log(table)
+
+
+def b3peers():
+    """B3's tables remade from the hpflow medians kept in BENCHMARKS.json by the last `b3` run
+    and the peers' caches as they are now (which b3_peers.py fill may have grown since): no
+    run of hpflow. The rows keep the time of the run that measured hpflow."""
+    raw = os.path.splitext(os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md")))[0] + ".json"
+    old = [r for r in json.load(open(raw)) if r["row"].startswith("B3") and "hpflow_medians" in r]
+    before = b3_cache_keys()
+    for r in old:
+        res = {(fn, st, w): m for fn, st, w, m in r["hpflow_medians"]}
+        peers = b3_peer_results(r["functions"], r["evals"], r["seeds"], before, fill=False)
+        ROWS.append({**r, "table": b3_table(r["functions"], r["evals"], r["seeds"], res, peers, r["harness"])})
 
 
 # ---------------------------------------------------------------- B4 / B7
@@ -580,7 +596,7 @@ def main():
         log(f"== {name}")
         globals()[name]()
     for r in ROWS:
-        r["run"] = started
+        r.setdefault("run", started)
     # A quick run is a smoke test: it never replaces the real table unless asked to.
     default = os.path.join(WORK, "BENCHMARKS.md") if QUICK else os.path.join(ROOT, "BENCHMARKS.md")
     target = os.environ.get("BENCH_OUT", default)
