@@ -208,7 +208,8 @@ def b3_peer_results(fns, evals, seeds, before, fill=True):
         subprocess.run(["nice", "-n", "19", "python3", os.path.join(HERE, "b3_peers.py"), "fill", peer_cache, ",".join(peers),
                         fns, str(evals), str(seeds)], check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     cols = {}  # column label -> {function: [regrets]}, plus provenance
-    optuna_rows = [json.loads(l) for l in open(os.path.join(CACHE, "bench-optuna.jsonl")) if l.strip()]
+    path = os.path.join(CACHE, "bench-optuna.jsonl")
+    optuna_rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
     for strategy, label in [("optuna-gp", "Optuna GP"), ("optuna-tpe", "Optuna TPE")]:
         rs = [r for r in optuna_rows if r["strategy"] == strategy and r.get("evals") == evals and r.get("seed") is not None
               and r["seed"] < seeds and r["function"] in fns.split(",")]
