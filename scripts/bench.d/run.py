@@ -207,20 +207,20 @@ def b3_peer_results(fns, evals, seeds, before, fill=True):
     if fill and os.environ.get("B3_PEERS_FILL", "1") != "0":
         subprocess.run(["nice", "-n", "19", "python3", os.path.join(HERE, "b3_peers.py"), "fill", peer_cache, ",".join(peers),
                         fns, str(evals), str(seeds)], check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    cols = {}  # column label -> {function: [regrets]}, plus provenance
+    cols = {}  # label -> ({function: [regrets]}, runs read from a cache, runs, why not installed, seeds wanted)
     path = os.path.join(CACHE, "bench-optuna.jsonl")
     optuna_rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
     for strategy, label in [("optuna-gp", "Optuna GP"), ("optuna-tpe", "Optuna TPE")]:
         rs = [r for r in optuna_rows if r["strategy"] == strategy and r.get("evals") == evals and r.get("seed") is not None
               and r["seed"] < seeds and r["function"] in fns.split(",")]
         cols[label] = ({fn: [r["regret"] for r in rs if r["function"] == fn] for fn in fns.split(",")},
-                       sum(("optuna", strategy, r["function"], r["seed"], evals) in before for r in rs), len(rs), None)
+                       sum(("optuna", strategy, r["function"], r["seed"], evals) in before for r in rs), len(rs), None, seeds)
     cached = b3_peers.load(peer_cache)
     for peer, (_, version, n, label) in b3_peers.PEERS.items():
         keys = [k for k in cached if k[0] == peer and k[1] == version and k[2] in fns.split(",") and k[4] == evals
                 and k[3] < min(n, seeds)]
         cols[label] = ({fn: [cached[k]["regret"] for k in keys if k[2] == fn] for fn in fns.split(",")},
-                       sum(("peer",) + k in before for k in keys), len(keys), b3_peers.unavailable(peer))
+                       sum(("peer",) + k in before for k in keys), len(keys), b3_peers.unavailable(peer), min(n, seeds))
     return cols
 
 
@@ -246,7 +246,7 @@ def b3_table(fns, evals, seeds, res, peers, harness):
     fn_list = fns.split(",")
     head = ["function", "hpflow bayes, 1 worker", "hpflow bayes, 4 workers", "hpflow tpe, 1 worker", "hpflow tpe, 4 workers"]
     notes = []
-    for name, (by_fn, n_cached, n_runs, why) in peers.items():
+    for name, (by_fn, n_cached, n_runs, why, target) in peers.items():
         counts = sorted({len(v) for v in by_fn.values()})
         if why and not n_runs:
             head.append(f"{name} (not installed)")
@@ -255,7 +255,8 @@ def b3_table(fns, evals, seeds, res, peers, harness):
         if not n_runs:
             head.append(f"{name} (no runs)")
             continue
-        seed_txt = f"{counts[0]} seeds" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} seeds"
+        seed_txt = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        seed_txt += f" of {target} seeds" if counts[-1] < target else " seeds" if counts[-1] > 1 else " seed"
         prov = "cached" if n_cached == n_runs else "fresh" if n_cached == 0 else f"{n_cached} of {n_runs} runs cached"
         head.append(f"{name} ({seed_txt}, {prov})")
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
@@ -263,7 +264,7 @@ def b3_table(fns, evals, seeds, res, peers, harness):
     for fn in fn_list:
         cells = [fn] + [f"{res[(fn, st, w)]:.3g}" for st in ("bayes", "tpe") for w in (1, 4)]
         best = None
-        for name, (by_fn, _, _, why) in peers.items():
+        for name, (by_fn, _, _, why, _) in peers.items():
             xs = by_fn.get(fn) or []
             if why and not xs:
                 cells.append("not installed")
@@ -280,7 +281,7 @@ def b3_table(fns, evals, seeds, res, peers, harness):
             def versus(v):
                 r = v / best[1] if best[1] > 0 else float("inf")
                 return f"{v:.3g}, {'level with' if 0.5 <= r <= 2 else 'ahead of' if r < 1 else 'behind'} it ({r:.3g}×)"
-            standing.append(f"- **{fn}**: the best peer is {best[0]} ({best[1]:.3g}, {best[2]} seeds). hpflow `bayes`: "
+            standing.append(f"- **{fn}**: the best peer is {best[0]} ({best[1]:.3g}, {best[2]} seed{'s' if best[2] > 1 else ''}). hpflow `bayes`: "
                             f"1 worker {versus(res[(fn, 'bayes', 1)])}; 4 workers {versus(res[(fn, 'bayes', 4)])}. "
                             f"hpflow `tpe`, 1 worker: {versus(res[(fn, 'tpe', 1)])}.")
     return (f"Median regret (best observed − known minimum) after {evals} evaluations. hpflow: {seeds} seeds, "
