@@ -548,6 +548,11 @@ def versions():
         v["peers"] = sh([PEER_PY, "-c", "import optuna, rustuna, torch; print('optuna', optuna.__version__, '| rustuna 0.2.0 | torch', torch.__version__)"]).strip()
     except subprocess.CalledProcessError as e:
         v["peers"] = f"not all importable: {e.stderr.strip()[-200:]}"
+    sys.path.insert(0, HERE)
+    import b3_peers
+
+    v["regret peers (B3)"] = ", ".join(f"{label} {version}" + (f" ({b3_peers.unavailable(p)})" if b3_peers.unavailable(p) else "")
+                                       for p, (_, version, _, label) in b3_peers.PEERS.items())
     try:
         v["cpu"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
