@@ -339,7 +339,9 @@ def b3peers():
     for r in old:
         res = {(fn, st, w): m for fn, st, w, m in r["hpflow_medians"]}
         peers = b3_peer_results(r["functions"], r["evals"], r["seeds"], before, fill=False)
-        ROWS.append({**r, "table": b3_table(r["functions"], r["evals"], r["seeds"], res, peers, r["harness"])})
+        now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        ROWS.append({**r, "table": f"hpflow's columns: the `b3` run of {r['run']}; the peers' columns: their caches on {now} "
+                     "(`scripts/bench b3peers`).\n\n" + b3_table(r["functions"], r["evals"], r["seeds"], res, peers, r["harness"])})
 
 
 # ---------------------------------------------------------------- B4 / B7
