@@ -273,7 +273,8 @@ def b3_table(fns, evals, seeds, res, peers, harness):
                 cells.append("not run")
                 continue
             m = statistics.median(xs)
-            cells.append(f"{m:.3g}" + ("" if len(xs) == max(len(v) for v in by_fn.values()) else f" ({len(xs)} seeds)"))
+            n = len(xs)
+            cells.append(f"{m:.3g}" + ("" if n == max(len(v) for v in by_fn.values()) else f" ({n} seed{'s' if n > 1 else ''})"))
             if best is None or m < best[1]:
                 best = (name, m, len(xs))
         lines.append("| " + " | ".join(cells) + " |")
