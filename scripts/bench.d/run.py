@@ -256,7 +256,7 @@ def b3_table(fns, evals, seeds, res, peers, harness):
             head.append(f"{name} (no runs)")
             continue
         seed_txt = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-        seed_txt += f" of {target} seeds" if counts[-1] < target else " seeds" if counts[-1] > 1 else " seed"
+        seed_txt += f" of {target} seeds" if counts[-1] < target else " seed" if counts == [1] else " seeds"
         prov = "cached" if n_cached == n_runs else "fresh" if n_cached == 0 else f"{n_cached} of {n_runs} runs cached"
         head.append(f"{name} ({seed_txt}, {prov})")
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
@@ -285,7 +285,7 @@ def b3_table(fns, evals, seeds, res, peers, harness):
             standing.append(f"- **{fn}**: the best peer is {best[0]} ({best[1]:.3g}, {best[2]} seed{'s' if best[2] > 1 else ''}). hpflow `bayes`: "
                             f"1 worker {versus(res[(fn, 'bayes', 1)])}; 4 workers {versus(res[(fn, 'bayes', 4)])}. "
                             f"hpflow `tpe`, 1 worker: {versus(res[(fn, 'tpe', 1)])}.")
-    return (f"Median regret (best observed − known minimum) after {evals} evaluations. hpflow: {seeds} seeds, "
+    return (f"Median regret (best observed − known minimum) after {evals} evaluations. hpflow: {seeds} seed{'s' if seeds != 1 else ''}, "
             "through `hpflow run` with the default settings (`strategy: {kind: bayes}` or `{kind: tpe}`, default batch). "
             "Peers: Optuna 5.0 GPSampler and TPESampler(multivariate=True), Hyperopt 0.3.0 `tpe.suggest`, SMAC3 2.4.1 "
             "BlackBoxFacade (a GP: its authors' choice for low-dimensional continuous functions), HEBO 0.3.6; "
