@@ -263,14 +263,12 @@ def b3_table(fns, evals, seeds, res, peers, harness):
     standing = []
     for fn in fn_list:
         cells = [fn] + [f"{res[(fn, st, w)]:.3g}" for st in ("bayes", "tpe") for w in (1, 4)]
-        best = None
+        best, missing = None, []
         for name, (by_fn, _, _, why, _) in peers.items():
             xs = by_fn.get(fn) or []
-            if why and not xs:
-                cells.append("not installed")
-                continue
             if not xs:
-                cells.append("not run")
+                cells.append("not installed" if why else "not run")
+                missing.append(name)
                 continue
             m = statistics.median(xs)
             n = len(xs)
@@ -284,7 +282,8 @@ def b3_table(fns, evals, seeds, res, peers, harness):
                 return f"{v:.3g}, {'level with' if 0.5 <= r <= 2 else 'ahead of' if r < 1 else 'behind'} it ({r:.3g}×)"
             standing.append(f"- **{fn}**: the best peer is {best[0]} ({best[1]:.3g}, {best[2]} seed{'s' if best[2] > 1 else ''}). hpflow `bayes`: "
                             f"1 worker {versus(res[(fn, 'bayes', 1)])}; 4 workers {versus(res[(fn, 'bayes', 4)])}. "
-                            f"hpflow `tpe`, 1 worker: {versus(res[(fn, 'tpe', 1)])}.")
+                            f"hpflow `tpe`, 1 worker: {versus(res[(fn, 'tpe', 1)])}."
+                            + (f" Not among the peers here (no runs): {', '.join(missing)}." if missing else ""))
     return (f"Median regret (best observed − known minimum) after {evals} evaluations. hpflow: {seeds} seed{'s' if seeds != 1 else ''}, "
             "through `hpflow run` with the default settings (`strategy: {kind: bayes}` or `{kind: tpe}`, default batch). "
             "Peers: Optuna 5.0 GPSampler and TPESampler(multivariate=True), Hyperopt 0.3.0 `tpe.suggest`, SMAC3 2.4.1 "
