@@ -249,6 +249,11 @@ fn tpe_on_digits_grows_from_12_to_16_trials_training_only_the_4_new_ones() {
         sb.ok(&["status", "w.yaml"])
             .contains("budgets: 12 trials → 16 trials")
     );
+    let page = sb.ok(&["report", "w.yaml", "-o", "-"]);
+    assert!(
+        page.contains("Budgets: 12 trials → 16 trials."),
+        "no history"
+    );
 
     // A fresh 16-trial run (3 workers) decides and selects the same, bit for bit.
     let (fresh_selected, fresh_trials, fresh_items) = fresh(&quickstart(16, 3));
@@ -377,17 +382,49 @@ fn a_smaller_budget_selects_within_what_was_done_without_training() {
     );
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
     assert_eq!(trained_since(&sb, &logs), (0, vec![]));
-    let (selected, _) = exported(&sb);
+    let (selected, listed) = exported(&sb);
     assert_eq!(selected["trials"], 6);
     assert!(selected["trial"].as_u64().unwrap() < 6);
-    let (fresh_selected, _, _) = fresh(&w(6));
+    let (fresh_selected, fresh_trials, _) = fresh(&w(6));
     assert_eq!(selection(&selected), selection(&fresh_selected));
+    // What the smaller budget selects among is what status, the export and the report show,
+    // the fresh run's 6 trials; the 10 others are said to be kept.
+    let a: Vec<_> = listed.iter().map(timeless).collect();
+    let b: Vec<_> = fresh_trials.iter().map(timeless).collect();
+    assert_eq!(a, b);
+    let export = sb.json(&["export", "w.yaml", "--format", "json"]);
+    assert_eq!(export["jobs"][0]["kept_for_larger_budget"], 10);
+    let csv = sb.ok(&["export", "w.yaml", "--format", "csv"]);
+    let csv_trials: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("trial,"))
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(csv_trials.len(), 6, "{csv_trials:?}");
+    let status = sb.ok(&["status", "w.yaml"]);
+    assert!(
+        status.contains("trials: 6 done; 10 more kept for a larger budget")
+            && status.contains("budgets: 16 trials → 6 trials"),
+        "{status}"
+    );
+    let page = sb.ok(&["report", "w.yaml", "-o", "-"]);
+    assert!(
+        page.contains("out of 6 trials")
+            && page.contains("selects among the 6 trials shown; 10 more are kept")
+            && page.contains("Budgets: 16 trials → 6 trials."),
+        "report"
+    );
     // Back to 16: nothing trains either, and the 16-trial selection is back.
     sb.write("w.yaml", &w(16));
     sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
     assert_eq!(trained_since(&sb, &logs), (0, vec![]));
-    let (back, _) = exported(&sb);
+    let (back, all) = exported(&sb);
     assert_eq!(selection(&back), selection(&of16));
+    assert_eq!(all.len(), 16);
+    assert!(
+        !sb.ok(&["status", "w.yaml"])
+            .contains("kept for a larger budget")
+    );
 }
 
 /// Time budgets are not deterministic: what a raised one must do is reuse what was done.
@@ -487,4 +524,83 @@ fn a_grown_search_after_an_evaluation_meets_the_second_look_refusal() {
     let bad = sb.output(&["run", "w.yaml", "--until", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("no stage \"nope\""));
+}
+
+/// Stale rows in the search's database: decisions a growth was making again when it stopped.
+fn stale_rows(sb: &Sandbox) -> usize {
+    sb.db()
+        .query_row(
+            "SELECT COUNT(*) FROM items WHERE state = 'stale'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize
+}
+
+/// Run hpflow and SIGKILL it once its database shows `ready` (polled, so no timing is
+/// assumed); false when the run ended first.
+fn kill_when(sb: &Sandbox, args: &[&str], ready: impl Fn(&rusqlite::Connection) -> bool) -> bool {
+    let mut child = sb.cmd(args).spawn().expect("spawn hpflow");
+    let path = sb.runs().join("hpflow.db");
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        if let Ok(db) = rusqlite::Connection::open_with_flags(&path, flags)
+            && ready(&db)
+        {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let _ = child.wait();
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A growth that decides items again (median stopping: the smaller budget's last batch was
+/// cut), SIGKILLed while it does, with new items handed out. A plain `run` again,
+/// or a run under yet another budget, larger or smaller, ends where a fresh run of that
+/// budget ends.
+#[test]
+fn a_growth_killed_while_deciding_again_meets_any_next_budget_like_a_fresh_run() {
+    let median = "{kind: random, median_stopping: true, batch: 4}";
+    let w = |n: usize, workers: usize| {
+        function(median, &format!("{{trials: {n}}}"), workers, "sleep: 0.05")
+    };
+    let count = |db: &rusqlite::Connection, sql: &str| -> i64 {
+        db.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+    };
+    let mut fresh_runs: BTreeMap<usize, _> = BTreeMap::new();
+    for next in [16, 22, 7] {
+        let sb = Sandbox::new();
+        sb.write("w.yaml", &w(10, 3));
+        sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
+        sb.write("w.yaml", &w(16, 3));
+        let killed = kill_when(&sb, &["-q", "run", "w.yaml", "--until", "search"], |db| {
+            // Decided again, with new items handed out: stale rows wait to be taken.
+            count(db, "SELECT COUNT(*) FROM items WHERE state = 'stale'") > 0
+                && count(db, "SELECT COUNT(*) FROM items WHERE state = 'issued'") > 0
+        });
+        assert!(killed, "the growth ended before it was killed");
+        assert!(stale_rows(&sb) > 0);
+        sb.write("w.yaml", &w(next, 1));
+        sb.ok(&["-q", "run", "w.yaml", "--until", "search"]);
+        let (selected, after) = exported(&sb);
+        let (fresh_selected, fresh_trials, fresh_items) = fresh_runs
+            .entry(next)
+            .or_insert_with(|| fresh(&w(next, 3)))
+            .clone();
+        let case = format!("16 killed, then {next}");
+        assert_eq!(selection(&selected), selection(&fresh_selected), "{case}");
+        let a: Vec<_> = after.iter().map(timeless).collect();
+        let b: Vec<_> = fresh_trials.iter().map(timeless).collect();
+        assert_eq!(a, b, "{case}");
+        if next >= 10 {
+            // A smaller budget keeps the items beyond it (and stale ones) recorded.
+            assert_eq!(items(&sb), fresh_items, "{case}");
+            assert_eq!(stale_rows(&sb), 0, "{case}");
+        }
+    }
 }

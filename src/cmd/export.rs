@@ -1,5 +1,7 @@
 //! `hpflow export WORKFLOW --format json|csv`: every trial with its parameters, state,
 //! per-epoch metrics and epochs trained; the selected configuration; retrain and test results.
+//! A search whose budget was made smaller than what it did lists the trials that budget
+//! selects among, and counts the others as `kept_for_larger_budget` in its job.
 //!
 //! The file is written as the trials are read (one trial at a time from SQLite), so a
 //! 100,000-trial search exports in constant memory; `collect` builds the whole document for
@@ -20,11 +22,19 @@ struct Job {
     stage: String,
     id: String,
     fixed: Map<String, Value>,
+    /// A search whose smaller budget selects among some of its recorded trials: those.
+    within: Option<BTreeSet<usize>>,
 }
 
 /// Everything but the trials: the workflow, its jobs, the selected configuration, the
-/// retrain and the test results.
-fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Job>)> {
+/// retrain and the test results. With `layout`, a search under a smaller budget than it ran
+/// lists only the trials that budget selects among (the others are counted as kept).
+fn head(
+    db: &Db,
+    layout: Option<&Layout>,
+    name: &str,
+    jobs: &[(String, String)],
+) -> Result<(Value, Vec<Job>)> {
     let mut out =
         json!({ "workflow": name, "jobs": [], "selected": null, "retrain": null, "test": null });
     let mut listed = Vec::new();
@@ -32,11 +42,19 @@ fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Jo
         let row = db.job(id)?;
         let kind = row.as_ref().map(|r| r.kind.clone()).unwrap_or_default();
         let key = db.job_key(id)?.unwrap_or_default();
-        out["jobs"].as_array_mut().expect("array").push(json!({
+        let mut entry = json!({
             "stage": stage, "job": id, "kind": kind,
             "status": row.as_ref().map_or("not run".into(), |r| r.status.to_string()),
             "metric": crate::workflow::Metric::of_job_key(&key),
-        }));
+        });
+        let within = match layout.filter(|_| kind == "search") {
+            Some(layout) => crate::stage::search::within(db, layout, id)?,
+            None => None,
+        };
+        if let Some(w) = within.as_ref().filter(|w| w.kept > 0) {
+            entry["kept_for_larger_budget"] = json!(w.kept);
+        }
+        out["jobs"].as_array_mut().expect("array").push(entry);
         // Fixed params are part of every trial's configuration too.
         let fixed = key["config"]["params"]
             .as_object()
@@ -46,6 +64,7 @@ fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Jo
             stage: stage.clone(),
             id: id.clone(),
             fixed,
+            within: within.map(|w| w.trials),
         });
         let Some(row) = row.filter(|r| r.status == crate::vocab::JobState::Done) else {
             continue;
@@ -64,6 +83,9 @@ fn head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<(Value, Vec<Jo
 fn each_trial(db: &Db, jobs: &[Job], f: &mut dyn FnMut(Value) -> Result<()>) -> Result<()> {
     for job in jobs {
         db.each_trial(&job.id, &mut |t, epochs| {
+            if job.within.as_ref().is_some_and(|w| !w.contains(&t.trial)) {
+                return Ok(());
+            }
             let mut params = job.fixed.clone();
             params.extend(t.config.as_object().cloned().unwrap_or_default());
             let epochs: Vec<Value> = epochs
@@ -81,13 +103,12 @@ fn each_trial(db: &Db, jobs: &[Job], f: &mut dyn FnMut(Value) -> Result<()>) -> 
 
 /// The export without its trials (what the report's page needs of it).
 pub fn collect_head(db: &Db, name: &str, jobs: &[(String, String)]) -> Result<Value> {
-    Ok(head(db, name, jobs)?.0)
+    Ok(head(db, None, name, jobs)?.0)
 }
 
 /// The whole export as one document (the MLflow upload reads it).
 pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) -> Result<Value> {
-    let _ = layout;
-    let (mut out, listed) = head(db, name, jobs)?;
+    let (mut out, listed) = head(db, Some(layout), name, jobs)?;
     let mut trials = Vec::new();
     each_trial(db, &listed, &mut |t| {
         trials.push(t);
@@ -331,7 +352,7 @@ pub fn run(
 ) -> Result<()> {
     let db = super::open_db(layout)?;
     let (name, jobs) = super::workflow_jobs(&db, workflow)?;
-    let (head, listed) = head(&db, &name, &jobs)?;
+    let (head, listed) = head(&db, Some(layout), &name, &jobs)?;
     super::stream_output(output, &mut |w| match format {
         ExportFormat::Json => write_json(&db, &head, &listed, w),
         ExportFormat::Csv => write_csv(&db, &head, &listed, w),

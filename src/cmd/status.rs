@@ -13,7 +13,26 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
     let mut out = Vec::new();
     for (stage, id) in jobs {
         let row = db.job(id)?;
-        let summary = db.trial_summary(id)?;
+        let mut summary = db.trial_summary(id)?;
+        // A smaller budget selects among some of the recorded trials: those are listed, and
+        // the others counted as kept for a larger budget.
+        let within = crate::stage::search::within(db, layout, id)?;
+        if let Some(w) = &within {
+            summary.states.clear();
+            summary.epochs = 0;
+            for t in db
+                .trials(id)?
+                .iter()
+                .filter(|t| w.trials.contains(&t.trial))
+            {
+                *summary
+                    .states
+                    .entry(db.state_now(t.state).to_string())
+                    .or_default() += 1;
+                summary.epochs += u64::from(t.epochs);
+            }
+            summary.running.retain(|t| w.trials.contains(t));
+        }
         let running: Vec<Value> = summary
             .running
             .iter()
@@ -28,7 +47,7 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             .collect();
         // Grouped by reason with the trials' own values taken out, most frequent first.
         let failures: Vec<Value> = db
-            .failure_groups(id)?
+            .failure_groups_among(id, within.as_ref().map(|w| &w.trials))?
             .into_iter()
             .map(|g| {
                 json!({"reason": g.pattern, "count": g.count, "trial": g.trial, "example": g.example})
@@ -53,6 +72,9 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
         if budgets.len() > 1 {
             entry["budgets"] = json!(budgets);
         }
+        if let Some(w) = within.filter(|w| w.kept > 0) {
+            entry["kept_for_larger_budget"] = json!(w.kept);
+        }
         // Only where there were some, so that local runs read (and snapshot) as before.
         if !slurm.is_empty() {
             entry["slurm_jobs"] = serde_json::to_value(&slurm).unwrap_or_default();
@@ -68,6 +90,9 @@ fn summary(job: &Value) -> String {
     if let Some(t) = job["trials"].as_object().filter(|t| !t.is_empty()) {
         let s: Vec<String> = t.iter().map(|(k, v)| format!("{v} {k}")).collect();
         parts.push(format!("trials: {}", s.join(", ")));
+    }
+    if let Some(n) = job["kept_for_larger_budget"].as_u64() {
+        parts.push(format!("{n} more kept for a larger budget"));
     }
     if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
         parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));

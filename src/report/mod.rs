@@ -44,6 +44,11 @@ pub struct Search {
     pub total: usize,
     /// The history chart's points from every trial: by trial, and by epochs spent.
     pub history: [Vec<(f64, Option<f64>)>; 2],
+    /// The budgets the search ran under, oldest first (`12 trials → 16 trials`): a sweep
+    /// that grew or shrank; `None` under one budget.
+    pub budgets: Option<String>,
+    /// Trials recorded beyond a smaller budget, kept for a larger one (not shown).
+    pub kept: usize,
 }
 
 /// The trials a page draws and lists at most: a browser shows 2,000 points at once, not
@@ -126,12 +131,18 @@ impl Search {
         let (space, metric, maximize) = (searched.space, searched.metric, searched.maximize);
         // The history and the choice of trials need every trial's number, epochs and value
         // only (computed in SQL); only the trials drawn are read whole, with their curves.
-        let values = db.trial_values(job, &metric)?;
+        let mut values = db.trial_values(job, &metric)?;
+        // A smaller budget selects among the trials of its first items only.
+        let within = crate::stage::search::within(db, layout, job)?;
+        let mut rows = db.item_values(job)?;
+        if let Some(w) = &within {
+            values.retain(|v| w.trials.contains(&v.0));
+            rows.retain(|v| w.trials.contains(&v.0));
+        }
         let selected = db
             .job(job)?
             .and_then(|j| j.outputs["trial"].as_u64())
             .map(|t| t as usize);
-        let rows = db.item_values(job)?;
         let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.0, i.1)).collect();
         // Each item's value as the search recorded it (the best epoch's under early
         // stopping), in the metric's own direction.
@@ -144,7 +155,8 @@ impl Search {
             charts::history_points(&values, &items, &reported, true),
         ];
         let total = values.len();
-        let keep = drawn(&values, maximize, selected);
+        let keep = drawn(&values, maximize, selected)
+            .or_else(|| within.as_ref().map(|w| w.trials.iter().copied().collect()));
         drop(values);
         let mut trials = Vec::new();
         db.each_trial_of(job, keep.as_deref(), &mut |t, epochs| {
@@ -177,6 +189,8 @@ impl Search {
             importance,
             total,
             history,
+            budgets: crate::stage::search::budget_history_text(layout, job),
+            kept: within.map_or(0, |w| w.kept),
         })
     }
 }

@@ -107,6 +107,23 @@ fn search_section(s: &Search) -> String {
             .collect();
         h.push_str(&table(&heads(&["parameter", "value"]), &rows));
     }
+    if let Some(b) = &s.budgets {
+        // A sweep that grew (or shrank) ran on as one search: its earlier trials were kept.
+        let _ = write!(
+            h,
+            "<p>Budgets: {}. Each larger budget ran the same search on: the trials done \
+             before stood, and only new ones trained.</p>",
+            esc(b)
+        );
+    }
+    if s.kept > 0 {
+        let _ = write!(
+            h,
+            "<p class=\"note\">The current budget selects among the {} trials shown; {} more \
+             are kept for a larger budget.</p>",
+            s.total, s.kept
+        );
+    }
     h.push_str("<h3>Optimisation history</h3><div class=\"charts\">");
     h.push_str(&charts::history(s));
     h.push_str("</div><h3>Importance</h3><div class=\"charts\">");

@@ -4,17 +4,22 @@
 //! would decide them; while the decisions come out as recorded they stand (their trials do not
 //! train again). A smaller budget stops deciding before the recorded items end: the search
 //! selects among those within it and trains nothing, and the later items stay recorded for a
-//! larger budget. Where a decision comes out differently (ASHA's promotions once its trials were
+//! larger budget (`budgets.json` records how many it selects `within`, which `status`, `export`
+//! and the report follow). The budget is recorded once the items met it, so a run killed
+//! before then meets it again, and one killed while deciding items again leaves stale rows
+//! that the next budget's replay keeps as recorded results. Where a decision comes out differently (ASHA's promotions once its trials were
 //! spent, median stopping's last batch), the items from there are decided again like a retry's
 //! (see `retry`): each that comes out as before takes its recorded result.
 
-use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use super::Search;
 use crate::error::Result;
 use crate::search::{Budget, Decision, ItemResult, Scheduler, WorkItem};
-use crate::store::Layout;
 use crate::store::db::ItemRow;
+use crate::store::{Db, Layout};
 use crate::vocab::ItemState;
 use crate::workflow::{Stage, StageSpec};
 
@@ -53,27 +58,78 @@ pub fn budget_changed(stage: &Stage, outputs: &Value) -> Option<String> {
     })
 }
 
-/// The budgets a search ran under, oldest first: `[{budget, items_before}]`.
-pub fn history(layout: &Layout, job: &str) -> Vec<Value> {
+/// One budget a search ran under, as `budgets.json` records it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BudgetEntry {
+    pub budget: Budget,
+    /// The items recorded when this budget began.
+    pub items_before: usize,
+    /// A smaller budget: it selects among the first this-many items (the later ones are kept
+    /// for a larger budget). `None`: every recorded item counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<usize>,
+}
+
+/// The budgets a search ran under, oldest first.
+pub fn history(layout: &Layout, job: &str) -> Vec<BudgetEntry> {
     std::fs::read(layout.budgets(job))
         .ok()
-        .and_then(|b| serde_json::from_slice::<Vec<Value>>(&b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
 }
 
-/// Record `budget` as the one the search now runs under; true when it differs from the last
-/// one recorded (the first run records without a change).
-pub(super) fn record(layout: &Layout, job: &str, budget: &Budget, items: usize) -> Result<bool> {
+/// The history for people: `12 trials → 16 trials`; `None` for a search that ran under one
+/// budget only.
+pub fn history_text(layout: &Layout, job: &str) -> Option<String> {
+    let h = history(layout, job);
+    (h.len() > 1).then(|| {
+        h.iter()
+            .map(|e| budget_text(&e.budget))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    })
+}
+
+/// A search whose budget was made smaller than what it did: the trials the budget selects
+/// among (its first `within` items'), and how many other trials stay kept for a larger one.
+pub struct Within {
+    pub trials: BTreeSet<usize>,
+    pub kept: usize,
+}
+
+/// `None` when every recorded trial counts (the usual case: no smaller budget).
+pub fn within(db: &Db, layout: &Layout, job: &str) -> Result<Option<Within>> {
+    let Some(n) = history(layout, job).last().and_then(|e| e.within) else {
+        return Ok(None);
+    };
+    let trials: BTreeSet<usize> = db
+        .items(job)?
+        .into_iter()
+        .filter(|r| r.state != ItemState::Stale && r.index < n)
+        .map(|r| r.item.trial)
+        .collect();
+    let all = db.trial_summary(job)?.states.values().sum::<usize>();
+    Ok(Some(Within {
+        kept: all.saturating_sub(trials.len()),
+        trials,
+    }))
+}
+
+/// Record `budget` as the one the search now runs under (after its recorded items met it).
+fn record(
+    layout: &Layout,
+    job: &str,
+    budget: &Budget,
+    items_before: usize,
+    within: Option<usize>,
+) -> Result<()> {
     let mut h = history(layout, job);
-    let last: Option<Budget> = h
-        .last()
-        .and_then(|e| serde_json::from_value(e["budget"].clone()).ok());
-    if last.as_ref() == Some(budget) {
-        return Ok(false);
-    }
-    h.push(json!({"budget": budget, "items_before": items}));
-    crate::store::atomic::write_json(&layout.budgets(job), &h)?;
-    Ok(last.is_some())
+    h.push(BudgetEntry {
+        budget: budget.clone(),
+        items_before,
+        within,
+    });
+    crate::store::atomic::write_json(&layout.budgets(job), &h)
 }
 
 /// How the recorded items meet the new budget's decisions.
@@ -133,26 +189,64 @@ impl Search<'_, '_> {
         })
     }
 
-    /// The budget changed since the items were recorded: keep those the new budget decides
-    /// the same, leave out those beyond a smaller one, and mark the rest to be decided again.
-    /// Returns the rows to resume from.
-    pub(super) fn regrow(
+    /// The recorded items (`rows`, as the database has them) meet the search's budget: the
+    /// rows to resume from. Under the budget they were recorded under: all of them, or the
+    /// first `within` after a smaller budget. Under another: see `regrow`; the budget is
+    /// recorded only after, so that a run killed in between meets it again.
+    pub(super) fn meet_budget(
         &mut self,
         sched: &dyn Scheduler,
         rows: Vec<ItemRow>,
     ) -> Result<Vec<ItemRow>> {
-        if rows.iter().any(|r| r.state == ItemState::Stale) {
-            // A growth was interrupted while it decided items again: it goes on from there.
-            return Ok(rows);
+        let (layout, job) = (self.ctx.layout, self.ctx.job.id.clone());
+        let history = history(layout, &job);
+        let live = rows.iter().filter(|r| r.state != ItemState::Stale).count();
+        match history.last() {
+            Some(last) if last.budget == self.spec.budget => Ok(match last.within {
+                // Interrupted after a smaller budget was recorded: still only its items.
+                Some(n) => rows
+                    .into_iter()
+                    .filter(|r| r.state != ItemState::Stale && r.index < n)
+                    .collect(),
+                None => rows,
+            }),
+            // The first run (or one recorded before budgets were): nothing to meet.
+            None => {
+                record(layout, &job, &self.spec.budget, live, None)?;
+                Ok(rows)
+            }
+            Some(_) if live == 0 => {
+                record(layout, &job, &self.spec.budget, 0, None)?;
+                Ok(rows)
+            }
+            Some(_) => {
+                let (rows, within) = self.regrow(sched, rows)?;
+                record(layout, &job, &self.spec.budget, live, within)?;
+                Ok(rows)
+            }
         }
-        let r = self.replay(sched, &rows)?;
-        let n = rows.len();
+    }
+
+    /// The budget changed since the items were recorded: keep those the new budget decides
+    /// the same, leave out those beyond a smaller budget, and mark the rest to be decided
+    /// again. Returns the rows to resume from, and for a smaller budget how many items it
+    /// selects among. Stale rows (a growth or retry interrupted while it decided items again)
+    /// stay what they are: recorded results a decision made again may take.
+    fn regrow(
+        &mut self,
+        sched: &dyn Scheduler,
+        rows: Vec<ItemRow>,
+    ) -> Result<(Vec<ItemRow>, Option<usize>)> {
+        let (live, stale): (Vec<ItemRow>, Vec<ItemRow>) =
+            rows.into_iter().partition(|r| r.state != ItemState::Stale);
+        let r = self.replay(sched, &live)?;
+        let n = live.len();
         let budget = budget_text(&self.spec.budget);
         if r.stand == n {
             self.ctx.progress.line(&format!(
                 "  budget {budget}: continues after {n} recorded items"
             ));
-            return Ok(rows);
+            return Ok((live.into_iter().chain(stale).collect(), None));
         }
         if r.finished {
             self.ctx.progress.line(&format!(
@@ -160,7 +254,8 @@ impl Search<'_, '_> {
                  none (the others stay recorded for a larger budget)",
                 r.stand
             ));
-            return Ok(rows.into_iter().take(r.stand).collect());
+            // Stale rows stay in the database, for a larger budget to take.
+            return Ok((live.into_iter().take(r.stand).collect(), Some(r.stand)));
         }
         self.ctx.progress.line(&format!(
             "  budget {budget}: {} recorded items stand; the {} after them are decided again, \
@@ -169,6 +264,6 @@ impl Search<'_, '_> {
             n - r.stand
         ));
         self.ctx.db.mark_stale(&self.ctx.job.id, r.stand)?;
-        self.ctx.db.items(&self.ctx.job.id)
+        Ok((self.ctx.db.items(&self.ctx.job.id)?, None))
     }
 }

@@ -39,7 +39,10 @@ pub fn folds_of(ctx: &Ctx) -> Result<usize> {
 }
 mod folds;
 mod grow;
-pub use grow::{budget_changed, budget_text, history as budget_history};
+pub use grow::{
+    BudgetEntry, Within, budget_changed, budget_text, history as budget_history,
+    history_text as budget_history_text, within,
+};
 mod outcome;
 mod records;
 mod repeats;
@@ -150,15 +153,8 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
         stale: Vec::new(),
     };
     let pool = s.start_workers()?;
-    // A sweep that grows or shrinks: the recorded items meet the new budget's decisions.
-    let live = rows
-        .iter()
-        .filter(|r| r.state != crate::vocab::ItemState::Stale)
-        .count();
-    let changed = grow::record(s.ctx.layout, &s.ctx.job.id, &spec.budget, live)?;
-    if changed && !rows.is_empty() && retried == 0 {
-        rows = s.regrow(sched.as_ref(), rows)?;
-    }
+    // A sweep that grows or shrinks: the recorded items meet the budget's decisions.
+    let rows = s.meet_budget(sched.as_ref(), rows)?;
     let resumed = !rows.is_empty();
     if retried > 0 {
         s.ctx.progress.line(&format!(

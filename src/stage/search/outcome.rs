@@ -110,8 +110,13 @@ impl Search<'_, '_> {
     /// Select the configuration and write `best.json`.
     /// The trials that ended failed, and the most common reason with a trial that shows it.
     fn failures(&self) -> Result<(usize, Option<(String, usize)>)> {
-        // Grouped as `status` groups them: by reason with the trials' values taken out.
-        let groups = self.ctx.db.failure_groups(self.job())?;
+        // Grouped as `status` groups them: by reason with the trials' values taken out. Only
+        // the trials this search selects among (a smaller budget keeps others recorded).
+        let issued = self.issued.iter().map(|i| i.trial).collect();
+        let groups = self
+            .ctx
+            .db
+            .failure_groups_among(self.job(), Some(&issued))?;
         let failed = groups.iter().map(|g| g.count).sum();
         let top = groups
             .into_iter()

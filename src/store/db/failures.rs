@@ -21,6 +21,15 @@ impl Db {
     /// Failed, diverged and infeasible trials grouped by reason pattern, most frequent first,
     /// then by first trial. Reads only those trials (by the state index).
     pub fn failure_groups(&self, job: &str) -> Result<Vec<FailureGroup>> {
+        self.failure_groups_among(job, None)
+    }
+
+    /// The same among `trials` only (a search whose smaller budget selects among some).
+    pub fn failure_groups_among(
+        &self,
+        job: &str,
+        trials: Option<&std::collections::BTreeSet<usize>>,
+    ) -> Result<Vec<FailureGroup>> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -41,6 +50,9 @@ impl Db {
         let mut at: std::collections::HashMap<String, usize> = Default::default();
         for row in rows {
             let (trial, reason, config) = row.map_err(|e| self.err(e))?;
+            if trials.is_some_and(|t| !t.contains(&trial)) {
+                continue;
+            }
             let pattern = crate::reasons::pattern(&reason, &json(Some(config)));
             match at.get(&pattern) {
                 Some(&i) => groups[i].count += 1,

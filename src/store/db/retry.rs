@@ -32,12 +32,31 @@ impl Db {
         })
     }
 
-    /// Items from `from` on are decided again: stale, numbered `-1 - item` meanwhile.
+    /// Items from `from` on are decided again: stale, numbered `-1 - item` meanwhile. Rows
+    /// already stale (a growth or retry interrupted, then met again) move below those numbers
+    /// first; a stale row's number only has to be its own.
     pub fn mark_stale(&self, job: &str, from: usize) -> Result<()> {
-        self.exec(
-            "UPDATE items SET state = 'stale', item = -1 - item WHERE job = ?1 AND item >= ?2",
-            params![job, from as i64],
-        )
+        self.atomically(|_| {
+            let (lowest, highest): (i64, i64) = self
+                .conn
+                .query_row(
+                    "SELECT COALESCE(MIN(item), 0), COALESCE(MAX(item), 0) FROM items
+                     WHERE job = ?1",
+                    params![job],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(|e| self.err(e))?;
+            // Below both the stale rows' numbers and the new ones' (down to -1 - highest).
+            let shift = highest + 1 - lowest.min(0);
+            self.exec(
+                "UPDATE items SET item = item - ?2 WHERE job = ?1 AND state = 'stale'",
+                params![job, shift],
+            )?;
+            self.exec(
+                "UPDATE items SET state = 'stale', item = -1 - item WHERE job = ?1 AND item >= ?2",
+                params![job, from as i64],
+            )
+        })
     }
 
     /// Stale item `was` decided again as item `now` (just inserted): its result stands there,
