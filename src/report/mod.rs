@@ -127,10 +127,11 @@ impl Search {
         // The history and the choice of trials need every trial's number, epochs and value
         // only (computed in SQL); only the trials drawn are read whole, with their curves.
         let values = db.trial_values(job, &metric)?;
-        let selected = db
-            .job(job)?
-            .and_then(|j| j.outputs["trial"].as_u64())
-            .map(|t| t as usize);
+        let selected = match db.job(job)? {
+            Some(j) => crate::stage::output::Outputs::of_row(db, &j)?
+                .and_then(|o| o.search().map(|s| s.trial)),
+            None => None,
+        };
         let rows = db.item_values(job)?;
         let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.0, i.1)).collect();
         // Each item's value as the search recorded it (the best epoch's under early

@@ -237,8 +237,9 @@ pub struct RunningJob<'d> {
 
 impl RunningJob<'_> {
     /// The commit point of a job: called only after its outputs are renamed into place.
-    pub fn commit(self, outputs: &serde_json::Value) -> Result<()> {
-        self.db.finish_job(&self.id, JobState::Done, outputs, None)
+    pub fn commit(self, outputs: &impl Serialize) -> Result<()> {
+        let outputs = serde_json::to_value(outputs).map_err(crate::error::Error::internal)?;
+        self.db.finish_job(&self.id, JobState::Done, &outputs, None)
     }
 
     pub fn fail(self, error: &str) -> Result<()> {

@@ -94,6 +94,11 @@ impl Db {
         Ok(Some(db))
     }
 
+    /// The database file (for messages about what it holds).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Tell this reader whether a live `hpflow run` holds the runs folder (see `orphaned`).
     pub fn with_live_run(mut self, live: bool) -> Db {
         self.orphaned = !live;
