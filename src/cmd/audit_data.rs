@@ -1,8 +1,9 @@
 //! The audit's view of the data: the findings of the data checks each split recorded
 //! (`crate::data::checks`), and whether anything was evaluated at all.
 
-use super::audit_content::{Outcome, done_jobs, read};
+use super::audit_content::{Outcome, done_jobs};
 use crate::error::Result;
+use crate::stage::output::SplitRecord;
 use crate::store::layout::short;
 use crate::store::{Db, Layout};
 
@@ -12,13 +13,10 @@ use crate::store::{Db, Layout};
 pub fn findings(db: &Db, layout: &Layout, in_scope: &dyn Fn(&str) -> bool) -> Result<Outcome> {
     let (mut problems, mut accepted) = (Vec::new(), Vec::new());
     for id in done_jobs(db, "split", in_scope)? {
-        let Some(record) = read(layout.split_record(&id)) else {
+        let Some(record) = split_record(layout, &id)? else {
             continue;
         };
-        for f in record["checks"].as_array().into_iter().flatten() {
-            let Ok(f) = serde_json::from_value::<crate::data::checks::Finding>(f.clone()) else {
-                continue;
-            };
+        for f in record.checks {
             if f.check == "duplicates" {
                 continue;
             }
@@ -68,4 +66,13 @@ pub fn nothing_evaluated(
         return Ok(None);
     }
     Ok(Some("nothing was evaluated: no job has run".into()))
+}
+
+/// The record (`split.json`) of split `id`; `None` where there is none (a split from before
+/// it), an error where it is of a version this hpflow does not read.
+pub fn split_record(layout: &Layout, id: &str) -> Result<Option<SplitRecord>> {
+    if !layout.split_record(id).exists() {
+        return Ok(None);
+    }
+    crate::stage::output::read(layout, id).map(Some)
 }

@@ -24,9 +24,9 @@ fn forbidden(db: &Db, layout: &Layout) -> Result<Vec<(PathBuf, String)>> {
             resolve(&sealed),
             format!("the sealed folder of split {}", short(&id)),
         ));
-        let record = super::audit_content::read(layout.split_record(&id));
-        if let Some(src) = record.as_ref().and_then(|r| r["source"].as_str()) {
-            out.push((resolve(Path::new(src)), format!("the data source {src}")));
+        let record = super::audit_data::split_record(layout, &id)?;
+        if let Some(src) = record.and_then(|r| r.source) {
+            out.push((resolve(Path::new(&src)), format!("the data source {src}")));
         }
     }
     Ok(out)

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::ExportFormat;
 use crate::error::{Error, Result};
+use crate::stage::output::Outputs;
 use crate::store::{Db, Layout};
 
 /// A job as the export lists it, with the fixed params every one of its trials has.
@@ -69,10 +70,11 @@ fn head(
         let Some(row) = row.filter(|r| r.status == crate::vocab::JobState::Done) else {
             continue;
         };
+        let outputs = serde_json::to_value(Outputs::of_row(db, &row)?).map_err(Error::internal)?;
         match kind.as_str() {
-            "search" => out["selected"] = row.outputs,
-            "retrain" => out["retrain"] = row.outputs,
-            "evaluate" => out["test"] = row.outputs,
+            "search" => out["selected"] = outputs,
+            "retrain" => out["retrain"] = outputs,
+            "evaluate" => out["test"] = outputs,
             _ => {}
         }
     }
@@ -213,15 +215,18 @@ fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<(
         cols.params.extend(params);
         cols.metrics.extend(metrics);
     }
-    for k in ["retrain", "test"] {
-        cols.metrics.extend(
-            head[k]["metrics"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k.clone()),
-        );
-    }
+    let outputs = |k: &str, kind: &str| {
+        Outputs::of(kind, &head[k], Path::new("export"))
+            .ok()
+            .flatten()
+    };
+    let (retrain, test) = (outputs("retrain", "retrain"), outputs("test", "evaluate"));
+    let retrain = retrain.as_ref().and_then(Outputs::retrain);
+    let test = test.as_ref().and_then(Outputs::evaluate);
+    cols.metrics
+        .extend(retrain.iter().flat_map(|r| r.metrics.keys().cloned()));
+    cols.metrics
+        .extend(test.iter().flat_map(|t| t.metrics.keys().cloned()));
     line(w, &cols.header())?;
     each_trial(db, jobs, &mut |t| {
         let epochs = t["epochs"].as_array().cloned().unwrap_or_default();
@@ -254,39 +259,48 @@ fn write_csv(db: &Db, head: &Value, jobs: &[Job], w: &mut dyn Write) -> Result<(
         }
         Ok(())
     })?;
-    let sel = &head["selected"];
-    if !sel.is_null() {
-        let m = json!({ sel["metric"].as_str().unwrap_or("value"): sel["value"] });
+    if let Some(Outputs::Search(sel)) = outputs("selected", "search") {
+        let m = json!({ sel.metric.clone(): sel.value });
         cols.row(
             w,
             "selected",
             &stage_of(head, "search"),
-            scalar(&sel["trial"]),
+            sel.trial.to_string(),
             "",
-            match sel["early_stopping"].as_object() {
-                Some(e) => (scalar(&e["trained"]), scalar(&e["best_epoch"])),
-                None => (scalar(&sel["epochs"]), String::new()),
+            match &sel.early_stopping {
+                Some(e) => (e.trained.to_string(), e.best_epoch.to_string()),
+                None => (sel.epochs.to_string(), String::new()),
             },
             String::new(),
-            &trained_for(&sel["config"], &sel["epochs"]),
+            &trained_for(&sel.config, sel.epochs),
             &m,
         )?;
     }
-    for (k, kind) in [("retrain", "retrain"), ("test", "evaluate")] {
-        let r = &head[k];
-        if !r.is_null() {
-            cols.row(
-                w,
-                k,
-                &stage_of(head, kind),
-                scalar(&r["from_trial"]),
-                "",
-                (scalar(&r["epochs"]), String::new()),
-                String::new(),
-                &trained_for(&r["config"], &r["epochs"]),
-                &r["metrics"],
-            )?;
-        }
+    if let Some(r) = retrain {
+        cols.row(
+            w,
+            "retrain",
+            &stage_of(head, "retrain"),
+            r.from_trial.to_string(),
+            "",
+            (r.epochs.to_string(), String::new()),
+            String::new(),
+            &trained_for(&r.config, r.epochs),
+            &json!(r.metrics),
+        )?;
+    }
+    if let Some(t) = test {
+        cols.row(
+            w,
+            "test",
+            &stage_of(head, "evaluate"),
+            String::new(),
+            "",
+            (String::new(), String::new()),
+            String::new(),
+            &Value::Null,
+            &json!(t.metrics),
+        )?;
     }
     Ok(())
 }
@@ -306,15 +320,12 @@ fn stage_of(head: &Value, kind: &str) -> String {
 /// A configuration with its `epochs` parameter (where it has one) set to the epochs the
 /// value was measured at or the model trained: under early stopping the winner's best
 /// epoch, not the search's `params.epochs`.
-fn trained_for(config: &Value, epochs: &Value) -> Value {
+fn trained_for(config: &crate::search::Config, epochs: u32) -> Value {
     let mut c = config.clone();
-    if let Some(o) = c.as_object_mut()
-        && o.contains_key("epochs")
-        && epochs.is_u64()
-    {
-        o.insert("epochs".into(), epochs.clone());
+    if let Some(e) = c.get_mut("epochs") {
+        *e = json!(epochs);
     }
-    c
+    json!(c)
 }
 
 /// The JSON document, trials last and one per line.

@@ -133,7 +133,8 @@ fn finished_checkpoints(db: &Db, layout: &Layout, id: &str) -> Result<Vec<Remova
     else {
         return Ok(Vec::new());
     };
-    let best = job.outputs["trial"].as_u64().map(|t| t as usize);
+    let best =
+        crate::stage::output::Outputs::of_row(db, &job)?.and_then(|o| o.search().map(|s| s.trial));
     let mut out = Vec::new();
     for t in db.trials(id)? {
         let root = layout.trial(id, t.trial).checkpoints();

@@ -201,14 +201,24 @@ pub fn fmt_value(v: Option<f64>) -> String {
 }
 
 /// A search's early stopping for people: how many trials stopped, and the winner's best epoch.
-pub fn stopped_note(outputs: &serde_json::Value) -> Option<String> {
-    let n = outputs["stopped_early"].as_u64()?;
-    let winner = match outputs["early_stopping"].as_object() {
+pub fn stopped_note(best: &crate::stage::output::SearchOutput) -> Option<String> {
+    let n = best.stopped_early?;
+    let winner = match &best.early_stopping {
         Some(e) => format!(
             ", the winner's best epoch {} of {}",
-            e["best_epoch"], e["trained"]
+            e.best_epoch, e.trained
         ),
         None => String::new(),
     };
     Some(format!("{n} stopped early{winner}"))
+}
+
+/// A search's selection for people: `best val_loss 0.1234 (trial 7)`.
+pub fn best_note(best: &crate::stage::output::SearchOutput) -> String {
+    format!(
+        "best {} {} (trial {})",
+        best.metric,
+        crate::stage::output::shown(best.value),
+        best.trial
+    )
 }

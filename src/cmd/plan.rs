@@ -30,7 +30,12 @@ pub fn run(
         let stage = wf.stage(&job.stage).expect("planned stages exist");
         Ok(match row {
             Some(r) if r.status == crate::vocab::JobState::Done => {
-                match crate::stage::search::budget_changed(stage, &r.outputs) {
+                let best = match &db {
+                    Some(db) => crate::stage::output::Outputs::of_row(db, &r)?
+                        .and_then(crate::stage::output::Outputs::into_search),
+                    None => None,
+                };
+                match best.and_then(|b| crate::stage::search::budget_changed(stage, &b)) {
                     Some(_) => continuation(db.as_ref(), &job.id, stage)?,
                     None => "done".into(),
                 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::exec::JobOutcome;
+use crate::stage::output::{Outputs, shown};
 use crate::store::Layout;
 use crate::store::layout::short;
 
@@ -71,21 +72,15 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
     }
     let mut text = super::table(&rows);
     text.push_str(&warnings(outcomes));
-    for eval in outcomes
-        .iter()
-        .filter(|o| o.outputs.get("metrics").is_some() && o.outputs.get("model_from").is_some())
-    {
-        text.push_str(&format!("\ntest metrics ({}):\n", eval.stage));
-        let seeds = eval.outputs["seeds"].as_array().map_or(0, Vec::len);
-        for (k, v) in eval.outputs["metrics"].as_object().into_iter().flatten() {
-            let spread = eval.outputs["std"][k]
-                .as_f64()
+    for (stage, eval) in (outcomes.iter()).filter_map(|o| Some((&o.stage, o.outputs.evaluate()?))) {
+        text.push_str(&format!("\ntest metrics ({stage}):\n"));
+        let seeds = eval.seeds.as_ref().map_or(0, Vec::len);
+        for (k, v) in &eval.metrics {
+            let spread = (eval.std.as_ref())
+                .and_then(|s| s.get(k))
                 .map(|s| format!(" ± {s:.4} (mean of {seeds} seeds)"))
                 .unwrap_or_default();
-            text.push_str(&format!(
-                "  {k:<14} {}{spread}\n",
-                super::fmt_value(v.as_f64())
-            ));
+            text.push_str(&format!("  {k:<14} {}{spread}\n", shown(*v)));
         }
     }
     text
@@ -95,29 +90,22 @@ pub fn summary(outcomes: &[JobOutcome]) -> String {
 pub fn warnings(outcomes: &[JobOutcome]) -> String {
     let mut text = String::new();
     for o in outcomes {
-        for w in o.outputs["warnings"].as_array().into_iter().flatten() {
-            text.push_str(&format!(
-                "warning ({}): {}\n",
-                o.stage,
-                w.as_str().unwrap_or_default()
-            ));
+        for w in o.outputs.warnings() {
+            text.push_str(&format!("warning ({}): {w}\n", o.stage));
         }
     }
     text
 }
 
 /// What a person should know about a job's result: a search's best and its failures.
-fn notes(outputs: &serde_json::Value) -> String {
-    let mut parts = Vec::new();
-    if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
-        parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
+fn notes(outputs: &Outputs) -> String {
+    let Some(best) = outputs.search() else {
+        return String::new();
+    };
+    let mut parts = vec![super::best_note(best)];
+    if best.failed > 0 {
+        parts.push(format!("{} of {} trials failed", best.failed, best.trials));
     }
-    if let Some(failed) = outputs["failed"].as_u64().filter(|&f| f > 0) {
-        parts.push(format!(
-            "{failed} of {} trials failed",
-            outputs["trials"].as_u64().unwrap_or(0)
-        ));
-    }
-    parts.extend(super::stopped_note(outputs));
+    parts.extend(super::stopped_note(best));
     parts.join("; ")
 }

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::error::Result;
+use crate::stage::output::{Outputs, shown};
 use crate::store::layout::short;
 use crate::store::{Db, Layout};
 
@@ -13,6 +14,10 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
     let mut out = Vec::new();
     for (stage, id) in jobs {
         let row = db.job(id)?;
+        let outputs = match &row {
+            Some(r) => Outputs::of_row(db, r)?,
+            None => None,
+        };
         let mut summary = db.trial_summary(id)?;
         // A smaller budget selects among some of the recorded trials: those are listed, and
         // the others counted as kept for a larger budget.
@@ -61,7 +66,7 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
             "kind": row.as_ref().map(|r| r.kind.clone()),
             "status": row.as_ref().map_or("not run".to_string(), |r| r.status.to_string()),
             "error": row.as_ref().and_then(|r| r.error.clone()),
-            "outputs": row.as_ref().map(|r| r.outputs.clone()),
+            "outputs": outputs,
             "trials": summary.states,
             "failures": failures,
             "running": running,
@@ -84,8 +89,16 @@ pub fn collect(db: &Db, layout: &Layout, name: &str, jobs: &[(String, String)]) 
     Ok(json!({ "workflow": name, "jobs": out }))
 }
 
+/// A job's outputs as `collect` put them (checked there).
+fn outputs_of(job: &Value) -> Option<Outputs> {
+    let kind = job["kind"].as_str().unwrap_or_default();
+    Outputs::of(kind, &job["outputs"], std::path::Path::new("status"))
+        .ok()
+        .flatten()
+}
+
 fn summary(job: &Value) -> String {
-    let outputs = &job["outputs"];
+    let outputs = outputs_of(job);
     let mut parts = Vec::new();
     if let Some(t) = job["trials"].as_object().filter(|t| !t.is_empty()) {
         let s: Vec<String> = t.iter().map(|(k, v)| format!("{v} {k}")).collect();
@@ -94,10 +107,10 @@ fn summary(job: &Value) -> String {
     if let Some(n) = job["kept_for_larger_budget"].as_u64() {
         parts.push(format!("{n} more kept for a larger budget"));
     }
-    if let (Some(m), Some(v)) = (outputs["metric"].as_str(), outputs["value"].as_f64()) {
-        parts.push(format!("best {m} {v:.4} (trial {})", outputs["trial"]));
+    if let Some(best) = outputs.as_ref().and_then(Outputs::search) {
+        parts.push(super::best_note(best));
+        parts.extend(super::stopped_note(best));
     }
-    parts.extend(super::stopped_note(outputs));
     if let Some(b) = job["budgets"].as_array() {
         let seq: Vec<String> = b
             .iter()
@@ -106,32 +119,32 @@ fn summary(job: &Value) -> String {
             .collect();
         parts.push(format!("budgets: {}", seq.join(" → ")));
     }
-    if let (Some(on), Some(e)) = (outputs["on"].as_str(), outputs["epochs"].as_u64()) {
-        parts.push(format!(
-            "trial {} retrained {} on {on}",
-            outputs["from_trial"],
-            crate::text::plural(e, "epoch")
-        ));
-    }
-    if outputs.get("model_from").is_some() {
-        for (k, v) in outputs["metrics"].as_object().into_iter().flatten() {
-            let spread = outputs["std"][k]
-                .as_f64()
-                .map(|s| format!(" ± {s:.4}"))
-                .unwrap_or_default();
-            parts.push(format!("{k} {}{spread}", super::fmt_value(v.as_f64())));
+    match &outputs {
+        Some(Outputs::Retrain(r)) => parts.push(format!(
+            "trial {} retrained {} on {}",
+            r.from_trial,
+            crate::text::plural(r.epochs, "epoch"),
+            r.on
+        )),
+        Some(Outputs::Evaluate(e)) => {
+            for (k, v) in &e.metrics {
+                let spread = (e.std.as_ref())
+                    .and_then(|s| s.get(k))
+                    .map(|s| format!(" ± {s:.4}"))
+                    .unwrap_or_default();
+                parts.push(format!("{k} {}{spread}", shown(*v)));
+            }
+            if let Some(seeds) = &e.seeds {
+                parts.push(format!("mean of {} seeds", seeds.len()));
+            }
         }
-        if let Some(seeds) = outputs["seeds"].as_array() {
-            parts.push(format!("mean of {} seeds", seeds.len()));
+        Some(Outputs::Split(s)) => {
+            parts.push(format!("train {}, val {}, test {}", s.train, s.val, s.test));
+            if !s.warnings.is_empty() {
+                parts.push(crate::text::plural(s.warnings.len() as u64, "data warning"));
+            }
         }
-    } else if let Some(train) = outputs["train"].as_u64() {
-        parts.push(format!(
-            "train {train}, val {}, test {}",
-            outputs["val"], outputs["test"]
-        ));
-    }
-    if let Some(w) = outputs["warnings"].as_array().filter(|w| !w.is_empty()) {
-        parts.push(crate::text::plural(w.len() as u64, "data warning"));
+        _ => {}
     }
     if let Some(e) = job["error"].as_str() {
         // A table row is one line, however many lines the error had.
@@ -180,11 +193,8 @@ pub fn render(status: &Value) -> String {
     }
     for j in status["jobs"].as_array().into_iter().flatten() {
         let stage = j["stage"].as_str().unwrap_or_default();
-        for w in j["outputs"]["warnings"].as_array().into_iter().flatten() {
-            text.push_str(&format!(
-                "  {stage}: warning: {}\n",
-                w.as_str().unwrap_or_default()
-            ));
+        for w in outputs_of(j).as_ref().map_or(&[][..], Outputs::warnings) {
+            text.push_str(&format!("  {stage}: warning: {w}\n"));
         }
         for f in j["failures"].as_array().into_iter().flatten() {
             text.push_str(&format!(

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::stage::output::Outputs;
 use crate::store::Db;
 use crate::workflow::Workflow;
 
@@ -65,14 +66,19 @@ fn budget_diff(
     let crate::workflow::StageSpec::Search(spec) = &stage.spec else {
         return Ok(None);
     };
-    if row.status != crate::vocab::JobState::Done
-        || crate::stage::search::budget_changed(stage, &row.outputs).is_none()
-    {
+    if row.status != crate::vocab::JobState::Done {
+        return Ok(None);
+    }
+    let Some(best) = Outputs::of_row(db, &row)?.and_then(Outputs::into_search) else {
+        return Ok(None);
+    };
+    if crate::stage::search::budget_changed(stage, &best).is_none() {
         return Ok(None);
     }
     let now = serde_json::to_value(&spec.budget).map_err(Error::internal)?;
+    let was = serde_json::to_value(&best.budget).map_err(Error::internal)?;
     let mut changes = Vec::new();
-    crate::exec::second_look::diff("budget", &row.outputs["budget"], &now, &mut changes);
+    crate::exec::second_look::diff("budget", &was, &now, &mut changes);
     Ok((!changes.is_empty()).then(|| changes.join(", ")))
 }
 

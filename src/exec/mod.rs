@@ -10,6 +10,7 @@ pub mod second_look;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::stage::output::Outputs;
 use crate::stage::{self, Ctx};
 use crate::store::{Db, Layout, atomic, lock::RunLock};
 use crate::vocab::JobState;
@@ -28,7 +29,7 @@ pub struct JobOutcome {
     /// A resumed search's time over this run and the earlier ones (as its time budget counts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds_all_runs: Option<f64>,
-    pub outputs: serde_json::Value,
+    pub outputs: Outputs,
 }
 
 pub fn run(
@@ -111,21 +112,25 @@ pub fn run(
                     crate::text::plural(*n as u64, "failed trial")
                 ));
             } else if row.status == JobState::Done && !redo {
-                let regrow = stage::search::budget_changed(stage, &row.outputs);
+                let outputs = Outputs::of_row(&db, &row)?;
+                let regrow = (outputs.as_ref())
+                    .and_then(|o| stage::search::budget_changed(stage, o.search()?));
                 if let Some(change) = &regrow {
                     // A sweep that grows (or shrinks): the same job, run on under the new
                     // budget; its recorded items are kept (see stage::search::grow).
                     progress.line(&format!("{:<10} {short}  {change}", job.stage));
-                } else if stage::outputs_present(layout, job) {
+                } else if let Some(outputs) =
+                    outputs.filter(|_| stage::outputs_present(layout, job))
+                {
                     progress.line(&format!("{:<10} {short}  cached", job.stage));
-                    too_many_failures(wf, stage, &row.outputs)?;
+                    too_many_failures(wf, stage, &outputs)?;
                     outcomes.push(JobOutcome {
                         stage: job.stage.clone(),
                         job: job.id.clone(),
                         status: "cached".into(),
                         seconds: 0.0,
                         seconds_all_runs: None,
-                        outputs: row.outputs,
+                        outputs,
                     });
                     continue;
                 }
@@ -218,23 +223,18 @@ pub fn took(seconds: f64, all_runs: Option<f64>) -> String {
 /// the stages that need it: a configuration chosen among the survivors of a broken sweep is
 /// not worth a look at the test set. The search itself stays done, so raising `max_failed`
 /// (or fixing the cause and rerunning) costs no trial twice.
-fn too_many_failures(
-    wf: &Workflow,
-    stage: &stage_spec::Stage,
-    outputs: &serde_json::Value,
-) -> Result<()> {
-    let stage_spec::StageSpec::Search(spec) = &stage.spec else {
+fn too_many_failures(wf: &Workflow, stage: &stage_spec::Stage, outputs: &Outputs) -> Result<()> {
+    let (stage_spec::StageSpec::Search(spec), Outputs::Search(best)) = (&stage.spec, outputs)
+    else {
         return Ok(());
     };
-    let failed = outputs["failed"].as_u64().unwrap_or(0);
-    let trials = outputs["trials"].as_u64().unwrap_or(0);
+    let (failed, trials) = (best.failed, best.trials);
     let needed = wf.stages.iter().any(|s| s.needs.contains(&stage.name));
     if !needed || trials == 0 || failed as f64 <= spec.max_failed * trials as f64 {
         return Ok(());
     }
-    let why = outputs["failure"]["reason"]
-        .as_str()
-        .map(|r| format!("; most often: {r} (trial {})", outputs["failure"]["trial"]))
+    let why = (best.failure.as_ref())
+        .map(|f| format!("; most often: {} (trial {})", f.reason, f.trial))
         .unwrap_or_default();
     Err(Error::JobFailed(format!(
         "stage {}: {failed} of {trials} trials failed, more than max_failed ({}) allows{why}; \

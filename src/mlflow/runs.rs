@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::stage::output::Outputs;
 use crate::store::Db;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,14 +120,26 @@ pub fn collect(db: &Db, workflow: &str, jobs: &[(String, String)]) -> Result<Vec
                 }
             }
             "retrain" | "evaluate" => {
-                let o = &job.outputs;
-                let mut params = params_of(&o["config"]);
-                for k in ["on", "epochs", "from_trial", "model_from"] {
-                    if !o[k].is_null() {
-                        params.push((format!("hpflow.{k}"), text(&o[k])));
+                let (params, metrics, step) = match Outputs::of_row(db, &job)? {
+                    Some(Outputs::Retrain(r)) => {
+                        let mut params: Vec<(String, String)> = (r.config.iter())
+                            .map(|(k, v)| (k.clone(), text(v)))
+                            .collect();
+                        params.push(("hpflow.on".into(), r.on.clone()));
+                        params.push(("hpflow.epochs".into(), r.epochs.to_string()));
+                        params.push(("hpflow.from_trial".into(), r.from_trial.to_string()));
+                        (params, r.metrics, i64::from(r.epochs))
                     }
-                }
-                let step = o["epochs"].as_i64().unwrap_or(0);
+                    Some(Outputs::Evaluate(e)) => {
+                        let params = vec![("hpflow.model_from".into(), e.model_from.clone())];
+                        (params, e.metrics, 0)
+                    }
+                    _ => (Vec::new(), Default::default(), 0),
+                };
+                let metrics = (metrics.into_iter())
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(key, value)| Metric { key, value, step })
+                    .collect();
                 out.push(RunSpec {
                     key: format!("{id}/{}", job.kind),
                     name: if job.kind == "retrain" {
@@ -135,7 +148,7 @@ pub fn collect(db: &Db, workflow: &str, jobs: &[(String, String)]) -> Result<Vec
                         format!("{stage} (test set)")
                     },
                     params,
-                    metrics: metrics_of(&o["metrics"], step),
+                    metrics,
                     tags: tags(&[("hpflow.state", job.status.to_string())]),
                     status: status(job.status.as_str()),
                     time_ms,

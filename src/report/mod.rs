@@ -139,10 +139,11 @@ impl Search {
             values.retain(|v| w.trials.contains(&v.0));
             rows.retain(|v| w.trials.contains(&v.0));
         }
-        let selected = db
-            .job(job)?
-            .and_then(|j| j.outputs["trial"].as_u64())
-            .map(|t| t as usize);
+        let selected = match db.job(job)? {
+            Some(j) => crate::stage::output::Outputs::of_row(db, &j)?
+                .and_then(|o| o.search().map(|s| s.trial)),
+            None => None,
+        };
         let items: Vec<(usize, u32)> = rows.iter().map(|i| (i.0, i.1)).collect();
         // Each item's value as the search recorded it (the best epoch's under early
         // stopping), in the metric's own direction.

@@ -1,9 +1,8 @@
 //! The evaluate stage: the only code that opens the sealed test rows. Every opening is
 //! appended to the hash-chained access log before the rows are read.
 
-use serde_json::json;
-
 use crate::error::{Error, Result};
+use crate::stage::output::{self, EvaluateOutput, Metrics, RetrainOutput};
 use crate::stage::{Ctx, read_json};
 use crate::train::TrainerSpec;
 use crate::train::protocol::{Mode, TrialState};
@@ -57,19 +56,25 @@ fn open_test(ctx: &Ctx, split_job: &str) -> Result<(usize, std::path::PathBuf)> 
     Ok((n, path))
 }
 
-pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
+pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<EvaluateOutput> {
     let retrain_job = ctx.upstream("retrain")?.clone();
     let (_, search) = ctx.upstream_search()?;
-    let retrained: serde_json::Value = read_json(&ctx.layout.results(&retrain_job.id))?;
+    let retrained: RetrainOutput = output::read(ctx.layout, &retrain_job.id)?;
+    let result = |metrics: Metrics| EvaluateOutput {
+        version: output::VERSION,
+        model_from: retrain_job.id.clone(),
+        metrics,
+        std: None,
+        seeds: None,
+    };
     let metrics = match &search.trainer {
         TrainerSpec::Torch { .. } => {
             let split_job = ctx.upstream("split")?.clone();
             // Opened once, whatever the number of models: one planned look.
             let (n, test) = open_test(ctx, &split_job.id)?;
-            let config: crate::search::Config =
-                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            let config = retrained.config.clone();
             // One model per retrain seed (a retrain from before seeds has its trial 0 only).
-            let models = retrained["models"].as_array().map_or(1, Vec::len).max(1);
+            let models = retrained.models.len().max(1);
             let mut each = Vec::new();
             for m in 0..models {
                 let mode = Mode::Evaluate {
@@ -92,28 +97,30 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
                 each.push(status.metrics);
             }
             if each.len() > 1 {
-                let spread = seeds_summary(&each);
-                let results = json!({ "model_from": retrain_job.id, "metrics": spread.0, "std": spread.1, "seeds": each });
+                let (mean, std) = seeds_summary(&each);
+                let results = EvaluateOutput {
+                    std: Some(std),
+                    seeds: Some(each),
+                    ..result(mean)
+                };
                 return finish(ctx, results);
             }
-            serde_json::to_value(each.pop().unwrap_or_default()).map_err(Error::internal)?
+            each.pop().unwrap_or_default()
         }
         TrainerSpec::Function { name } => {
             // A test function has no test split: its exact value at full fidelity stands in.
-            let config =
-                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
-            let x = crate::train::function::coordinates(&config);
+            let x = crate::train::function::coordinates(&retrained.config);
             let v = crate::train::function::evaluate(name, &x).map_err(Error::JobFailed)?;
-            let regret = crate::train::function::optimum(name).map(|o| v - o);
-            json!({ "objective": v, "regret": regret })
+            // Without a known optimum, no regret: written as null.
+            let regret = crate::train::function::optimum(name).map_or(f64::NAN, |o| v - o);
+            [("objective".to_string(), v), ("regret".to_string(), regret)].into()
         }
         TrainerSpec::Command { .. } => {
             // The program measures its retrained model on the sealed rows itself; what it
             // prints is recorded, and nothing else ever stands in for a test result.
             let split_job = ctx.upstream("split")?.clone();
             let (n, test) = open_test(ctx, &split_job.id)?;
-            let config: crate::search::Config =
-                serde_json::from_value(retrained["config"].clone()).map_err(Error::internal)?;
+            let config = retrained.config.clone();
             // The metrics the workflow lists, which the program must print (the defaults
             // are the built-in models' and no program is held to them).
             let mode = Mode::Evaluate {
@@ -136,49 +143,41 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<serde_json::Value> {
                     status.reason.unwrap_or_default()
                 )));
             }
-            serde_json::to_value(status.metrics).map_err(Error::internal)?
+            status.metrics
         }
     };
-    finish(
-        ctx,
-        json!({ "model_from": retrain_job.id, "metrics": metrics }),
-    )
+    finish(ctx, result(metrics))
 }
 
 /// Mean and standard deviation (n - 1) of each metric over the models of several seeds.
-fn seeds_summary(
-    each: &[std::collections::BTreeMap<String, f64>],
-) -> (serde_json::Value, serde_json::Value) {
-    let mut mean = serde_json::Map::new();
-    let mut std = serde_json::Map::new();
+fn seeds_summary(each: &[Metrics]) -> (Metrics, Metrics) {
+    let mut mean = Metrics::new();
+    let mut std = Metrics::new();
     for k in each[0].keys() {
         let xs: Vec<f64> = each.iter().filter_map(|m| m.get(k).copied()).collect();
         let n = xs.len() as f64;
         let mu = xs.iter().sum::<f64>() / n;
         let var = xs.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        mean.insert(k.clone(), json!(mu));
-        std.insert(k.clone(), json!(var.sqrt()));
+        mean.insert(k.clone(), mu);
+        std.insert(k.clone(), var.sqrt());
     }
-    (mean.into(), std.into())
+    (mean, std)
 }
 
-fn finish(ctx: &mut Ctx, results: serde_json::Value) -> Result<serde_json::Value> {
-    let metrics = &results["metrics"];
-    for (k, v) in metrics.as_object().into_iter().flatten() {
-        let spread = results["std"][k]
-            .as_f64()
+fn finish(ctx: &mut Ctx, results: EvaluateOutput) -> Result<EvaluateOutput> {
+    for (k, v) in &results.metrics {
+        let spread = (results.std.as_ref())
+            .and_then(|s| s.get(k))
             .map(|s| {
                 format!(
                     " ± {s:.4} over {} seeds",
-                    results["seeds"].as_array().map_or(0, Vec::len)
+                    results.seeds.as_ref().map_or(0, Vec::len)
                 )
             })
             .unwrap_or_default();
-        ctx.progress.line(&format!(
-            "  {k:<16} {}{spread}",
-            v.as_f64().map_or(v.to_string(), |x| format!("{x:.4}"))
-        ));
+        ctx.progress
+            .line(&format!("  {k:<16} {}{spread}", output::shown(*v)));
     }
-    crate::store::atomic::write_json(&ctx.layout.results(&ctx.job.id), &results)?;
+    output::write(ctx.layout, &ctx.job.id, &results)?;
     Ok(results)
 }

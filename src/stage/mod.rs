@@ -1,7 +1,8 @@
-//! The four stage kinds. Each runs one job and returns a summary of its outputs; the
+//! The four stage kinds. Each runs one job and returns its outputs (typed in `output`); the
 //! coordinator (`exec`) commits the job only after the stage returned.
 
 pub mod evaluate;
+pub mod output;
 pub mod retention;
 pub mod retrain;
 pub mod search;
@@ -102,13 +103,14 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Resu
     serde_json::from_str(&text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
 }
 
-pub fn run(ctx: &mut Ctx) -> Result<serde_json::Value> {
-    match &ctx.stage.spec {
-        StageSpec::Split(opts) => split::run(ctx, opts),
-        StageSpec::Search(spec) => search::run(ctx, spec),
-        StageSpec::Retrain(spec) => retrain::run(ctx, spec),
-        StageSpec::Evaluate(spec) => evaluate::run(ctx, spec),
-    }
+pub fn run(ctx: &mut Ctx) -> Result<output::Outputs> {
+    use output::Outputs;
+    Ok(match &ctx.stage.spec {
+        StageSpec::Split(opts) => Outputs::Split(split::run(ctx, opts)?),
+        StageSpec::Search(spec) => Outputs::Search(search::run(ctx, spec)?),
+        StageSpec::Retrain(spec) => Outputs::Retrain(retrain::run(ctx, spec)?),
+        StageSpec::Evaluate(spec) => Outputs::Evaluate(evaluate::run(ctx, spec)?),
+    })
 }
 
 /// Are a done job's outputs still on disk? If not, it is redone.

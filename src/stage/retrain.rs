@@ -2,22 +2,18 @@
 //! for the epochs the winning trial's value was measured at (its best epoch under early
 //! stopping) or a stated number, and keep the final model.
 
-use serde_json::json;
-
 use crate::error::{Error, Result};
-use crate::stage::{Ctx, read_json};
+use crate::stage::Ctx;
+use crate::stage::output::{self, RetrainOutput, RetrainedModel, SearchOutput};
 use crate::train::protocol::{Mode, TrialState};
 use crate::workers::single::run_one;
 use crate::workflow::RetrainSpec;
 
-pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
+pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<RetrainOutput> {
     let (search_job, search) = ctx.upstream_search()?;
-    let best: serde_json::Value = read_json(&ctx.layout.best(&search_job.id))?;
-    let config: crate::search::Config =
-        serde_json::from_value(best["config"].clone()).map_err(Error::internal)?;
-    let epochs = spec
-        .epochs
-        .unwrap_or(best["epochs"].as_u64().unwrap_or(1) as u32);
+    let best: SearchOutput = output::read(ctx.layout, &search_job.id)?;
+    let config = best.config.clone();
+    let epochs = spec.epochs.unwrap_or(best.epochs);
     // With k-fold cross-validation there are no separate val rows: every non-test row is in
     // train, and the retrain uses them all.
     let folds = super::search::folds_of(ctx)?;
@@ -41,7 +37,7 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         };
         ctx.progress.line(&format!(
             "  retraining trial {} {rows} for {}{}",
-            best["trial"],
+            best.trial,
             crate::text::plural(epochs, "epoch"),
             if spec.seeds > 1 {
                 format!(" (seed {} of {})", seed + 1, spec.seeds)
@@ -64,21 +60,26 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<serde_json::Value> {
         if program_model.is_dir() {
             crate::store::atomic::sync_tree(&program_model)?;
         }
-        models.push(json!({"trial": seed, "epochs": status.epoch, "metrics": status.metrics}));
+        models.push(RetrainedModel {
+            trial: seed,
+            epochs: status.epoch,
+            metrics: status.metrics.clone(),
+        });
         first.get_or_insert((req, status));
     }
     let (req, status) = first.ok_or_else(|| Error::internal("retrain with no seed"))?;
-    let results = json!({
-        "from_search": search_job.id,
-        "from_trial": best["trial"],
-        "config": req.config,
-        "on": on,
-        "epochs": status.epoch,
-        "metrics": status.metrics,
-        "seconds": status.seconds,
+    let results = RetrainOutput {
+        version: output::VERSION,
+        from_search: search_job.id.clone(),
+        from_trial: best.trial,
+        config: req.config,
+        on,
+        epochs: status.epoch,
+        metrics: status.metrics,
+        seconds: status.seconds,
         // One entry per seed (trial folder): the models evaluate will measure.
-        "models": models,
-    });
-    crate::store::atomic::write_json(&ctx.layout.results(&ctx.job.id), &results)?;
+        models,
+    };
+    output::write(ctx.layout, &ctx.job.id, &results)?;
     Ok(results)
 }

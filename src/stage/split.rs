@@ -7,9 +7,10 @@ use serde_json::json;
 use crate::data::split::SplitOptions;
 use crate::error::{Error, Result};
 use crate::stage::Ctx;
+use crate::stage::output::{self, SplitOutput, SplitRecord, UnseenClass};
 use crate::store::atomic;
 
-pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
+pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<SplitOutput> {
     let spec = ctx
         .wf
         .data
@@ -46,19 +47,13 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
             u.class, u.val, u.test
         ));
     }
-    out.record["classes_not_in_train"] = json!(
-        unseen
-            .iter()
-            .map(|u| json!({"class": u.class, "val": u.val, "test": u.test}))
-            .collect::<Vec<_>>()
-    );
     // Where the rows came from, resolved, so that the audit can tell a trial that was handed
     // the data source itself.
-    if let Some(p) = &spec.path {
+    let source = spec.path.as_ref().map(|p| {
         let full = ctx.wf.base_dir.join(p);
         let full = std::fs::canonicalize(&full).unwrap_or(full);
-        out.record["source"] = json!(full.display().to_string());
-    }
+        full.display().to_string()
+    });
     let id = &ctx.job.id;
     // The rows themselves, so that no later stage opens the data source: train and val for
     // search and retrain, test in the sealed folder for evaluate alone. Each file's hash
@@ -102,8 +97,20 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         &ctx.layout.sealed_test(id),
         &json!({ "rows": out.test_rows, "hash": out.manifest.test_hash, "fingerprints": fp(&out.test_rows) }),
     )?;
-    out.record["checks"] = json!(findings);
-    atomic::write_json(&ctx.layout.split_record(id), &out.record)?;
+    let record = SplitRecord {
+        version: output::VERSION,
+        checks: findings.clone(),
+        classes_not_in_train: (unseen.iter())
+            .map(|u| UnseenClass {
+                class: u.class.clone(),
+                val: u.val,
+                test: u.test,
+            })
+            .collect(),
+        source,
+        described: out.record.as_object().cloned().unwrap_or_default(),
+    };
+    output::write(ctx.layout, id, &record)?;
     // The manifest last: it is what marks the split's outputs complete on disk.
     atomic::write_json(&ctx.layout.manifest(id), &out.manifest)?;
     for f in &findings {
@@ -117,15 +124,19 @@ pub fn run(ctx: &mut Ctx, opts: &SplitOptions) -> Result<serde_json::Value> {
         out.manifest.val.len(),
         out.test_rows.len()
     ));
-    Ok(json!({
-        "rows": ds.n,
-        "train": out.manifest.train.len(),
-        "val": out.manifest.val.len(),
-        "test": out.test_rows.len(),
-        "removed_duplicates": out.removed_duplicates,
+    Ok(SplitOutput {
+        version: output::VERSION,
+        rows: ds.n,
+        train: out.manifest.train.len(),
+        val: out.manifest.val.len(),
+        test: out.test_rows.len(),
+        removed_duplicates: out.removed_duplicates,
         // What the run summary and `status` show: the findings not accepted, one line each.
-        "warnings": findings.iter().filter(|f| !f.accepted).map(|f| f.line()).collect::<Vec<_>>(),
-    }))
+        warnings: (findings.iter())
+            .filter(|f| !f.accepted)
+            .map(|f| f.line())
+            .collect(),
+    })
 }
 
 /// The data checks on the split just made (`crate::data::checks`).

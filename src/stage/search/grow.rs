@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::Search;
 use crate::error::Result;
 use crate::search::{Budget, Decision, ItemResult, Scheduler, WorkItem};
+use crate::stage::output::SearchOutput;
 use crate::store::db::ItemRow;
 use crate::store::{Db, Layout};
 use crate::vocab::ItemState;
@@ -44,16 +45,16 @@ pub fn budget_text(b: &Budget) -> String {
 
 /// A done search whose budget is not the one its outputs were selected under: what happens
 /// (it runs on as the same job). `None` for other stages and unchanged budgets.
-pub fn budget_changed(stage: &Stage, outputs: &Value) -> Option<String> {
+pub fn budget_changed(stage: &Stage, best: &SearchOutput) -> Option<String> {
     let StageSpec::Search(spec) = &stage.spec else {
         return None;
     };
-    let was: Budget = serde_json::from_value(outputs.get("budget")?.clone()).ok()?;
-    (was != spec.budget).then(|| {
+    let was = best.budget.as_ref()?;
+    (*was != spec.budget).then(|| {
         format!(
             "budget {} (was {}): the same search, run on",
             budget_text(&spec.budget),
-            budget_text(&was)
+            budget_text(was)
         )
     })
 }

@@ -86,7 +86,7 @@ struct Search<'c, 'a> {
 /// same reason, the search stops: the rest of the budget would fail the same way.
 const FAIL_FAST: usize = 3;
 
-pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<serde_json::Value> {
+pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<crate::stage::output::SearchOutput> {
     let mut sampler = strategy::sampler(&spec.strategy, ctx.wf.seed);
     let mut space = spec.space.clone();
     if let Some(n) = &spec.narrow {

@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
-
 use super::Search;
 use crate::error::{Error, Result};
 use crate::search::{ItemResult, scheduler};
+use crate::stage::output::{self, Failure, SearchOutput, WinnerStop};
 use crate::stage::retention;
 
 impl Search<'_, '_> {
@@ -107,7 +106,6 @@ impl Search<'_, '_> {
         crate::search::epochs_paid(&reached)
     }
 
-    /// Select the configuration and write `best.json`.
     /// The trials that ended failed, and the most common reason with a trial that shows it.
     fn failures(&self) -> Result<(usize, Option<(String, usize)>)> {
         // Grouped as `status` groups them: by reason with the trials' values taken out. Only
@@ -125,7 +123,8 @@ impl Search<'_, '_> {
         Ok((failed, top))
     }
 
-    pub(super) fn finish(self) -> Result<serde_json::Value> {
+    /// Select the configuration and write `best.json`.
+    pub(super) fn finish(self) -> Result<SearchOutput> {
         let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
         let (failed, top_reason) = self.failures()?;
         let Some((trial, epochs, objective)) = scheduler::best_trial(&self.issued, &known) else {
@@ -162,40 +161,41 @@ impl Search<'_, '_> {
             .iter()
             .filter(|r| r.trial == trial)
             .max_by_key(|r| (r.epochs, r.item));
-        let early = winner.filter(|r| r.best_epoch.is_some()).map(
-            |r| json!({"best_epoch": r.measured_at(), "trained": r.epochs, "stopped": r.stopped}),
-        );
-        let mut best = json!({
-            "trial": trial,
-            "config": config,
-            "epochs": epochs,
-            "metric": self.spec.metric.name,
-            "value": self.spec.metric.objective(objective),
-            "trials": known.iter().map(|r| r.trial).collect::<std::collections::BTreeSet<_>>().len(),
-            "epochs_trained": trained,
-            "failed": failed,
-            "folds": self.folds,
-            "failure": top_reason.map(|(r, t)| json!({"reason": r, "trial": t})),
-            // The budget this selection was made under: another one runs the search on.
-            "budget": self.spec.budget,
+        let early = winner
+            .filter(|r| r.best_epoch.is_some())
+            .map(|r| WinnerStop {
+                best_epoch: r.measured_at(),
+                trained: r.epochs,
+                stopped: r.stopped,
+            });
+        let stopped_early = self.spec.early_stopping.is_some().then(|| {
+            (known.iter().filter(|r| r.stopped).map(|r| r.trial))
+                .collect::<std::collections::BTreeSet<usize>>()
+                .len()
         });
-        if let Some(e) = &early {
-            best["early_stopping"] = e.clone();
-        }
-        if repeated > 0 {
-            best["epochs_repeated"] = json!(repeated);
-        }
-        if self.spec.early_stopping.is_some() {
-            let stopped: std::collections::BTreeSet<usize> = known
-                .iter()
-                .filter(|r| r.stopped)
-                .map(|r| r.trial)
-                .collect();
-            best["stopped_early"] = json!(stopped.len());
-        }
-        crate::store::atomic::write_json(&self.ctx.layout.best(self.job()), &best)?;
+        let best = SearchOutput {
+            version: output::VERSION,
+            trial,
+            config,
+            epochs,
+            metric: self.spec.metric.name.clone(),
+            value: self.spec.metric.objective(objective),
+            trials: (known.iter().map(|r| r.trial))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            epochs_trained: trained,
+            failed,
+            folds: self.folds,
+            failure: top_reason.map(|(reason, trial)| Failure { reason, trial }),
+            // The budget this selection was made under: another one runs the search on.
+            budget: Some(self.spec.budget.clone()),
+            early_stopping: early.clone(),
+            epochs_repeated: (repeated > 0).then_some(repeated),
+            stopped_early,
+        };
+        output::write(self.ctx.layout, self.job(), &best)?;
         let at = match &early {
-            Some(e) => format!("at its best epoch {epochs} of {}", e["trained"]),
+            Some(e) => format!("at its best epoch {epochs} of {}", e.trained),
             None => format!("after {}", crate::text::plural(epochs, "epoch")),
         };
         let each = if self.folds > 0 {

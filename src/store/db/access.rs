@@ -1,9 +1,42 @@
 //! The sealed test set's access log: append-only, each entry hash-chained to the one before.
 
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use super::{AccessRow, Db, now};
+use super::{Db, now};
 use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessRow {
+    pub seq: i64,
+    pub job: String,
+    pub kind: String,
+    pub split_job: String,
+    pub split: String,
+    pub split_hash: String,
+    pub at: f64,
+    pub prev: String,
+    pub hash: String,
+}
+
+impl AccessRow {
+    /// The chained hash: each entry commits to the one before it.
+    pub fn expected_hash(&self) -> String {
+        let text = format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            self.seq,
+            self.job,
+            self.kind,
+            self.split_job,
+            self.split,
+            self.split_hash,
+            self.at,
+            self.prev
+        );
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
 
 impl Db {
     /// Append an access to the hash-chained log and return it.
