@@ -13,7 +13,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 
 use super::Search;
 use crate::error::Result;
