@@ -445,12 +445,13 @@ mod tests {
     use crate::vocab::rng_for;
     use rand::Rng;
 
-    /// A scheduler that runs a fixed list of items, each deciding from no results.
-    struct Fixed(Vec<WorkItem>);
+    /// A scheduler that runs a fixed list of items, decision k waiting for the results of
+    /// all items but the last `lag`.
+    struct Fixed(Vec<WorkItem>, usize);
 
     impl Scheduler for Fixed {
-        fn horizon(&self, _k: usize, _issued: &[WorkItem]) -> usize {
-            0
+        fn horizon(&self, k: usize, _issued: &[WorkItem]) -> usize {
+            k.saturating_sub(self.1)
         }
         fn decide(&self, k: usize, _i: &[WorkItem], _r: &[ItemResult]) -> Decision {
             self.0
@@ -461,7 +462,11 @@ mod tests {
     }
 
     fn config(x: f64) -> Config {
-        [("x1".to_string(), x.into()), ("x2".to_string(), 1.0.into())].into()
+        [
+            ("x1".to_string(), x.into()),
+            ("x2".to_string(), 1.0_f64.into()),
+        ]
+        .into()
     }
 
     fn item(trial: usize, x: f64) -> WorkItem {
@@ -475,9 +480,9 @@ mod tests {
         }
     }
 
-    fn rules(retries: u32) -> Rules {
+    fn rules(retries: u32, twins: bool) -> Rules {
         Rules {
-            twins: true,
+            twins,
             folds: 0,
             retries,
             epochs: None,
@@ -647,10 +652,11 @@ mod tests {
     /// A whole search with `workers` workers answering in a seeded random order.
     fn search(
         sched: &dyn Scheduler,
+        twins: bool,
         workers: usize,
         order: u64,
     ) -> (Vec<WorkItem>, Vec<ItemResult>) {
-        let mut d = Driver::new(sched, rules(0), workers);
+        let mut d = Driver::new(sched, rules(0, twins), workers);
         d.feed(Event::Start { time_left: None });
         let mut rng = rng_for(order, "answer-order", 0);
         loop {
@@ -674,10 +680,11 @@ mod tests {
             (StrategyKind::Tpe, Some(10)),
         ] {
             let sched = scheduler(kind, trials);
-            let one = search(sched.as_ref(), 1, 0);
+            let twins = !kind.is_multi_fidelity();
+            let one = search(sched.as_ref(), twins, 1, 0);
             assert!(one.0.len() >= 10, "{kind:?}: {} items", one.0.len());
             for order in 1..4 {
-                let three = search(sched.as_ref(), 3, order);
+                let three = search(sched.as_ref(), twins, 3, order);
                 assert_eq!(one.0, three.0, "{kind:?}: other decisions (order {order})");
                 let values =
                     |r: &[ItemResult]| r.iter().map(|r| (r.item, r.value)).collect::<Vec<_>>();
@@ -688,8 +695,8 @@ mod tests {
 
     #[test]
     fn a_crashed_worker_is_retried_then_its_unit_fails() {
-        let sched = Fixed(vec![item(0, 0.0), item(1, 1.0)]);
-        let mut d = Driver::new(&sched, rules(1), 1);
+        let sched = Fixed(vec![item(0, 0.0), item(1, 1.0)], usize::MAX);
+        let mut d = Driver::new(&sched, rules(1, true), 1);
         d.feed(Event::Start { time_left: None });
         assert_eq!(d.turn(0), None);
         assert_eq!(d.sent(), vec![((0, 0), 0)]);
@@ -753,13 +760,14 @@ mod tests {
     #[test]
     fn the_deadline_stops_new_work_and_waits_for_the_items_in_flight() {
         let items: Vec<WorkItem> = (0..6).map(|t| item(t, t as f64)).collect();
-        let sched = Fixed(items);
-        let mut d = Driver::new(&sched, rules(0), 2);
+        // Each decision waits for all results but the last one's: two items run at a time.
+        let sched = Fixed(items, 1);
+        let mut d = Driver::new(&sched, rules(0, true), 2);
         d.feed(Event::Start {
             time_left: Some(Duration::from_secs(10)),
         });
         assert_eq!(d.turn(9), None);
-        assert_eq!(d.m.issued.len(), 6);
+        assert_eq!(d.m.issued.len(), 2);
         assert_eq!(d.m.running(), 2);
         d.log.clear();
         assert_eq!(d.turn(10), None, "two items still train");
@@ -775,8 +783,8 @@ mod tests {
 
     #[test]
     fn a_stop_signal_lets_running_items_checkpoint_and_stops() {
-        let sched = Fixed(vec![item(0, 0.0), item(1, 1.0), item(2, 2.0)]);
-        let mut d = Driver::new(&sched, rules(0), 2);
+        let sched = Fixed(vec![item(0, 0.0), item(1, 1.0), item(2, 2.0)], usize::MAX);
+        let mut d = Driver::new(&sched, rules(0, true), 2);
         d.feed(Event::Start { time_left: None });
         d.turn(0);
         assert_eq!(d.m.running(), 2);
@@ -799,8 +807,8 @@ mod tests {
 
     #[test]
     fn a_repeated_configuration_takes_its_twins_result_when_it_arrives() {
-        let sched = Fixed(vec![item(0, 0.0), item(1, 0.0), item(2, 2.0)]);
-        let mut d = Driver::new(&sched, rules(0), 2);
+        let sched = Fixed(vec![item(0, 0.0), item(1, 0.0), item(2, 2.0)], usize::MAX);
+        let mut d = Driver::new(&sched, rules(0, true), 2);
         d.feed(Event::Start { time_left: None });
         d.turn(0);
         assert_eq!(

@@ -317,39 +317,41 @@ impl<'a> Search<'_, 'a> {
         // its row is in SQLite, and a cheap trial costs one journal sync, not five.
         let db = self.ctx.db;
         let mut held = Some(db.hold()?);
-        let pool = pool.as_mut();
-        self.feed(Event::Start { time_left }, pool, &mut held)?;
+        let workers = pool.as_mut();
+        self.feed(Event::Start { time_left }, workers, &mut held)?;
         // Work finished before a restart but not recorded: take it from the trial folder.
         for unit in self.m.queued() {
             if let Some(status) = self.read_status(unit) {
-                self.feed(Event::Found { unit, status }, pool, &mut held)?;
+                self.feed(Event::Found { unit, status }, workers, &mut held)?;
             }
         }
         self.ctx
             .progress
             .start(&self.ctx.stage.name, self.m.issued.len() as u64);
         loop {
-            if pool.follow_signals()? {
+            if workers.follow_signals()? {
                 self.ctx
                     .progress
                     .line("  stopping: trials checkpoint and stop (Ctrl-C again to stop at once)");
             }
-            if pool.stopping() {
-                self.feed(Event::Interrupt, pool, &mut held)?;
+            if workers.stopping() {
+                self.feed(Event::Interrupt, workers, &mut held)?;
             }
             if held.is_none() {
                 held = Some(db.hold()?);
             }
             let elapsed = started.elapsed();
-            if let Some(Stop::Interrupted) = self.feed(Event::Tick { elapsed }, pool, &mut held)? {
+            if let Some(Stop::Interrupted) =
+                self.feed(Event::Tick { elapsed }, workers, &mut held)?
+            {
                 return Err(Error::Interrupted);
             }
             while self.m.wants_worker() {
-                let Some(w) = pool.idle() else { break };
-                self.feed(Event::WorkerFree(w), pool, &mut held)?;
+                let Some(w) = workers.idle() else { break };
+                self.feed(Event::WorkerFree(w), workers, &mut held)?;
             }
             self.show_progress(self.m.running());
-            match self.feed(Event::Wait, pool, &mut held)? {
+            match self.feed(Event::Wait, workers, &mut held)? {
                 Some(Stop::Done) => break,
                 Some(Stop::Stuck) => {
                     return Err(Error::internal(
@@ -367,7 +369,7 @@ impl<'a> Search<'_, 'a> {
             if let Some(h) = held.take() {
                 h.commit()?;
             }
-            let event = pool.next_event(Duration::from_millis(500));
+            let event = workers.next_event(Duration::from_millis(500));
             held = Some(db.hold()?);
             if let Some(WorkerEvent::Note(m)) = &event {
                 self.ctx.progress.line(m);
@@ -381,7 +383,7 @@ impl<'a> Search<'_, 'a> {
                     continue;
                 };
                 if let Some(status) = self.read_status(unit) {
-                    self.feed(Event::Answered { request, status }, pool, &mut held)?;
+                    self.feed(Event::Answered { request, status }, workers, &mut held)?;
                 }
             }
             let (worker, crashed) = match event {
@@ -389,13 +391,13 @@ impl<'a> Search<'_, 'a> {
                 Some(WorkerEvent::Lost { worker }) => (worker, false),
                 _ => continue,
             };
-            if let Some(request) = pool.exited(worker) {
+            if let Some(request) = workers.exited(worker) {
                 let ended = Event::WorkerEnded {
                     request,
                     worker,
                     crashed,
                 };
-                self.feed(ended, pool, &mut held)?;
+                self.feed(ended, workers, &mut held)?;
             }
         }
         if let Some(h) = held.take() {
