@@ -7,13 +7,14 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::search::{Decision, ItemResult, WorkItem, scheduler, strategy};
+use crate::search::{ItemResult, WorkItem, scheduler, strategy};
 use crate::stage::Ctx;
-use crate::train::protocol::{Mode, TrainRequest, TrialState, TrialStatus};
+use crate::store::db::Held;
+use crate::train::protocol::{Mode, TrainRequest, TrialStatus};
 use crate::train::{TrialDir, trial_seed};
 use crate::vocab::ItemState;
 use crate::workers::Workers;
-use crate::workers::pool::{Event, Pool, worker_program};
+use crate::workers::pool::{Event as WorkerEvent, Pool, worker_program};
 use crate::workers::slurm;
 use crate::workflow::SearchSpec;
 use crate::workflow::executor::ExecutorKind;
@@ -39,10 +40,12 @@ pub fn folds_of(ctx: &Ctx) -> Result<usize> {
 }
 mod folds;
 mod grow;
+mod machine;
 pub use grow::{
     BudgetEntry, Within, budget_changed, budget_text, history as budget_history,
     history_text as budget_history_text, within,
 };
+use machine::{Action, Event, Machine, Stop};
 mod outcome;
 mod records;
 mod repeats;
@@ -51,10 +54,8 @@ pub mod retry;
 struct Search<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     spec: &'c SearchSpec,
-    issued: Vec<WorkItem>,
-    results: Vec<Option<ItemResult>>,
-    /// Duplicates (item, twin item) waiting for their twin's result.
-    waiting: Vec<(usize, usize)>,
+    /// The decisions: items, results, the queue and the requests out.
+    m: Machine<'c>,
     /// While the first trials all failed outright for one reason: it, and which trials.
     failing: Option<(String, Vec<usize>)>,
     /// Fail-fast no longer applies: a first trial did not fail outright, failed otherwise, or
@@ -64,18 +65,6 @@ struct Search<'c, 'a> {
     folds: usize,
     /// Fold statuses of items whose other folds are still training.
     fold_status: HashMap<usize, Vec<Option<TrialStatus>>>,
-    // Kept up to date as items and results come, so that no step of a tick reads every item:
-    /// The results of items `0..known.len()`, all known (what the scheduler decides from).
-    known: Vec<ItemResult>,
-    /// Items without a result yet.
-    unfinished: std::collections::BTreeSet<usize>,
-    /// Plain strategies: the first item of each (configuration, epochs); `twin[k]` is the
-    /// earlier item that item k repeats.
-    first_of: HashMap<(String, u32), usize>,
-    twin: Vec<Option<usize>>,
-    /// Results known, and the best objective among them.
-    done: usize,
-    best: Option<f64>,
     /// A program was seen not resuming from its checkpoint (warned once).
     warned_repeats: bool,
     /// `--retry-failed`: recorded decisions to make again, by item (see `retry`).
@@ -133,22 +122,20 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<crate::stage::output::Sea
         rows = ctx.db.items(&ctx.job.id)?;
     }
     let folds = folds::count(ctx.data_ref()?.as_ref())?;
+    let rules = machine::Rules {
+        twins: !spec.strategy.kind.is_multi_fidelity(),
+        folds,
+        retries: spec.retries,
+        epochs: spec.budget.epochs,
+    };
     let mut s = Search {
         ctx,
         spec,
-        issued: Vec::new(),
-        results: Vec::new(),
-        waiting: Vec::new(),
+        m: Machine::new(sched.as_ref(), rules),
         failing: None,
         any_ok: false,
         folds,
         fold_status: HashMap::new(),
-        known: Vec::new(),
-        unfinished: Default::default(),
-        first_of: HashMap::new(),
-        twin: Vec::new(),
-        done: 0,
-        best: None,
         warned_repeats: false,
         stale: Vec::new(),
     };
@@ -167,26 +154,26 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<crate::stage::output::Sea
             s.stale.push(row);
             continue;
         }
-        s.add_item(row.item.clone());
+        s.m.add_item(row.item.clone());
         if matches!(row.state, ItemState::Done | ItemState::Failed) {
             let r = ItemResult {
                 best_epoch: row.best_epoch,
                 stopped: row.stopped,
                 ..s.stored_result(row.index, row.value)?
             };
-            s.set_result(row.index, r);
+            s.m.set_result(row.index, r);
         }
     }
     // Fail-fast judges a fresh search's first trials only (see `fail_fast`).
     s.any_ok = resumed;
     if s.any_ok {
-        let left = s.unfinished.len();
+        let left = s.m.unfinished.len();
         s.ctx.progress.line(&format!(
             "  resuming: {} items recorded, {left} to finish",
-            s.issued.len()
+            s.m.issued.len()
         ));
     }
-    s.run_loop(sched.as_ref(), pool)?;
+    s.run_loop(pool)?;
     s.drop_stale()?;
     s.finish()
 }
@@ -196,45 +183,9 @@ impl<'a> Search<'_, 'a> {
         &self.ctx.job.id
     }
 
-    /// A new item, not yet finished.
-    fn add_item(&mut self, item: WorkItem) {
-        let k = self.issued.len();
-        // Only plain strategies train each item as a new trial; a repeat takes its twin's result.
-        let twin = if self.spec.strategy.kind.is_multi_fidelity() {
-            None
-        } else {
-            let key = (crate::search::space::config_hash(&item.config), item.epochs);
-            match self.first_of.get(&key) {
-                Some(&first) => Some(first),
-                None => {
-                    self.first_of.insert(key, k);
-                    None
-                }
-            }
-        };
-        self.twin.push(twin);
-        self.issued.push(item);
-        self.results.push(None);
-        self.unfinished.insert(k);
-    }
-
-    /// Item `k`'s result arrived.
-    fn set_result(&mut self, k: usize, r: ItemResult) {
-        if let Some(v) = r.value {
-            self.best = Some(self.best.map_or(v, |b| b.min(v)));
-        }
-        if self.results[k].replace(r).is_none() {
-            self.done += 1;
-        }
-        self.unfinished.remove(&k);
-        while let Some(Some(r)) = self.results.get(self.known.len()) {
-            self.known.push(r.clone());
-        }
-    }
-
     /// An item's result from the database (after a restart).
     fn stored_result(&self, index: usize, value: Option<f64>) -> Result<ItemResult> {
-        self.result_of(&self.issued[index], index, value)
+        self.result_of(&self.m.issued[index], index, value)
     }
 
     /// Item `index`'s result from the database, its curve from the trial's recorded epochs.
@@ -260,7 +211,7 @@ impl<'a> Search<'_, 'a> {
     }
 
     fn request(&self, (index, fold): Unit, attempt: u32) -> Result<TrainRequest> {
-        let item = &self.issued[index];
+        let item = &self.m.issued[index];
         let layout = self.ctx.layout;
         let mut config = self.spec.params.clone();
         config.extend(item.config.clone());
@@ -326,7 +277,7 @@ impl<'a> Search<'_, 'a> {
 
     /// The folder a unit trains in: the trial's, or its fold's inside it.
     fn unit_dir(&self, (k, fold): Unit) -> std::path::PathBuf {
-        let dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
+        let dir = self.ctx.layout.trial(self.job(), self.m.issued[k].trial);
         if self.folds > 0 {
             dir.fold(fold).to_path_buf()
         } else {
@@ -349,124 +300,62 @@ impl<'a> Search<'_, 'a> {
         Ok(pool)
     }
 
-    fn run_loop(
-        &mut self,
-        sched: &dyn crate::search::Scheduler,
-        mut pool: Box<dyn Workers + 'a>,
-    ) -> Result<()> {
-        let trials_dir = self.ctx.layout.trials(self.job());
+    /// The driver: it turns the workers' messages, the clock and stop signals into the
+    /// machine's events, and carries out its actions (records, requests, lines).
+    fn run_loop(&mut self, mut pool: Box<dyn Workers + 'a>) -> Result<()> {
         // The time budget counts every run of this search: earlier runs' time is recorded.
         let started = Instant::now();
         let spent_before = self.ctx.db.search_seconds(self.job())?;
         let mut last_saved = started;
-        let deadline = match &self.spec.budget.time {
-            Some(t) => {
-                let budget =
-                    crate::workflow::search::parse_duration(t).map_err(Error::Usage)? as f64;
-                Some(started + Duration::from_secs_f64((budget - spent_before).max(0.0)))
-            }
-            None => None,
-        };
+        let time_left = time_left(&self.spec.budget, spent_before)?;
         // Every write of a tick (results in, items decided, items handed out) is held for one
         // commit, made before a request goes out or the loop waits: a trial is durable once
         // its row is in SQLite, and a cheap trial costs one journal sync, not five.
         let db = self.ctx.db;
         let mut held = Some(db.hold()?);
-        let mut queue = VecDeque::new();
-        let pending: Vec<usize> = self.unfinished.iter().copied().collect();
-        for k in pending {
-            self.enqueue(k, &mut queue)?;
-        }
+        let workers = pool.as_mut();
+        self.feed(Event::Start { time_left }, workers, &mut held)?;
         // Work finished before a restart but not recorded: take it from the trial folder.
-        for &u in queue.clone().iter() {
-            if let Some(status) = self.read_status(u) {
-                if unit_of(status.request) == u && status.state != TrialState::Running {
-                    queue.retain(|&q| q != u);
-                    self.finish_unit(u, status)?;
-                }
+        for unit in self.m.queued() {
+            if let Some(status) = self.read_status(unit) {
+                self.feed(Event::Found { unit, status }, workers, &mut held)?;
             }
         }
-        let mut in_flight: HashMap<u64, (Unit, usize)> = HashMap::new();
-        let mut crashes: HashMap<Unit, u32> = HashMap::new();
-        let mut finished = false;
         self.ctx
             .progress
-            .start(&self.ctx.stage.name, self.issued.len() as u64);
+            .start(&self.ctx.stage.name, self.m.issued.len() as u64);
         loop {
-            if pool.follow_signals()? {
+            if workers.follow_signals()? {
                 self.ctx
                     .progress
                     .line("  stopping: trials checkpoint and stop (Ctrl-C again to stop at once)");
             }
-            let stopping = pool.stopping();
-            if stopping && in_flight.is_empty() {
-                return Err(Error::Interrupted);
-            }
-            let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-            if out_of_time && !finished {
-                self.ctx
-                    .progress
-                    .line("  time budget reached: no new work is started");
-                finished = true;
-                queue.clear();
+            if workers.stopping() {
+                self.feed(Event::Interrupt, workers, &mut held)?;
             }
             if held.is_none() {
                 held = Some(db.hold()?);
             }
-            while !stopping && !finished {
-                if self.over_epoch_budget() {
-                    finished = true;
-                    break;
-                }
-                let k = self.issued.len();
-                let h = sched.horizon(k, &self.issued).min(k);
-                if self.known.len() < h {
-                    break;
-                }
-                match sched.decide(k, &self.issued, &self.known[..h]) {
-                    Decision::Run(item) => {
-                        self.ctx.db.insert_item(self.job(), k, &item)?;
-                        self.add_item(item);
-                        if !self.reuse_stale(k)? {
-                            self.enqueue(k, &mut queue)?;
-                        }
-                    }
-                    Decision::Finished => finished = true,
-                }
+            let elapsed = started.elapsed();
+            if let Some(Stop::Interrupted) =
+                self.feed(Event::Tick { elapsed }, workers, &mut held)?
+            {
+                return Err(Error::Interrupted);
             }
-            while !stopping {
-                let Some(&u) = queue.front() else { break };
-                let Some(w) = pool.idle() else { break };
-                queue.pop_front();
-                let k = u.0;
-                let attempt = self.ctx.db.bump_attempts(self.job(), k)?;
-                let req = self.request(u, attempt)?;
-                if self.spec.restart_promotions
-                    && self.issued[..k].iter().any(|i| i.trial == req.trial)
-                {
-                    // Measuring what continuation saves: forget the trial's progress.
-                    let _ = std::fs::remove_dir_all(TrialDir::of(&req.trial_dir).checkpoints());
-                    let _ = std::fs::remove_file(TrialDir::of(&req.trial_dir).metrics());
-                }
-                self.ctx.db.set_trial_state(
-                    self.job(),
-                    req.trial,
-                    crate::vocab::TrialRowState::Running,
-                )?;
-                if let Some(h) = held.take() {
-                    h.commit()?;
-                }
-                pool.send(w, &req)?;
-                in_flight.insert(req.id, (u, w));
+            while self.m.wants_worker() {
+                let Some(w) = workers.idle() else { break };
+                self.feed(Event::WorkerFree(w), workers, &mut held)?;
             }
-            self.show_progress(in_flight.len());
-            if finished && queue.is_empty() && in_flight.is_empty() {
-                break;
-            }
-            if queue.is_empty() && in_flight.is_empty() && !finished && self.waiting.is_empty() {
-                return Err(Error::internal(
-                    "the scheduler waits for results that will never come",
-                ));
+            self.show_progress(self.m.running());
+            match self.feed(Event::Wait, workers, &mut held)? {
+                Some(Stop::Done) => break,
+                Some(Stop::Stuck) => {
+                    return Err(Error::internal(
+                        "the scheduler waits for results that will never come",
+                    ));
+                }
+                Some(Stop::Interrupted) => return Err(Error::Interrupted),
+                None => {}
             }
             if last_saved.elapsed() >= Duration::from_secs(1) {
                 last_saved = Instant::now();
@@ -476,87 +365,35 @@ impl<'a> Search<'_, 'a> {
             if let Some(h) = held.take() {
                 h.commit()?;
             }
-            let event = pool.next_event(Duration::from_millis(500));
+            let event = workers.next_event(Duration::from_millis(500));
             held = Some(db.hold()?);
-            if let Some(Event::Note(m)) = &event {
+            if let Some(WorkerEvent::Note(m)) = &event {
                 self.ctx.progress.line(m);
             }
-            let requests: Vec<u64> = match &event {
-                Some(Event::Done { request, .. }) => vec![*request],
-                _ => in_flight.keys().copied().collect(),
+            let requests = match &event {
+                Some(WorkerEvent::Done { request, .. }) => vec![*request],
+                _ => self.m.requests(),
             };
             for request in requests {
-                let Some(&(u, w)) = in_flight.get(&request) else {
+                let Some(unit) = self.m.in_flight(request) else {
                     continue;
                 };
-                match self.read_status(u) {
-                    Some(st) if st.request == request && st.state == TrialState::Running => {
-                        // Stopped by a signal after a checkpoint: resumes on the next run,
-                        // or now if only the worker was signalled.
-                        in_flight.remove(&request);
-                        pool.release(w);
-                        if !stopping {
-                            queue.push_front(u);
-                        }
-                    }
-                    Some(st) if st.request == request => {
-                        in_flight.remove(&request);
-                        pool.release(w);
-                        self.finish_unit(u, st)?;
-                    }
-                    _ => {}
+                if let Some(status) = self.read_status(unit) {
+                    self.feed(Event::Answered { request, status }, workers, &mut held)?;
                 }
             }
             let (worker, crashed) = match event {
-                Some(Event::Exited { worker }) => (worker, true),
-                Some(Event::Lost { worker }) => (worker, false),
+                Some(WorkerEvent::Exited { worker }) => (worker, true),
+                Some(WorkerEvent::Lost { worker }) => (worker, false),
                 _ => continue,
             };
-            {
-                let Some(request) = pool.exited(worker) else {
-                    continue;
+            if let Some(request) = workers.exited(worker) {
+                let ended = Event::WorkerEnded {
+                    request,
+                    worker,
+                    crashed,
                 };
-                let Some((u, _)) = in_flight.remove(&request) else {
-                    continue;
-                };
-                let k = u.0;
-                if stopping {
-                    continue;
-                }
-                if !crashed {
-                    // The cluster took the worker away: not the trial's fault, no retry used.
-                    self.ctx.progress.line(&format!(
-                        "  item {k} resumes from its last checkpoint on another worker"
-                    ));
-                    queue.push_front(u);
-                    continue;
-                }
-                if crate::store::disk_full(&trials_dir) {
-                    return Err(Error::DiskFull { path: trials_dir });
-                }
-                // Only crashes count against the retry limit, not restarts of the coordinator.
-                let attempts = {
-                    let c = crashes.entry(u).or_insert(0u32);
-                    *c += 1;
-                    *c
-                };
-                if attempts > self.spec.retries {
-                    let status = TrialStatus {
-                        request,
-                        state: TrialState::Failed,
-                        epoch: 0,
-                        metrics: Default::default(),
-                        reason: Some(format!("worker crashed {attempts} times")),
-                        seconds: 0.0,
-                        early: None,
-                    };
-                    self.finish_unit(u, status)?;
-                } else {
-                    self.ctx.progress.line(&format!(
-                        "  worker {worker} died; retrying item {k} from its last checkpoint"
-                    ));
-                    queue.push_front(u);
-                }
+                self.feed(ended, workers, &mut held)?;
             }
         }
         if let Some(h) = held.take() {
@@ -568,4 +405,118 @@ impl<'a> Search<'_, 'a> {
         self.ctx.db.set_search_seconds(self.job(), spent)?;
         Ok(())
     }
+
+    /// Give the machine an event and carry out its actions, and those of the events that
+    /// answer them, in order. A stop ends the round and is returned.
+    fn feed(
+        &mut self,
+        event: Event,
+        pool: &mut (dyn Workers + 'a),
+        held: &mut Option<Held<'_>>,
+    ) -> Result<Option<Stop>> {
+        let mut events = VecDeque::from([event]);
+        while let Some(e) = events.pop_front() {
+            for action in self.m.on(e) {
+                if let Action::Stop(stop) = action {
+                    return Ok(Some(stop));
+                }
+                events.extend(self.carry_out(action, pool, held)?);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Carry out one action; the event that answers it, where one does.
+    fn carry_out(
+        &mut self,
+        action: Action,
+        pool: &mut (dyn Workers + 'a),
+        held: &mut Option<Held<'_>>,
+    ) -> Result<Option<Event>> {
+        let line = match action {
+            Action::Issue { k, item } => {
+                self.ctx.db.insert_item(self.job(), k, &item)?;
+                let reused = self.reuse_stale(k)?;
+                return Ok(Some(Event::Issued { k, reused }));
+            }
+            Action::Duplicate { k, twin, result } => {
+                self.record_duplicate(k, twin, &result)?;
+                return Ok(None);
+            }
+            Action::Send { unit, worker } => return self.send(unit, worker, pool, held).map(Some),
+            Action::Release(worker) => {
+                pool.release(worker);
+                return Ok(None);
+            }
+            Action::Record { unit, status } => {
+                let result = self.finish_unit(unit, status)?;
+                return Ok(result.map(|result| Event::Result { k: unit.0, result }));
+            }
+            Action::Tidy => {
+                self.enforce_disk_limit();
+                return Ok(None);
+            }
+            Action::Crashed { .. } => {
+                let trials_dir = self.ctx.layout.trials(self.job());
+                if crate::store::disk_full(&trials_dir) {
+                    return Err(Error::DiskFull { path: trials_dir });
+                }
+                return Ok(None);
+            }
+            Action::OutOfTime => "  time budget reached: no new work is started".to_string(),
+            Action::Retry { unit, worker } => format!(
+                "  worker {worker} died; retrying item {} from its last checkpoint",
+                unit.0
+            ),
+            Action::Moved { unit } => format!(
+                "  item {} resumes from its last checkpoint on another worker",
+                unit.0
+            ),
+            // `feed` ends the round.
+            Action::Stop(_) => return Ok(None),
+        };
+        self.ctx.progress.line(&line);
+        Ok(None)
+    }
+
+    /// Hand `unit` to `worker`: the attempt is counted and the trial marked running first.
+    fn send(
+        &mut self,
+        unit: Unit,
+        worker: usize,
+        pool: &mut (dyn Workers + 'a),
+        held: &mut Option<Held<'_>>,
+    ) -> Result<Event> {
+        let k = unit.0;
+        let attempt = self.ctx.db.bump_attempts(self.job(), k)?;
+        let req = self.request(unit, attempt)?;
+        if self.spec.restart_promotions && self.m.issued[..k].iter().any(|i| i.trial == req.trial) {
+            // Measuring what continuation saves: forget the trial's progress.
+            let _ = std::fs::remove_dir_all(TrialDir::of(&req.trial_dir).checkpoints());
+            let _ = std::fs::remove_file(TrialDir::of(&req.trial_dir).metrics());
+        }
+        self.ctx
+            .db
+            .set_trial_state(self.job(), req.trial, crate::vocab::TrialRowState::Running)?;
+        if let Some(h) = held.take() {
+            h.commit()?;
+        }
+        pool.send(worker, &req)?;
+        Ok(Event::Sent {
+            request: req.id,
+            unit,
+            worker,
+        })
+    }
+}
+
+/// How long this run may take: the time budget less what earlier runs of the search spent.
+fn time_left(budget: &crate::search::Budget, spent_before: f64) -> Result<Option<Duration>> {
+    let Some(t) = &budget.time else {
+        return Ok(None);
+    };
+    let budget = crate::workflow::search::parse_duration(t).map_err(Error::Usage)? as f64;
+    Ok(Some(Duration::from_secs_f64(
+        (budget - spent_before).max(0.0),
+    )))
 }

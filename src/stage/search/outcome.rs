@@ -12,20 +12,13 @@ use crate::stage::retention;
 impl Search<'_, '_> {
     /// Epochs of `trial` that unfinished items will clone from.
     pub(super) fn pending_clones(&self, trial: usize) -> Vec<u32> {
-        self.unfinished
+        self.m
+            .unfinished
             .iter()
-            .filter_map(|&k| self.issued[k].clone_from)
+            .filter_map(|&k| self.m.issued[k].clone_from)
             .filter(|(t, _)| *t == trial)
             .map(|(_, e)| e)
             .collect()
-    }
-
-    /// Every result known now counts at the epochs it reached: never more than the
-    /// scheduler's count (which knows a prefix), so the scheduler's budget decides.
-    pub(super) fn over_epoch_budget(&self) -> bool {
-        self.spec.budget.epochs.is_some_and(|limit| {
-            crate::search::epochs_paid_known(&self.issued, self.results.iter().flatten()) >= limit
-        })
     }
 
     /// Under `disk_limit_mb`, clear the checkpoints of the worst trials that nothing running
@@ -42,7 +35,7 @@ impl Search<'_, '_> {
         }
         let mut best: HashMap<usize, Option<f64>> = HashMap::new();
         let mut busy = std::collections::HashSet::new();
-        for (it, r) in self.issued.iter().zip(&self.results) {
+        for (it, r) in self.m.issued.iter().zip(&self.m.results) {
             match r {
                 None => {
                     busy.insert(it.trial);
@@ -70,8 +63,8 @@ impl Search<'_, '_> {
     }
 
     pub(super) fn show_progress(&self, running: usize) {
-        let done = self.done as u64;
-        let best = self.best.map(|v| {
+        let done = self.m.done as u64;
+        let best = self.m.best.map(|v| {
             format!(
                 "best {} {:.4}",
                 self.spec.metric.name,
@@ -80,7 +73,7 @@ impl Search<'_, '_> {
         });
         self.ctx.progress.set(
             done,
-            self.issued.len() as u64,
+            self.m.issued.len() as u64,
             &format!("{running} running {}", best.unwrap_or_default()),
         );
     }
@@ -96,7 +89,7 @@ impl Search<'_, '_> {
         let reached: Vec<crate::search::WorkItem> = known
             .iter()
             .filter_map(|r| {
-                let planned = self.issued.get(r.item)?;
+                let planned = self.m.issued.get(r.item)?;
                 Some(crate::search::WorkItem {
                     epochs: r.epochs,
                     ..planned.clone()
@@ -110,7 +103,7 @@ impl Search<'_, '_> {
     fn failures(&self) -> Result<(usize, Option<(String, usize)>)> {
         // Grouped as `status` groups them: by reason with the trials' values taken out. Only
         // the trials this search selects among (a smaller budget keeps others recorded).
-        let issued = self.issued.iter().map(|i| i.trial).collect();
+        let issued = self.m.issued.iter().map(|i| i.trial).collect();
         let groups = self
             .ctx
             .db
@@ -125,9 +118,9 @@ impl Search<'_, '_> {
 
     /// Select the configuration and write `best.json`.
     pub(super) fn finish(self) -> Result<SearchOutput> {
-        let known: Vec<ItemResult> = self.results.iter().flatten().cloned().collect();
+        let known: Vec<ItemResult> = self.m.results.iter().flatten().cloned().collect();
         let (failed, top_reason) = self.failures()?;
-        let Some((trial, epochs, objective)) = scheduler::best_trial(&self.issued, &known) else {
+        let Some((trial, epochs, objective)) = scheduler::best_trial(&self.m.issued, &known) else {
             let why = top_reason.map_or_else(String::new, |(r, t)| {
                 format!(
                     " (most often: {r}; see `hpflow show {}/{t}`)",
@@ -140,6 +133,7 @@ impl Search<'_, '_> {
             )));
         };
         let item = self
+            .m
             .issued
             .iter()
             .find(|i| i.trial == trial)
@@ -147,6 +141,7 @@ impl Search<'_, '_> {
         let mut config = self.spec.params.clone();
         // The newest configuration of the trial (PBT changes it along the way).
         let latest = self
+            .m
             .issued
             .iter()
             .rev()

@@ -1,8 +1,6 @@
 //! Recording what workers report: reading a trial's status, ingesting it into SQLite, and
 //! duplicate configurations that take their twin's result instead of training.
 
-use std::collections::VecDeque;
-
 use super::Search;
 use crate::error::{Error, Result};
 use crate::search::ItemResult;
@@ -15,19 +13,20 @@ impl Search<'_, '_> {
     }
 
     /// A unit's final status: the item's, or one fold's (the item ends with its last fold).
+    /// The item's result once it has one.
     pub(super) fn finish_unit(
         &mut self,
         (k, fold): super::Unit,
         status: TrialStatus,
-    ) -> Result<()> {
+    ) -> Result<Option<ItemResult>> {
         if self.folds == 0 {
-            return self.ingest(k, status);
+            return self.ingest(k, status).map(Some);
         }
         let n = self.folds;
         let slots = self.fold_status.entry(k).or_insert_with(|| vec![None; n]);
         slots[fold] = Some(status);
         if slots.iter().any(Option::is_none) {
-            return Ok(());
+            return Ok(None);
         }
         let each: Vec<TrialStatus> = self
             .fold_status
@@ -36,18 +35,19 @@ impl Search<'_, '_> {
             .into_iter()
             .flatten()
             .collect();
-        let trial_dir = self.ctx.layout.trial(self.job(), self.issued[k].trial);
+        let trial_dir = self.ctx.layout.trial(self.job(), self.m.issued[k].trial);
         let merged = super::folds::merge(&trial_dir, &each, &self.spec.metric.name)
             .map_err(Error::internal)?;
         for f in 0..n {
             retention::prune_trial(&self.unit_dir((k, f)), &[]);
         }
-        self.ingest(k, merged)
+        self.ingest(k, merged).map(Some)
     }
 
-    /// Record a finished item: its value, the trial's state and every epoch's metrics.
-    pub(super) fn ingest(&mut self, k: usize, status: TrialStatus) -> Result<()> {
-        let item = self.issued[k].clone();
+    /// Record a finished item: its value, the trial's state and every epoch's metrics. The
+    /// item's result, for the machine.
+    pub(super) fn ingest(&mut self, k: usize, status: TrialStatus) -> Result<ItemResult> {
+        let item = self.m.issued[k].clone();
         let dir = self.ctx.layout.trial(self.job(), item.trial);
         if status.state == TrialState::Failed && crate::store::disk_full(&dir) {
             // Not the trial's failure: the run stops and the item is trained again on resume.
@@ -149,7 +149,6 @@ impl Search<'_, '_> {
             "  trial {:>4}  epoch {:>3}  {} {shown}{extra}{stopped}",
             item.trial, status.epoch, metric.name
         ));
-        self.set_result(k, result);
         self.warn_repeats(k);
         if unreported && matches!(self.spec.trainer, crate::train::TrainerSpec::Command { .. }) {
             // The program's output names other metrics: every trial would fail alike.
@@ -163,18 +162,7 @@ impl Search<'_, '_> {
         }
         let hard = (state == TrialState::Failed).then(|| reason.as_deref().unwrap_or("failed"));
         self.fail_fast(item.trial, hard)?;
-        let ready: Vec<(usize, usize)> = self
-            .waiting
-            .iter()
-            .copied()
-            .filter(|(_, twin)| *twin == k)
-            .collect();
-        self.waiting.retain(|(_, twin)| *twin != k);
-        for (dup, twin) in ready {
-            self.copy_result(dup, twin)?;
-        }
-        self.enforce_disk_limit();
-        Ok(())
+        Ok(result)
     }
 
     /// Stop the search when its first `FAIL_FAST` trials (by number, so that any number of
@@ -211,23 +199,21 @@ impl Search<'_, '_> {
         )))
     }
 
-    /// Copy the twin's result to a duplicate trial instead of training it again.
-    pub(super) fn copy_result(&mut self, k: usize, twin: usize) -> Result<()> {
-        let Some(r) = self.results[twin].clone() else {
-            return Ok(());
-        };
-        let trial = self.issued[k].trial;
-        let twin_trial = self.issued[twin].trial;
-        let result = ItemResult {
-            item: k,
-            trial,
-            ..r
-        };
+    /// Record item `k`'s result, copied from item `twin`'s: the same configuration is not
+    /// trained again.
+    pub(super) fn record_duplicate(
+        &mut self,
+        k: usize,
+        twin: usize,
+        result: &ItemResult,
+    ) -> Result<()> {
+        let trial = self.m.issued[k].trial;
+        let twin_trial = self.m.issued[twin].trial;
         let reason = format!("same configuration as trial {twin_trial}: not trained again");
         let epochs = self.ctx.db.epochs(self.job(), twin_trial)?;
         self.ctx.db.finish_item(
             self.job(),
-            &result,
+            result,
             crate::vocab::TrialRowState::Duplicate,
             &serde_json::Value::Null,
             Some(&reason),
@@ -237,26 +223,6 @@ impl Search<'_, '_> {
         self.ctx
             .progress
             .line(&format!("  trial {trial:>4}  {reason}"));
-        self.set_result(k, result);
         Ok(())
-    }
-
-    /// Queue item `k` for a worker, unless it duplicates an earlier one: then it takes that
-    /// one's result, now or when it arrives.
-    pub(super) fn enqueue(&mut self, k: usize, queue: &mut VecDeque<super::Unit>) -> Result<()> {
-        match self.twin[k] {
-            Some(twin) if self.results[twin].is_some() => self.copy_result(k, twin),
-            Some(twin) => {
-                self.waiting.push((k, twin));
-                Ok(())
-            }
-            None => {
-                // Each fold is a unit of its own, so folds train on several workers at once.
-                for f in 0..self.folds.max(1) {
-                    queue.push_back((k, f));
-                }
-                Ok(())
-            }
-        }
     }
 }

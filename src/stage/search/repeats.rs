@@ -57,7 +57,7 @@ impl Search<'_, '_> {
         if self.warned_repeats || !self.counts_repeats() {
             return;
         }
-        let trial = self.issued[k].trial;
+        let trial = self.m.issued[k].trial;
         let first = self
             .trial_units(trial)
             .iter()
@@ -80,7 +80,7 @@ impl Search<'_, '_> {
             return 0;
         }
         let trials: std::collections::BTreeSet<usize> =
-            self.issued.iter().map(|i| i.trial).collect();
+            self.m.issued.iter().map(|i| i.trial).collect();
         let again: u64 = trials
             .into_iter()
             .flat_map(|t| self.trial_units(t))

@@ -86,13 +86,13 @@ fn forget_status(dir: &std::path::Path) {
 
 impl Search<'_, '_> {
     /// Item `k` was just decided (and recorded, before this). If a stale item is the same
-    /// decision with a result, that result is taken: true. Otherwise the item is trained; a
+    /// decision with a result, that result is taken: returned. Otherwise the item is trained; a
     /// trial that is new at `k` but was something else before starts from a clean folder.
-    pub(super) fn reuse_stale(&mut self, k: usize) -> Result<bool> {
+    pub(super) fn reuse_stale(&mut self, k: usize) -> Result<Option<ItemResult>> {
         if self.stale.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
-        let new = &self.issued[k];
+        let new = &self.m.issued[k];
         let same = |old: &ItemRow| {
             old.item.trial == new.trial
                 && old.item.epochs == new.epochs
@@ -114,12 +114,11 @@ impl Search<'_, '_> {
                 stopped: old.stopped,
                 ..self.stored_result(k, old.value)?
             };
-            self.set_result(k, r);
-            return Ok(true);
+            return Ok(Some(r));
         }
         let trial = new.trial;
         let known = self.stale.iter().any(same);
-        let earlier = self.issued[..k].iter().any(|i| i.trial == trial);
+        let earlier = self.m.issued[..k].iter().any(|i| i.trial == trial);
         let dir = self.ctx.layout.trial(&job, trial);
         if !known && !earlier {
             // The trial number was another configuration's (or nothing's): start clean.
@@ -128,7 +127,7 @@ impl Search<'_, '_> {
         } else {
             forget_status(&dir);
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// After the search: decisions that were not made again are gone. Their trials take back
@@ -143,13 +142,13 @@ impl Search<'_, '_> {
         db.delete_stale(&job)?;
         self.stale.clear();
         let mut last: HashMap<usize, usize> = HashMap::new();
-        for (k, it) in self.issued.iter().enumerate() {
+        for (k, it) in self.m.issued.iter().enumerate() {
             last.insert(it.trial, k);
         }
         for t in touched {
             match last.get(&t) {
                 Some(&k) => {
-                    if let Some(r) = self.results[k].clone() {
+                    if let Some(r) = self.m.results[k].clone() {
                         db.restore_trial(&job, t, &r)?;
                     }
                 }
