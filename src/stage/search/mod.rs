@@ -204,7 +204,7 @@ impl<'a> Search<'_, 'a> {
     fn add_item(&mut self, item: WorkItem) {
         let k = self.issued.len();
         // Only plain strategies train each item as a new trial; a repeat takes its twin's result.
-        let twin = if self.spec.strategy.kind.is_multi_fidelity() {
+        let twin = if self.spec.strategy.kind().is_multi_fidelity() {
             None
         } else {
             let key = (crate::search::space::config_hash(&item.config), item.epochs);
@@ -363,14 +363,9 @@ impl<'a> Search<'_, 'a> {
         let started = Instant::now();
         let spent_before = self.ctx.db.search_seconds(self.job())?;
         let mut last_saved = started;
-        let deadline = match &self.spec.budget.time {
-            Some(t) => {
-                let budget =
-                    crate::workflow::search::parse_duration(t).map_err(Error::Usage)? as f64;
-                Some(started + Duration::from_secs_f64((budget - spent_before).max(0.0)))
-            }
-            None => None,
-        };
+        let deadline = self.spec.budget.time.map(|budget| {
+            started + budget.saturating_sub(Duration::from_secs_f64(spent_before.max(0.0)))
+        });
         // Every write of a tick (results in, items decided, items handed out) is held for one
         // commit, made before a request goes out or the loop waits: a trial is durable once
         // its row is in SQLite, and a cheap trial costs one journal sync, not five.
