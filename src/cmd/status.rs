@@ -124,7 +124,7 @@ fn summary(job: &Value) -> String {
             "trial {} retrained {} on {}",
             r.from_trial,
             crate::text::plural(r.epochs, "epoch"),
-            r.on
+            r.on.as_str()
         )),
         Some(Outputs::Evaluate(e)) => {
             for (k, v) in &e.metrics {

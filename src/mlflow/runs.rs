@@ -125,7 +125,7 @@ pub fn collect(db: &Db, workflow: &str, jobs: &[(String, String)]) -> Result<Vec
                         let mut params: Vec<(String, String)> = (r.config.iter())
                             .map(|(k, v)| (k.clone(), text(v)))
                             .collect();
-                        params.push(("hpflow.on".into(), r.on.clone()));
+                        params.push(("hpflow.on".into(), r.on.as_str().into()));
                         params.push(("hpflow.epochs".into(), r.epochs.to_string()));
                         params.push(("hpflow.from_trial".into(), r.from_trial.to_string()));
                         (params, r.metrics, i64::from(r.epochs))

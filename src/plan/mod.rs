@@ -74,11 +74,6 @@ impl Plan {
 
 /// Plan every stage of a workflow, in dependency order.
 pub fn build(wf: &Workflow) -> Result<Plan> {
-    build_with(wf, &crate::search::options::DEFAULTS)
-}
-
-/// `build` with other strategy defaults (tests: changing one changes the ids it affects).
-pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) -> Result<Plan> {
     let data_hash = match &wf.data {
         Some(spec) => Some(crate::data::content_hash(spec, &wf.base_dir)?),
         None => None,
@@ -99,7 +94,6 @@ pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) ->
         let mut inputs = Vec::new();
         let mut budget_in_identity = None;
         let mut budget = None;
-        let mut strategy = None;
         match &stage.spec {
             StageSpec::Split(_) => {
                 let spec = wf
@@ -114,13 +108,8 @@ pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) ->
             }
             StageSpec::Search(s) => {
                 budget_in_identity =
-                    crate::search::scheduler::budget_in_identity(&s.strategy, &s.budget, s.epochs);
+                    crate::search::scheduler::budget_in_identity(&s.strategy, &s.budget);
                 budget = Some(serde_json::to_value(&s.budget).map_err(Error::internal)?);
-                // The key hashes the strategy with every default applied, not what was written.
-                let resolved = s
-                    .strategy
-                    .resolve_with(defaults, s.epochs, s.space.params.len());
-                strategy = Some(serde_json::to_value(resolved).map_err(Error::internal)?);
                 if let TrainerSpec::Command { argv } = &s.trainer {
                     for a in argv {
                         let p = Path::new(a);
@@ -132,16 +121,14 @@ pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) ->
             }
             _ => {}
         }
+        // A search's strategy is the resolved one, every default applied (`SearchSpec`).
         let mut config = serde_json::to_value(&stage.spec).map_err(Error::internal)?;
         // A search that grows: its budget says where the schedule stops, not what it decides.
         let grows = budget.is_some() && budget_in_identity.is_none();
-        if let Some(o) = config.as_object_mut() {
-            if grows {
-                o.remove("budget");
-            }
-            if let Some(st) = strategy {
-                o.insert("strategy".into(), st);
-            }
+        if let Some(o) = config.as_object_mut()
+            && grows
+        {
+            o.remove("budget");
         }
         let key = JobKey {
             salt: key::FORMAT_SALT,
@@ -181,6 +168,7 @@ pub fn build_with(wf: &Workflow, defaults: &crate::search::options::Defaults) ->
 mod tests {
     use super::*;
     use crate::search::options::{DEFAULTS, Defaults};
+    use crate::workflow::validate::from_text_with;
 
     fn search_id(strategy: &str, defaults: &Defaults) -> String {
         let text = format!(
@@ -199,8 +187,8 @@ stages:
     budget: {{trials: 8}}
 "
         );
-        let wf = crate::workflow::validate::from_text(Path::new("t.yaml"), &text).unwrap();
-        build_with(&wf, defaults).unwrap().jobs[0].id.clone()
+        let wf = from_text_with(Path::new("t.yaml"), &text, defaults).unwrap();
+        build(&wf).unwrap().jobs[0].id.clone()
     }
 
     #[test]
@@ -250,6 +238,43 @@ stages:
         assert_ne!(
             search_id("{kind: random}", &d),
             search_id("{kind: random}", &batch)
+        );
+        // Evolution has no `batch` option, yet its schedule lags by the default one.
+        assert_ne!(
+            search_id("{kind: evolution}", &d),
+            search_id("{kind: evolution}", &batch)
+        );
+    }
+
+    /// The search runs the strategy its id hashes: the spec holds the resolved one, and the
+    /// schedulers and samplers read nothing else (no default is applied after `resolve`).
+    #[test]
+    fn the_search_runs_the_strategy_its_key_hashes() {
+        let other = Defaults {
+            tpe_initial: 7,
+            ..DEFAULTS
+        };
+        let text = "name: t
+stages:
+  search:
+    kind: search
+    model: function
+    function: branin
+    space: {x1: {uniform: [-5.0, 10.0]}, x2: {uniform: [0.0, 15.0]}}
+    strategy: {kind: tpe}
+";
+        let wf = from_text_with(Path::new("t.yaml"), text, &other).unwrap();
+        let StageSpec::Search(spec) = &wf.stages[0].spec else {
+            panic!("a search")
+        };
+        let crate::search::Strategy::Tpe(tpe) = &spec.strategy else {
+            panic!("tpe")
+        };
+        assert_eq!(tpe.initial, 7);
+        let plan = build(&wf).unwrap();
+        assert_eq!(
+            plan.jobs[0].key.config["strategy"],
+            serde_json::to_value(&spec.strategy).unwrap()
         );
     }
 }

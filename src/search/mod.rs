@@ -13,7 +13,7 @@ pub mod strategy;
 
 use serde::{Deserialize, Serialize};
 
-pub use options::{Acquisition, Budget, StrategyKind, StrategyOptions};
+pub use options::{Acquisition, Budget, RawStrategy, Strategy, StrategyKind};
 pub use space::{Config, Space, Value};
 // The shared vocabulary lives on the ground floor; these keep the search's paths.
 pub use crate::vocab::{ItemResult, WorkItem, rng_for};

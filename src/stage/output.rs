@@ -179,7 +179,7 @@ pub struct RetrainOutput {
     pub from_trial: usize,
     pub config: Config,
     /// `train` or `train+val`.
-    pub on: String,
+    pub on: crate::vocab::RetrainOn,
     pub epochs: u32,
     #[serde(deserialize_with = "metrics_nan_for_null")]
     pub metrics: Metrics,

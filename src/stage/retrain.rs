@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::stage::Ctx;
 use crate::stage::output::{self, RetrainOutput, RetrainedModel, SearchOutput};
 use crate::train::protocol::{Mode, TrialState};
+use crate::vocab::RetrainOn;
 use crate::workers::single::run_one;
 use crate::workflow::RetrainSpec;
 
@@ -18,11 +19,11 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<RetrainOutput> {
     // train, and the retrain uses them all.
     let folds = super::search::folds_of(ctx)?;
     let on = if folds > 0 {
-        "train+val".to_string()
+        RetrainOn::TrainVal
     } else {
-        spec.on.clone()
+        spec.on
     };
-    let mode = Mode::Retrain { on: on.clone() };
+    let mode = Mode::Retrain { on };
     let mut models = Vec::new();
     let mut first = None;
     for seed in 0..spec.seeds as usize {
@@ -33,7 +34,7 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<RetrainOutput> {
                 format!("{name} at its configuration (a function has no data)")
             }
             _ if folds > 0 => "on every non-test row (k-fold)".to_string(),
-            _ => format!("on {on}"),
+            _ => format!("on {}", on.as_str()),
         };
         ctx.progress.line(&format!(
             "  retraining trial {} {rows} for {}{}",

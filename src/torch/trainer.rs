@@ -19,6 +19,7 @@ use hpflow::train::protocol::EpochMetrics;
 use hpflow::train::{
     Mode, TrainRequest, Trainer, TrainerSpec, TrialState, TrialStatus, checkpoint,
 };
+use hpflow::vocab::RetrainOn;
 
 #[derive(Default)]
 pub struct TorchTrainer {
@@ -103,13 +104,9 @@ impl Trainer for TorchTrainer {
             .map_err(|e| format!("{}: {e}", req.trial_dir.display()))?;
         match &req.mode {
             Mode::Search => self.train(&ans, model, device, Measured::Val, false),
-            Mode::Retrain { on } => match on.as_str() {
-                "train" => self.train(&ans, model, device, Measured::Val, true),
-                "train+val" => self.train(&ans, model, device, Measured::None, true),
-                other => Ok(ans.fail(
-                    TrialState::Failed,
-                    format!("retrain on {other}: expected train or train+val"),
-                )),
+            Mode::Retrain { on } => match on {
+                RetrainOn::Train => self.train(&ans, model, device, Measured::Val, true),
+                RetrainOn::TrainVal => self.train(&ans, model, device, Measured::None, true),
             },
             Mode::Evaluate {
                 model_dir,

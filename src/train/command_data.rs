@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::{Dataset, Manifest, Target, rows_file};
 use crate::train::protocol::{DataRef, Mode, TrainRequest};
+use crate::vocab::RetrainOn;
 
 /// The environment a command program gets for `req`'s data (none without `data:`).
 pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
@@ -35,11 +36,15 @@ pub fn env(req: &TrainRequest) -> Result<Vec<(&'static str, String)>, String> {
             push(&mut out, "TRAIN", csv(data, &[&data.train])?);
             push(&mut out, "VAL", csv(data, &[&data.val])?);
         }
-        Mode::Retrain { on } if on == "train+val" => {
+        Mode::Retrain {
+            on: RetrainOn::TrainVal,
+        } => {
             let both = csv(data, &[&data.train, &data.val])?;
             push(&mut out, "TRAIN", both);
         }
-        Mode::Retrain { .. } => {
+        Mode::Retrain {
+            on: RetrainOn::Train,
+        } => {
             push(&mut out, "TRAIN", csv(data, &[&data.train])?);
             push(&mut out, "VAL", csv(data, &[&data.val])?);
         }

@@ -37,7 +37,7 @@ pub enum Mode {
     /// Train on `train`, measure on `val` after every epoch.
     Search,
     /// Train on `train` or `train+val` (no validation rows then) and keep the final model.
-    Retrain { on: String },
+    Retrain { on: crate::vocab::RetrainOn },
     /// Load `model_dir`'s final model and measure once on the rows in `test` (the split's
     /// sealed file, which the evaluate stage logged opening).
     Evaluate {

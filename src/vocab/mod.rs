@@ -4,12 +4,14 @@
 
 pub mod config;
 pub mod goal;
+pub mod retrain;
 pub mod rng;
 pub mod state;
 pub mod work;
 
 pub use config::{Config, Value};
 pub use goal::Goal;
+pub use retrain::RetrainOn;
 pub use rng::rng_for;
 pub use state::{ItemState, JobState, TrialRowState};
 pub use work::{ItemResult, Wave, WorkItem};

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::data::DataSpec;
 use crate::error::{Error, Result};
-use crate::search::{Budget, Config, Space, StrategyOptions};
+use crate::search::{Budget, Config, Space, Strategy};
 use crate::train::TrainerSpec;
 
 pub use raw::Goal;
@@ -101,7 +101,8 @@ pub struct SearchSpec {
     /// upstream's). Left out of the key when absent, so that earlier searches keep their ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub narrow: Option<crate::search::narrow::Narrow>,
-    pub strategy: StrategyOptions,
+    /// With every default applied (the job key hashes this, and the search runs it).
+    pub strategy: Strategy,
     pub metric: Metric,
     /// Left out of the key when absent, so that earlier searches keep their ids.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,8 +135,7 @@ pub struct RetrainSpec {
     /// the key when 1, so that earlier retrains keep their ids.
     #[serde(skip_serializing_if = "one")]
     pub seeds: u32,
-    /// `train` or `train+val`.
-    pub on: String,
+    pub on: crate::vocab::RetrainOn,
     /// `None`: the epochs the winning trial's value was measured at (its best epoch under
     /// early stopping).
     pub epochs: Option<u32>,

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use crate::data::{Source, Task};
+use crate::search::RawStrategy;
 use crate::search::space::RawParam;
-use crate::search::{Budget, StrategyOptions};
 use crate::workflow::yaml::Ordered;
 
 #[derive(Debug, Deserialize)]
@@ -53,9 +53,9 @@ pub struct RawSearch {
     pub command: Option<Vec<String>>,
     pub params: Option<Ordered<serde_json::Value>>,
     pub space: Option<Ordered<RawParam>>,
-    pub strategy: StrategyOptions,
+    pub strategy: RawStrategy,
     pub metric: Option<RawMetric>,
-    pub budget: Option<Budget>,
+    pub budget: Option<RawBudget>,
     pub workers: Option<usize>,
     /// libtorch threads per trial (fixed, so that numbers do not depend on `workers`).
     pub threads: Option<usize>,
@@ -75,6 +75,16 @@ pub struct RawSearch {
     pub promotion: Option<String>,
     /// Stop a trial whose metric has not improved for `patience` epochs.
     pub early_stopping: Option<RawEarlyStopping>,
+}
+
+/// `budget:` as written (`search::Budget` once checked).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub trials: Option<usize>,
+    pub epochs: Option<u64>,
+    /// `30m`, `2h`, `90s`, `1h30m`.
+    pub time: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +112,7 @@ pub use crate::vocab::Goal;
 pub struct RawRetrain {
     #[serde(default, deserialize_with = "stage_names")]
     pub needs: Option<Vec<String>>,
+    /// `train` or `train+val` (read as text, so that another value gets validation's error).
     pub on: Option<String>,
     /// `best` (the epochs the winning trial's value was measured at: its best epoch under
     /// early stopping) or a number.

@@ -2,10 +2,12 @@
 //! understands and their ranges, the space, strategy, metric and budget.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::data::{DataSpec, Task};
 use crate::error::FieldError;
-use crate::search::{Config, Space, StrategyKind};
+use crate::search::options::Defaults;
+use crate::search::{Budget, Config, Space, Strategy, StrategyKind};
 use crate::train::TrainerSpec;
 use crate::workflow::raw::RawSearch;
 use crate::workflow::{Goal, Metric, SearchSpec};
@@ -23,6 +25,7 @@ pub fn search(
     field: &str,
     data: Option<&DataSpec>,
     base_dir: &Path,
+    defaults: &Defaults,
 ) -> Result<SearchSpec, FieldError> {
     let f = |k: &str| format!("{field}.{k}");
     let trainer = match s.model.as_str() {
@@ -115,7 +118,7 @@ pub fn search(
                     format!("comes from narrow.from ({}): leave it out", n.from),
                 ));
             }
-            if s.strategy.kind == StrategyKind::Grid {
+            if s.strategy.kind() == StrategyKind::Grid {
                 return Err(FieldError::new(
                     f("strategy.kind"),
                     "grid needs its space written out; narrow works with the other strategies",
@@ -157,8 +160,6 @@ pub fn search(
             .collect();
         super::command::check_placeholders(argv, &names, &f("command"))?;
     }
-    let strategy = s.strategy.clone();
-    strategy.check(&f("strategy"))?;
     let epochs_param = match params.get("epochs") {
         None => None,
         Some(v) => match v.as_u64().and_then(|e| u32::try_from(e).ok()) {
@@ -171,6 +172,12 @@ pub fn search(
             }
         },
     };
+    let written_max = s.strategy.max_epochs();
+    let epochs = written_max.or(epochs_param).unwrap_or(10);
+    // Every default applied here, once: the search runs what the job key hashes.
+    let strategy = s
+        .strategy
+        .resolve(&f("strategy"), defaults, epochs, space.params.len())?;
     if space.get("epochs").is_some() {
         return Err(FieldError::new(
             f("space.epochs"),
@@ -178,14 +185,13 @@ pub fn search(
              strategy (sha, hyperband, asha, bohb, pbt) decides them between min_epochs and max_epochs",
         ));
     }
-    if strategy.kind == StrategyKind::Pbt && matches!(trainer, TrainerSpec::Command { .. }) {
+    if strategy.kind() == StrategyKind::Pbt && matches!(trainer, TrainerSpec::Command { .. }) {
         return Err(FieldError::new(
             f("strategy.kind"),
             "pbt copies a trial's checkpoint at a given epoch, which a command trainer does not keep; use sha, hyperband or asha",
         ));
     }
-    let epochs = strategy.max_epochs.or(epochs_param).unwrap_or(10);
-    if let (Some(m), Some(e)) = (strategy.max_epochs, epochs_param) {
+    if let (Some(m), Some(e)) = (written_max, epochs_param) {
         if m != e {
             return Err(FieldError::new(
                 f("strategy.max_epochs"),
@@ -193,7 +199,7 @@ pub fn search(
             ));
         }
     }
-    if strategy.kind == StrategyKind::Grid && space.is_empty() {
+    if strategy.kind() == StrategyKind::Grid && space.is_empty() {
         return Err(FieldError::new(
             f("space"),
             "grid needs at least one searched parameter",
@@ -240,15 +246,33 @@ pub fn search(
     }
     let early_stopping = match &s.early_stopping {
         None => None,
-        Some(e) => Some(early_stopping(e, &metric, &trainer, &strategy, data, &f)?),
+        Some(e) => Some(early_stopping(
+            e,
+            &metric,
+            &trainer,
+            strategy.kind(),
+            data,
+            &f,
+        )?),
     };
-    let mut budget = s.budget.clone().unwrap_or_default();
-    if strategy.kind == StrategyKind::Grid {
-        let size = crate::search::strategy::grid_size(&space, &strategy)
+    let raw_budget = s.budget.clone().unwrap_or_default();
+    let time = match &raw_budget.time {
+        None => None,
+        Some(t) => Some(Duration::from_secs(
+            parse_duration(t).map_err(|m| FieldError::new(f("budget.time"), m))?,
+        )),
+    };
+    let mut budget = Budget {
+        trials: raw_budget.trials,
+        epochs: raw_budget.epochs,
+        time,
+    };
+    if let Strategy::Grid(grid) = &strategy {
+        let size = crate::search::strategy::grid_size(&space, grid.steps)
             .map_err(|m| FieldError::new(f("strategy.steps"), m))?;
         match budget.trials {
             None => budget.trials = Some(size),
-            Some(t) if t < size && strategy.allow_large != Some(true) => {
+            Some(t) if t < size && !grid.allow_large => {
                 return Err(FieldError::new(
                     f("budget.trials"),
                     format!(
@@ -283,9 +307,6 @@ pub fn search(
     }
     if budget.trials == Some(0) {
         return Err(FieldError::new(f("budget.trials"), "must be at least 1"));
-    }
-    if let Some(t) = &budget.time {
-        parse_duration(t).map_err(|m| FieldError::new(f("budget.time"), m))?;
     }
     // The schedule with every default applied (rungs, brackets, population): what would
     // otherwise fail when the search starts, after the split.
@@ -352,7 +373,7 @@ fn early_stopping(
     e: &crate::workflow::raw::RawEarlyStopping,
     metric: &Metric,
     trainer: &TrainerSpec,
-    strategy: &crate::search::StrategyOptions,
+    kind: StrategyKind,
     data: Option<&DataSpec>,
     f: &dyn Fn(&str) -> String,
 ) -> Result<crate::train::early::EarlyStopping, FieldError> {
@@ -396,7 +417,7 @@ fn early_stopping(
             }
         }
     }
-    if strategy.kind == StrategyKind::Pbt {
+    if kind == StrategyKind::Pbt {
         return Err(FieldError::new(
             f("early_stopping"),
             "does not combine with pbt: members are continued and replaced by exploit, never stopped; use sha, hyperband, asha or bohb",
@@ -457,40 +478,5 @@ pub const MAX_TRIALS: usize = 10_000_000;
 /// A search whose failed trials exceed this fraction does not hand its result on.
 pub const DEFAULT_MAX_FAILED: f64 = 0.5;
 
-/// `90s`, `30m`, `2h`, `1h30m` → seconds.
-pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: u64 = num
-                .parse()
-                .map_err(|_| format!("expected a duration like 90s, 30m or 2h, got {s:?}"))?;
-            let unit = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                _ => {
-                    return Err(format!(
-                        "expected a duration like 90s, 30m or 2h, got {s:?}"
-                    ));
-                }
-            };
-            // At most ten years: anything longer is a typo, and would overflow a deadline.
-            total = n
-                .checked_mul(unit)
-                .and_then(|x| total.checked_add(x))
-                .filter(|t| *t <= 10 * 365 * 24 * 3600)
-                .ok_or_else(|| format!("{s:?} is longer than ten years"))?;
-            num.clear();
-        }
-    }
-    if !num.is_empty() || total == 0 {
-        return Err(format!(
-            "expected a duration like 90s, 30m or 2h, got {s:?}"
-        ));
-    }
-    Ok(total)
-}
+/// `90s`, `30m`, `2h`, `1h30m` → seconds (also the executor's `time`).
+pub use crate::search::options::parse_duration;

@@ -6,15 +6,23 @@ use std::path::{Path, PathBuf};
 
 use crate::data::{DataSpec, Source, Task};
 use crate::error::{Error, FieldError, Result};
+use crate::search::RawStrategy;
+use crate::search::options::Defaults;
 use crate::train::metrics::{
     CLASSIFICATION as METRICS_CLASSIFICATION, REGRESSION as METRICS_REGRESSION,
 };
+use crate::vocab::RetrainOn;
 use crate::workflow::raw::{RawData, RawStage, RawWorkflow};
 use crate::workflow::search::search;
 use crate::workflow::yaml;
 use crate::workflow::{EvaluateSpec, RetrainSpec, Stage, StageSpec, Workflow};
 
 pub fn from_text(file: &Path, text: &str) -> Result<Workflow> {
+    from_text_with(file, text, &crate::search::options::DEFAULTS)
+}
+
+/// `from_text` with other strategy defaults (a test changes one and sees which job ids change).
+pub fn from_text_with(file: &Path, text: &str, defaults: &Defaults) -> Result<Workflow> {
     let at = |e: FieldError| Error::Input {
         file: file.to_path_buf(),
         line: yaml::locate(text, &e.field),
@@ -38,10 +46,15 @@ pub fn from_text(file: &Path, text: &str) -> Result<Workflow> {
         })
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    build(raw, base_dir, file).map_err(at)
+    build(raw, base_dir, file, defaults).map_err(at)
 }
 
-fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, FieldError> {
+fn build(
+    raw: RawWorkflow,
+    base_dir: PathBuf,
+    file: &Path,
+    defaults: &Defaults,
+) -> Result<Workflow, FieldError> {
     if raw.name.is_empty()
         || !raw
             .name
@@ -76,6 +89,8 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
     }
     let names: Vec<&str> = raw.stages.0.iter().map(|(n, _)| n.as_str()).collect();
     let mut stages = Vec::new();
+    // Each search's strategy as written: a narrowed one is resolved again once its space is known.
+    let mut written = BTreeMap::new();
     for (name, value) in &raw.stages.0 {
         let field = format!("stages.{name}");
         let stage = parse_stage(value, &field)?;
@@ -90,18 +105,24 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
                 }
                 (Vec::new(), StageSpec::Split(opts.clone()))
             }
-            RawStage::Search(s) => (
-                s.needs.clone().unwrap_or_default(),
-                StageSpec::Search(search(s, &field, data.as_ref(), &base_dir)?),
-            ),
+            RawStage::Search(s) => {
+                written.insert(name.clone(), s.strategy.clone());
+                (
+                    s.needs.clone().unwrap_or_default(),
+                    StageSpec::Search(search(s, &field, data.as_ref(), &base_dir, defaults)?),
+                )
+            }
             RawStage::Retrain(r) => {
-                let on = r.on.clone().unwrap_or_else(|| "train+val".into());
-                if on != "train" && on != "train+val" {
-                    return Err(FieldError::new(
-                        format!("{field}.on"),
-                        format!("expected train or train+val, got {on:?}"),
-                    ));
-                }
+                let on = match r.on.as_deref() {
+                    None => RetrainOn::TrainVal,
+                    Some(text) => RetrainOn::parse(text).ok_or_else(|| {
+                        let all: Vec<&str> = RetrainOn::ALL.iter().map(|o| o.as_str()).collect();
+                        FieldError::new(
+                            format!("{field}.on"),
+                            format!("expected {}, got {text:?}", all.join(" or ")),
+                        )
+                    })?,
+                };
                 let epochs = match &r.epochs {
                     None => None,
                     Some(serde_json::Value::String(s)) if s == "best" => None,
@@ -190,7 +211,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         stages,
     };
     check_upstreams(&wf)?;
-    narrowed_spaces(&mut wf)?;
+    narrowed_spaces(&mut wf, &written, defaults)?;
     for s in &wf.stages {
         if let StageSpec::Retrain(r) = &s.spec
             && r.seeds > 1
@@ -213,7 +234,7 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
         if !folds {
             continue;
         }
-        if search.strategy.kind == crate::search::StrategyKind::Pbt {
+        if search.strategy.kind() == crate::search::StrategyKind::Pbt {
             return Err(FieldError::new(
                 format!("stages.{}.strategy.kind", s.name),
                 "pbt does not combine with k-fold splits (folds:): its members copy each \
@@ -235,7 +256,11 @@ fn build(raw: RawWorkflow, base_dir: PathBuf, file: &Path) -> Result<Workflow, F
 /// A search with `narrow: {from}` starts from that upstream search's space (narrowed when it
 /// runs, from the upstream's results): the upstream must be a search it needs, with the same
 /// trainer. Stages are in dependency order, so a chain of narrowings resolves in one pass.
-fn narrowed_spaces(wf: &mut Workflow) -> Result<(), FieldError> {
+fn narrowed_spaces(
+    wf: &mut Workflow,
+    written: &BTreeMap<String, RawStrategy>,
+    defaults: &Defaults,
+) -> Result<(), FieldError> {
     for i in 0..wf.stages.len() {
         let StageSpec::Search(spec) = &wf.stages[i].spec else {
             continue;
@@ -278,8 +303,18 @@ fn narrowed_spaces(wf: &mut Workflow) -> Result<(), FieldError> {
             let at = format!("stages.{}.command", wf.stages[i].name);
             super::command::check_placeholders(argv, &names, &at)?;
         }
+        let name = wf.stages[i].name.clone();
         if let StageSpec::Search(spec) = &mut wf.stages[i].spec {
             spec.space = space;
+            // A default may follow the space (BOHB's `initial`: parameters + 2).
+            if let Some(raw) = written.get(&name) {
+                spec.strategy = raw.resolve(
+                    &format!("stages.{name}.strategy"),
+                    defaults,
+                    spec.epochs,
+                    spec.space.params.len(),
+                )?;
+            }
         }
     }
     Ok(())

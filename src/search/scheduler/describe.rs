@@ -3,10 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::search::{Budget, StrategyKind, StrategyOptions};
+use crate::search::options::BohbOptions;
+use crate::search::{Budget, Strategy, StrategyKind};
 
 use super::ladder::{self, Bracket};
-use super::{DEFAULT_BATCH, DEFAULT_TRIALS, Fidelity, median, pbt_settings};
+use super::{DEFAULT_TRIALS, default_trials, median, pbt_population};
 
 /// Epochs of a bracket run without failures: with continuation (each trial's epochs paid
 /// once) and retraining every promoted trial from scratch.
@@ -37,72 +38,77 @@ fn brackets_json(brackets: &[Bracket]) -> Value {
 }
 
 /// A JSON description of the schedule (errors in the options are reported as `{"error"}`).
-pub fn describe(opts: &StrategyOptions, budget: &Budget, default_epochs: u32) -> Value {
+/// `epochs` is the stage's: what plain trials train to.
+pub fn describe(strategy: &Strategy, budget: &Budget, epochs: u32) -> Value {
     use StrategyKind::*;
-    let batch = opts.batch.unwrap_or(DEFAULT_BATCH);
-    let mut out = match opts.kind {
-        Grid | Random | Bayes | Tpe | Evolution => {
+    let kind = strategy.kind();
+    let name = format!("{kind:?}").to_lowercase();
+    let mut out = match strategy {
+        Strategy::Grid(_)
+        | Strategy::Random(_)
+        | Strategy::Bayes(_)
+        | Strategy::Tpe(_)
+        | Strategy::Evolution(_) => {
             let mut v = json!({
                 // Named by the strategy that proposes the trials (`random`, `tpe`, ...).
-                "scheduler": format!("{:?}", opts.kind).to_lowercase(),
-                "batch": batch,
+                "scheduler": name,
+                "batch": strategy.batch(),
                 "trials": budget.trials.unwrap_or(DEFAULT_TRIALS),
-                "epochs": default_epochs,
+                "epochs": epochs,
             });
-            if opts.median_stopping == Some(true) {
+            if strategy.median_stopping() {
                 v["median_stopping"] = json!({
-                    "chunk": median::chunk(default_epochs),
+                    "chunk": median::chunk(epochs),
                     "min_reported": median::MIN_REPORTED,
                     "compared_with": "trials of earlier batches",
                 });
             }
             v
         }
-        Sha | Hyperband | Bohb | Asha => match Fidelity::new(opts, default_epochs) {
-            Err(e) => json!({ "error": e }),
-            Ok(f) => {
-                let mut v = match opts.kind {
-                    Hyperband | Bohb => {
-                        match ladder::hyperband_budgeted(f.min, f.max, f.eta, budget.trials) {
-                            Ok(b) => brackets_json(&b),
-                            Err(e) => json!({ "error": e }),
-                        }
+        Strategy::Sha(r)
+        | Strategy::Hyperband(r)
+        | Strategy::Asha(r)
+        | Strategy::Bohb(BohbOptions { rungs: r, .. }) => {
+            let mut v = match kind {
+                Hyperband | Bohb => {
+                    match ladder::hyperband_budgeted(
+                        r.min_epochs,
+                        r.max_epochs,
+                        r.eta,
+                        budget.trials,
+                    ) {
+                        Ok(b) => brackets_json(&b),
+                        Err(e) => json!({ "error": e }),
                     }
-                    _ => {
-                        let epochs = ladder::ladder(f.min, f.max, f.eta);
-                        let n = budget.trials.unwrap_or_else(|| f.default_trials());
-                        brackets_json(&[ladder::bracket(
-                            epochs.len() as u32 - 1,
-                            n,
-                            &epochs,
-                            f.eta,
-                        )])
-                    }
-                };
-                v["scheduler"] = json!(format!("{:?}", opts.kind).to_lowercase());
-                v["eta"] = json!(f.eta);
-                v["min_epochs"] = json!(f.min);
-                v["max_epochs"] = json!(f.max);
-                if opts.kind == Asha {
-                    // ASHA's rung sizes depend on timing-free but result-driven promotions;
-                    // the table is the synchronous equivalent.
-                    v["batch"] = json!(batch);
                 }
-                v
+                _ => {
+                    let ladder = ladder::ladder(r.min_epochs, r.max_epochs, r.eta);
+                    let n = budget.trials.unwrap_or_else(|| default_trials(r));
+                    brackets_json(&[ladder::bracket(ladder.len() as u32 - 1, n, &ladder, r.eta)])
+                }
+            };
+            v["scheduler"] = json!(name);
+            v["eta"] = json!(r.eta);
+            v["min_epochs"] = json!(r.min_epochs);
+            v["max_epochs"] = json!(r.max_epochs);
+            if kind == Asha {
+                // ASHA's rung sizes depend on timing-free but result-driven promotions;
+                // the table is the synchronous equivalent.
+                v["batch"] = json!(r.batch);
             }
-        },
-        Pbt => {
-            let (population, interval, max, quantile, perturb) =
-                pbt_settings(opts, budget, default_epochs);
+            v
+        }
+        Strategy::Pbt(p) => {
+            let population = pbt_population(p, budget);
             json!({
                 "scheduler": "pbt",
                 "population": population,
-                "interval": interval,
-                "max_epochs": max,
-                "generations": max.div_ceil(interval),
-                "quantile": quantile,
-                "perturb": perturb,
-                "epochs_max": population as u64 * u64::from(max),
+                "interval": p.interval,
+                "max_epochs": p.max_epochs,
+                "generations": p.max_epochs.div_ceil(p.interval),
+                "quantile": p.quantile,
+                "perturb": p.perturb,
+                "epochs_max": population as u64 * u64::from(p.max_epochs),
             })
         }
     };
@@ -110,7 +116,7 @@ pub fn describe(opts: &StrategyOptions, budget: &Budget, default_epochs: u32) ->
         out["budget_epochs"] = json!(e);
     }
     // Evolution and PBT end with their generations, whatever the budget.
-    let generations = matches!(opts.kind, Evolution | Pbt);
+    let generations = matches!(kind, Evolution | Pbt);
     if let Some(by) = budget.open_ended_by().filter(|_| !generations) {
         // The schedule above repeats (new trials, new brackets) until the budget is spent.
         out["until"] = json!(by);
@@ -131,8 +137,7 @@ mod tests {
 
     #[test]
     fn hyperband_description_lists_the_paper_table() {
-        let mut opts = StrategyOptions::new(StrategyKind::Hyperband);
-        opts.max_epochs = Some(81);
+        let opts = Strategy::from_yaml("{kind: hyperband, max_epochs: 81}", 81, 2).unwrap();
         let v = describe(&opts, &Budget::default(), 81);
         let n: Vec<u64> = v["brackets"]
             .as_array()

@@ -5,20 +5,16 @@
 //! Hyperband's last bracket cut to what is left, PBT's population), a different budget is a
 //! different schedule, and the budget stays in the job's identity.
 
-use crate::search::{Budget, StrategyKind, StrategyOptions};
+use crate::search::{Budget, Strategy, StrategyKind};
 
-use super::{Fidelity, ladder};
+use super::ladder;
 
 /// Why the budget is part of this search's identity (a new budget is a new job), or `None`
 /// when a larger budget continues the search and a smaller one selects within it.
-pub fn budget_in_identity(
-    opts: &StrategyOptions,
-    budget: &Budget,
-    default_epochs: u32,
-) -> Option<String> {
+pub fn budget_in_identity(strategy: &Strategy, budget: &Budget) -> Option<String> {
     use StrategyKind::*;
     let trials = budget.trials?;
-    match opts.kind {
+    match strategy.kind() {
         Sha => Some(format!(
             "sha's one bracket starts budget.trials ({trials}) trials, so another count is \
              another bracket (a time or epoch budget alone repeats brackets and grows)"
@@ -28,8 +24,8 @@ pub fn budget_in_identity(
              another population"
         )),
         Hyperband | Bohb => {
-            let f = Fidelity::new(opts, default_epochs).ok()?;
-            let per: usize = ladder::hyperband(f.min, f.max, f.eta)
+            let r = strategy.rungs()?;
+            let per: usize = ladder::hyperband(r.min_epochs, r.max_epochs, r.eta)
                 .iter()
                 .map(|b| b.rungs.first().map_or(0, |r| r.n))
                 .sum();
@@ -49,12 +45,8 @@ pub fn budget_in_identity(
 mod tests {
     use super::*;
 
-    fn opts(kind: StrategyKind) -> StrategyOptions {
-        let mut o = StrategyOptions::new(kind);
-        if kind.is_multi_fidelity() {
-            o.max_epochs = Some(9);
-        }
-        o
+    fn opts(kind: StrategyKind) -> Strategy {
+        Strategy::of_kind(kind, 9, 2)
     }
 
     fn trials(n: usize) -> Budget {
@@ -74,20 +66,20 @@ mod tests {
             StrategyKind::Evolution,
             StrategyKind::Asha,
         ] {
-            assert_eq!(budget_in_identity(&opts(kind), &trials(7), 9), None);
+            assert_eq!(budget_in_identity(&opts(kind), &trials(7)), None);
         }
         // One hyperband iteration for R = 9, eta 3 is 9 + 5 + 3 = 17 trials.
         let hb = opts(StrategyKind::Hyperband);
-        assert_eq!(budget_in_identity(&hb, &trials(17), 9), None);
-        assert_eq!(budget_in_identity(&hb, &trials(34), 9), None);
-        assert!(budget_in_identity(&hb, &trials(20), 9).is_some());
-        assert!(budget_in_identity(&opts(StrategyKind::Sha), &trials(9), 9).is_some());
-        assert!(budget_in_identity(&opts(StrategyKind::Pbt), &trials(9), 9).is_some());
+        assert_eq!(budget_in_identity(&hb, &trials(17)), None);
+        assert_eq!(budget_in_identity(&hb, &trials(34)), None);
+        assert!(budget_in_identity(&hb, &trials(20)).is_some());
+        assert!(budget_in_identity(&opts(StrategyKind::Sha), &trials(9)).is_some());
+        assert!(budget_in_identity(&opts(StrategyKind::Pbt), &trials(9)).is_some());
         // Time or epochs alone only say where the schedule stops.
         let time = Budget {
-            time: Some("1m".into()),
+            time: Some(std::time::Duration::from_secs(60)),
             ..Budget::default()
         };
-        assert_eq!(budget_in_identity(&opts(StrategyKind::Sha), &time, 9), None);
+        assert_eq!(budget_in_identity(&opts(StrategyKind::Sha), &time), None);
     }
 }

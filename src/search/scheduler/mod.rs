@@ -38,20 +38,17 @@ pub use grow::budget_in_identity;
 pub use ladder::{Bracket, Rung};
 pub use random::random_config;
 
-use crate::search::{
-    Budget, Decision, ItemResult, Sampler, Scheduler, Space, StrategyKind, StrategyOptions,
-    WorkItem,
+use crate::search::options::{
+    BayesOptions, BohbOptions, EvolutionOptions, GridOptions, PbtOptions, RandomOptions, Rungs,
+    TpeOptions,
 };
+use crate::search::{Budget, Decision, ItemResult, Sampler, Scheduler, Space, Strategy, WorkItem};
 
 use waves::Synchronous;
 
-/// Defaults: `search::options::DEFAULTS`'s (the one place they live), by name here.
-pub const DEFAULT_BATCH: usize = crate::search::options::DEFAULTS.batch;
+/// Trials of a plain search without a trial budget. Not a strategy option: `budget.trials`
+/// says where the schedule stops, outside the search's identity (sweeps grow).
 pub const DEFAULT_TRIALS: usize = 20;
-pub const DEFAULT_ETA: u32 = crate::search::options::DEFAULTS.eta;
-pub const DEFAULT_POPULATION: usize = crate::search::options::DEFAULTS.pbt_population;
-pub const DEFAULT_QUANTILE: f64 = crate::search::options::DEFAULTS.quantile;
-pub const DEFAULT_PERTURB: f64 = crate::search::options::DEFAULTS.perturb;
 
 /// How decision reasons name a result: the metric, and the sign that turns the minimised
 /// objective back into the metric's own value, so a maximised accuracy reads positive.
@@ -76,114 +73,62 @@ impl ValueLabel {
     }
 }
 
-/// The resolved multi-fidelity settings: eta, min and max epochs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fidelity {
-    pub eta: u32,
-    pub min: u32,
-    pub max: u32,
+/// SHA's and ASHA's default trial count: enough that the top rung gets one trial.
+pub(crate) fn default_trials(r: &Rungs) -> usize {
+    let rungs = ladder::ladder(r.min_epochs, r.max_epochs, r.eta).len() as u32;
+    (r.eta as usize).saturating_pow(rungs - 1)
 }
 
-impl Fidelity {
-    pub(crate) fn new(opts: &StrategyOptions, default_epochs: u32) -> Result<Fidelity, String> {
-        let eta = opts.eta.unwrap_or(DEFAULT_ETA);
-        let max = opts.max_epochs.unwrap_or(default_epochs);
-        let min = opts
-            .min_epochs
-            .unwrap_or(crate::search::options::DEFAULTS.min_epochs);
-        if eta < 2 {
-            return Err(format!("eta must be at least 2, got {eta}"));
-        }
-        if min == 0 || min > max {
-            let defaulted = if opts.max_epochs.is_none() {
-                " (max_epochs not given: it is params.epochs, else 10)"
-            } else {
-                ""
-            };
-            return Err(format!(
-                "needs 1 <= min_epochs <= max_epochs, got {min} and {max}{defaulted}"
-            ));
-        }
-        Ok(Fidelity { eta, min, max })
-    }
-
-    /// SHA's and ASHA's default trial count: enough that the top rung gets one trial.
-    pub(crate) fn default_trials(&self) -> usize {
-        let rungs = ladder::ladder(self.min, self.max, self.eta).len() as u32;
-        (self.eta as usize).saturating_pow(rungs - 1)
-    }
+/// PBT's population: at most `budget.trials`.
+pub(crate) fn pbt_population(p: &PbtOptions, budget: &Budget) -> usize {
+    p.population.min(budget.trials.unwrap_or(usize::MAX)).max(1)
 }
 
-/// PBT's resolved settings: (population, interval, max_epochs, quantile, perturb).
-pub(crate) fn pbt_settings(
-    opts: &StrategyOptions,
-    budget: &Budget,
-    default_epochs: u32,
-) -> (usize, u32, u32, f64, f64) {
-    let max = opts.max_epochs.unwrap_or(default_epochs).max(1);
-    let population = opts
-        .population
-        .unwrap_or(DEFAULT_POPULATION)
-        .min(budget.trials.unwrap_or(usize::MAX))
-        .max(1);
-    let interval = opts.interval.unwrap_or((max / 8).max(1)).clamp(1, max);
-    (
-        population,
-        interval,
-        max,
-        opts.quantile.unwrap_or(DEFAULT_QUANTILE),
-        opts.perturb.unwrap_or(DEFAULT_PERTURB),
-    )
-}
-
-/// The scheduler for a search stage. `default_epochs` is the stage's fixed `epochs` param:
-/// what plain trials train to, and the default `max_epochs`.
+/// The scheduler for a search stage. `epochs` is the stage's epochs: what plain trials
+/// train to (a multi-fidelity strategy carries its own `max_epochs`).
 pub fn scheduler(
-    opts: &StrategyOptions,
+    strategy: &Strategy,
     seed: u64,
     sampler: Box<dyn Sampler>,
     space: Space,
     budget: &Budget,
-    default_epochs: u32,
+    epochs: u32,
     label: ValueLabel,
 ) -> Result<Box<dyn Scheduler>, String> {
-    use StrategyKind::*;
-    if default_epochs == 0 && opts.max_epochs.is_none() {
+    if epochs == 0 {
         return Err("the stage trains 0 epochs: set params.epochs or max_epochs".into());
     }
-    let batch = opts.batch.unwrap_or(DEFAULT_BATCH).max(1);
     // A budget of time or epochs alone is spent in full: trials go on until it runs out.
     let cap = budget.trials.or(budget
         .open_ended()
         .then_some(crate::search::options::OPEN_ENDED_TRIALS));
-    let inner: Box<dyn Scheduler> = match opts.kind {
-        Grid | Random | Bayes | Tpe | Evolution => {
-            let trials = cap.unwrap_or(DEFAULT_TRIALS);
-            if opts.median_stopping == Some(true) {
+    let inner: Box<dyn Scheduler> = match strategy {
+        Strategy::Grid(GridOptions { batch, .. })
+        | Strategy::Random(RandomOptions { batch, .. })
+        | Strategy::Bayes(BayesOptions { batch, .. })
+        | Strategy::Tpe(TpeOptions { batch, .. })
+        | Strategy::Evolution(EvolutionOptions { batch, .. }) => {
+            let (batch, trials) = (*batch, cap.unwrap_or(DEFAULT_TRIALS));
+            if strategy.median_stopping() {
                 Box::new(Synchronous(median::MedianStopping {
                     batch,
                     trials,
-                    epochs: default_epochs,
+                    epochs,
                     sampler,
                     space,
                     label,
                 }))
             } else {
-                Box::new(plain::Plain::new(
-                    batch,
-                    trials,
-                    default_epochs,
-                    sampler,
-                    space,
-                ))
+                Box::new(plain::Plain::new(batch, trials, epochs, sampler, space))
             }
         }
-        Sha | Hyperband | Bohb => {
-            let f = Fidelity::new(opts, default_epochs)?;
-            let brackets = if opts.kind == Sha {
-                let epochs = ladder::ladder(f.min, f.max, f.eta);
-                let n = budget.trials.unwrap_or_else(|| f.default_trials());
-                let one = ladder::bracket(epochs.len() as u32 - 1, n, &epochs, f.eta);
+        Strategy::Sha(r)
+        | Strategy::Hyperband(r)
+        | Strategy::Bohb(BohbOptions { rungs: r, .. }) => {
+            let brackets = if let Strategy::Sha(_) = strategy {
+                let epochs = ladder::ladder(r.min_epochs, r.max_epochs, r.eta);
+                let n = budget.trials.unwrap_or_else(|| default_trials(r));
+                let one = ladder::bracket(epochs.len() as u32 - 1, n, &epochs, r.eta);
                 // Open-ended: one bracket after another, each complete before the next.
                 let repeats = match cap {
                     Some(c) if budget.trials.is_none() => (c / n.max(1)).max(1),
@@ -191,18 +136,17 @@ pub fn scheduler(
                 };
                 vec![one; repeats]
             } else {
-                ladder::hyperband_budgeted(f.min, f.max, f.eta, cap)?
+                ladder::hyperband_budgeted(r.min_epochs, r.max_epochs, r.eta, cap)?
             };
-            let fill = if opts.kind == Bohb {
-                brackets::Fill::Model(bohb::ModelFill {
-                    min_points: opts.initial.unwrap_or(space.params.len() + 2),
-                })
-            } else {
-                brackets::Fill::Sampler
+            let fill = match strategy {
+                Strategy::Bohb(b) => brackets::Fill::Model(bohb::ModelFill {
+                    min_points: b.initial,
+                }),
+                _ => brackets::Fill::Sampler,
             };
             Box::new(Synchronous(brackets::Brackets {
                 brackets,
-                eta: f.eta,
+                eta: r.eta,
                 seed,
                 sampler,
                 space,
@@ -210,45 +154,33 @@ pub fn scheduler(
                 label,
             }))
         }
-        Asha => {
-            let f = Fidelity::new(opts, default_epochs)?;
-            let trials = cap.unwrap_or_else(|| f.default_trials());
-            let rungs = ladder::ladder(f.min, f.max, f.eta);
-            Box::new(asha::Asha {
-                rungs,
-                eta: f.eta,
-                batch,
-                trials,
-                seed,
-                sampler,
-                space,
-                label,
-            })
-        }
-        Pbt => {
-            let (population, interval, max_epochs, quantile, perturb) =
-                pbt_settings(opts, budget, default_epochs);
-            if !(quantile > 0.0 && quantile <= 0.5) {
-                return Err(format!("quantile must lie in (0, 0.5], got {quantile}"));
-            }
-            Box::new(Synchronous(pbt::Pbt {
-                population,
-                interval,
-                max_epochs,
-                quantile,
-                perturb,
-                seed,
-                sampler,
-                space,
-                label,
-            }))
-        }
+        Strategy::Asha(r) => Box::new(asha::Asha {
+            rungs: ladder::ladder(r.min_epochs, r.max_epochs, r.eta),
+            eta: r.eta,
+            batch: r.batch,
+            trials: cap.unwrap_or_else(|| default_trials(r)),
+            seed,
+            sampler,
+            space,
+            label,
+        }),
+        Strategy::Pbt(p) => Box::new(Synchronous(pbt::Pbt {
+            population: pbt_population(p, budget),
+            interval: p.interval,
+            max_epochs: p.max_epochs,
+            quantile: p.quantile,
+            perturb: p.perturb,
+            seed,
+            sampler,
+            space,
+            label,
+        })),
     };
     Ok(match budget.epochs {
         Some(limit) => Box::new(EpochBudget {
             inner,
             limit,
-            largest: u64::from(opts.max_epochs.unwrap_or(default_epochs)),
+            largest: u64::from(strategy.max_epochs(epochs)),
         }),
         None => inner,
     })

@@ -9,8 +9,8 @@ use rand::Rng;
 use crate::search::objectives::{at_fidelity, coordinates};
 use crate::search::space::RawParam;
 use crate::search::{
-    Budget, Decision, ItemResult, Observation, Proposal, Sampler, Scheduler, Space, StrategyKind,
-    StrategyOptions, WorkItem, rng_for,
+    Budget, Decision, ItemResult, Observation, Proposal, Sampler, Scheduler, Space, Strategy,
+    StrategyKind, WorkItem, rng_for,
 };
 
 use super::ladder::Bracket;
@@ -190,24 +190,32 @@ pub fn simulate(
     }
 }
 
-pub fn opts(kind: StrategyKind, eta: u32, min: u32, max: u32) -> StrategyOptions {
-    let mut o = StrategyOptions::new(kind);
-    if kind.is_multi_fidelity() {
-        if kind != StrategyKind::Pbt {
-            o.eta = Some(eta);
-            o.min_epochs = Some(min);
-        }
-        o.max_epochs = Some(max);
-    }
-    o
+pub fn opts(kind: StrategyKind, eta: u32, min: u32, max: u32) -> Strategy {
+    opts_with(kind, eta, min, max, "")
 }
 
-pub fn make(o: &StrategyOptions, trials: Option<usize>, epochs: u32) -> Box<dyn Scheduler> {
+/// `opts` with more options, as written in YAML (`median_stopping: true, batch: 3`), resolved
+/// for the Branin space's 2 parameters.
+pub fn opts_with(kind: StrategyKind, eta: u32, min: u32, max: u32, more: &str) -> Strategy {
+    let mut yaml = format!("{{kind: {}", format!("{kind:?}").to_lowercase());
+    if kind.is_multi_fidelity() {
+        if kind != StrategyKind::Pbt {
+            yaml += &format!(", eta: {eta}, min_epochs: {min}");
+        }
+        yaml += &format!(", max_epochs: {max}");
+    }
+    if !more.is_empty() {
+        yaml += &format!(", {more}");
+    }
+    Strategy::from_yaml(&format!("{yaml}}}"), max, 2).unwrap()
+}
+
+pub fn make(o: &Strategy, trials: Option<usize>, epochs: u32) -> Box<dyn Scheduler> {
     make_with(o, trials, epochs, Box::new(TestSampler(11)))
 }
 
 pub fn make_with(
-    o: &StrategyOptions,
+    o: &Strategy,
     trials: Option<usize>,
     epochs: u32,
     s: Box<dyn Sampler>,

@@ -6,14 +6,13 @@ use proptest::prelude::*;
 
 use super::sim::{
     Limited, TestSampler, branin_space, check_brackets, check_common, make, make_with, opts,
-    rung_values, simulate,
+    opts_with, rung_values, simulate,
 };
 use super::*;
-use crate::search::StrategyKind;
+use crate::search::{Strategy, StrategyKind};
 
-fn kinds() -> Vec<(&'static str, StrategyOptions, Option<usize>, u32)> {
-    let mut median = opts(StrategyKind::Random, 3, 1, 12);
-    median.median_stopping = Some(true);
+fn kinds() -> Vec<(&'static str, Strategy, Option<usize>, u32)> {
+    let median = opts_with(StrategyKind::Random, 3, 1, 12, "median_stopping: true");
     vec![
         ("random", opts(StrategyKind::Random, 3, 1, 9), Some(13), 9),
         ("median", median, Some(14), 12),
@@ -195,9 +194,7 @@ fn asha_promotions_match_the_oracle() {
 
 #[test]
 fn pbt_clones_only_from_the_top_quantile() {
-    let mut o = opts(StrategyKind::Pbt, 3, 1, 12);
-    o.population = Some(8);
-    o.interval = Some(2);
+    let o = opts_with(StrategyKind::Pbt, 3, 1, 12, "population: 8, interval: 2");
     let out = simulate(make(&o, None, 12).as_ref(), 3, 2, 12, 0.2);
     check_common(&out, 12, 8);
     let values = rung_values(&out);
@@ -241,9 +238,13 @@ fn pbt_clones_only_from_the_top_quantile() {
 
 #[test]
 fn median_stopping_stops_only_trials_worse_than_the_median() {
-    let mut o = opts(StrategyKind::Random, 3, 1, 12);
-    o.median_stopping = Some(true);
-    o.batch = Some(3);
+    let o = opts_with(
+        StrategyKind::Random,
+        3,
+        1,
+        12,
+        "median_stopping: true, batch: 3",
+    );
     let out = simulate(make(&o, Some(15), 12).as_ref(), 2, 4, 12, 0.0);
     check_common(&out, 12, 15);
     let mut last: BTreeMap<usize, (u32, f64)> = BTreeMap::new();
@@ -455,8 +456,7 @@ proptest! {
         let a = simulate(s.as_ref(), 1, order, max, fail);
         let b = simulate(s.as_ref(), workers, order + 1, max, fail);
         prop_assert_eq!(&a.issued, &b.issued);
-        let f = Fidelity { eta, min, max };
-        let budget = trials.unwrap_or(if kind == StrategyKind::Hyperband { usize::MAX } else { f.default_trials() });
+        let budget = trials.unwrap_or(if kind == StrategyKind::Hyperband { usize::MAX } else { default_trials(o.rungs().unwrap()) });
         check_common(&b, max, budget);
         match kind {
             StrategyKind::Sha => {
@@ -479,7 +479,7 @@ proptest! {
 fn kept_state_between_plain_decisions_changes_no_decision() {
     use crate::search::strategy::testing::space_of;
     let space = space_of(&[("a", "{int: [0, 8]}"), ("b", "{choice: [x, y]}")]);
-    let random = StrategyOptions::new(StrategyKind::Random);
+    let random = Strategy::of_kind(StrategyKind::Random, 1, 2);
     let fresh = || {
         plain::Plain::new(
             2,

@@ -26,18 +26,15 @@
 
 use std::cmp::Ordering;
 
+use crate::search::options::BayesOptions;
 use crate::search::space::Config;
 use crate::search::strategy::acquire::{self, Score};
 use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::gpcache::{FitInput, GpCache, Row};
 use crate::search::strategy::warp::Warp;
 use crate::search::strategy::{Seen, history, initial_point, random};
-use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
+use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, rng_for};
 
-pub const DEFAULT_INITIAL: usize = crate::search::options::DEFAULTS.bayes_initial;
-pub const DEFAULT_CANDIDATES: usize = crate::search::options::DEFAULTS.bayes_candidates;
-pub const DEFAULT_XI: f64 = crate::search::options::DEFAULTS.xi;
-pub const DEFAULT_KAPPA: f64 = crate::search::options::DEFAULTS.kappa;
 /// The most observations the GP conditions on (past it, the best half and the most recent):
 /// its factor costs the cube of it whenever the set changes other than by new points.
 pub const MAX_POINTS: usize = 600;
@@ -59,16 +56,14 @@ pub struct Bayes {
 }
 
 impl Bayes {
-    pub fn new(opts: &StrategyOptions, seed: u64) -> Self {
+    pub fn new(o: &BayesOptions, seed: u64) -> Self {
         Bayes {
             seed,
-            initial: opts.initial.unwrap_or(DEFAULT_INITIAL),
-            acquisition: opts
-                .acquisition
-                .unwrap_or(crate::search::options::DEFAULTS.acquisition),
-            xi: opts.xi.unwrap_or(DEFAULT_XI),
-            kappa: opts.kappa.unwrap_or(DEFAULT_KAPPA),
-            candidates: opts.candidates.unwrap_or(DEFAULT_CANDIDATES).max(1),
+            initial: o.initial,
+            acquisition: o.acquisition,
+            xi: o.xi,
+            kappa: o.kappa,
+            candidates: o.candidates,
             cache: GpCache::default(),
         }
     }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::search::objectives as function;
 use crate::search::space::{Dist, RawParam, Space};
 use crate::search::strategy::sampler;
-use crate::search::{Observation, Sampler, StrategyKind, StrategyOptions};
+use crate::search::{Observation, Sampler, Strategy, StrategyKind};
 
 /// The functions `bayes` and `tpe` were tuned on (the default set).
 pub const TUNED: &str = "branin,hartmann6,levy";
@@ -78,7 +78,7 @@ pub fn run_once(
     evals: usize,
 ) -> Result<Run, String> {
     let space = space_for(function)?;
-    let s = sampler(&StrategyOptions::new(kind), seed);
+    let s = sampler(&Strategy::of_kind(kind, 1, space.params.len()), seed);
     let mut observed: Vec<Observation> = Vec::with_capacity(evals);
     let mut seconds = 0.0;
     let mut best = f64::INFINITY;
@@ -159,7 +159,10 @@ fn gp_speed(ns: &[usize], seed: u64, out: &mut dyn FnMut(String)) -> Result<(), 
                 value: Some(value),
             });
         }
-        let s = sampler(&StrategyOptions::new(StrategyKind::Bayes), seed);
+        let s = sampler(
+            &Strategy::of_kind(StrategyKind::Bayes, 1, space.params.len()),
+            seed,
+        );
         let mut times = Vec::new();
         for i in n..=n + STEPS {
             times.push(timed_step(s.as_ref(), &space, &mut observed, i)?);
@@ -184,7 +187,10 @@ fn gp_run(n: usize, seed: u64, out: &mut dyn FnMut(String)) -> Result<(), String
         return Err("--gp-run needs at least one trial".into());
     }
     let space = space_for("hartmann6")?;
-    let s = sampler(&StrategyOptions::new(StrategyKind::Bayes), seed);
+    let s = sampler(
+        &Strategy::of_kind(StrategyKind::Bayes, 1, space.params.len()),
+        seed,
+    );
     let mut observed: Vec<Observation> = Vec::with_capacity(n);
     let mut times = Vec::with_capacity(n);
     for i in 0..n {

@@ -21,16 +21,12 @@ use std::cmp::Ordering;
 
 use rand::Rng;
 
+use crate::search::options::EvolutionOptions;
 use crate::search::space::Config;
 use crate::search::strategy::encode::{Coord, Encoder, Point};
 use crate::search::strategy::{RETRIES, Seen, history, initial_point, normal, random};
-use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
+use crate::search::{Observation, Proposal, Sampler, Space, rng_for};
 
-pub const DEFAULT_POPULATION: usize = crate::search::options::DEFAULTS.evolution_population;
-pub const DEFAULT_TOURNAMENT: usize = crate::search::options::DEFAULTS.tournament;
-pub const DEFAULT_CROSSOVER_RATE: f64 = crate::search::options::DEFAULTS.crossover_rate;
-pub const DEFAULT_MUTATION_RATE: f64 = crate::search::options::DEFAULTS.mutation_rate;
-pub const DEFAULT_ELITISM: usize = crate::search::options::DEFAULTS.elitism;
 /// The standard deviation of a numeric mutation, in unit-cube coordinates.
 const MUTATION_SD: f64 = 0.1;
 
@@ -45,15 +41,15 @@ pub struct Evolution {
 }
 
 impl Evolution {
-    pub fn new(opts: &StrategyOptions, seed: u64) -> Self {
+    pub fn new(o: &EvolutionOptions, seed: u64) -> Self {
         Evolution {
             seed,
-            population: opts.population.unwrap_or(DEFAULT_POPULATION).max(1),
-            generations: opts.generations,
-            tournament: opts.tournament.unwrap_or(DEFAULT_TOURNAMENT).max(1),
-            crossover_rate: opts.crossover_rate.unwrap_or(DEFAULT_CROSSOVER_RATE),
-            mutation_rate: opts.mutation_rate.unwrap_or(DEFAULT_MUTATION_RATE),
-            elitism: opts.elitism.unwrap_or(DEFAULT_ELITISM),
+            population: o.population,
+            generations: o.generations,
+            tournament: o.tournament,
+            crossover_rate: o.crossover_rate,
+            mutation_rate: o.mutation_rate,
+            elitism: o.elitism,
         }
     }
 
@@ -176,14 +172,16 @@ impl Sampler for Evolution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::StrategyKind;
+    use crate::search::Strategy;
     use crate::search::strategy::testing::{branin_space, run};
 
-    fn opts(population: usize, generations: Option<usize>) -> StrategyOptions {
-        let mut o = StrategyOptions::new(StrategyKind::Evolution);
-        o.population = Some(population);
-        o.generations = generations;
-        o
+    fn opts(population: usize, generations: Option<usize>) -> EvolutionOptions {
+        let more = generations.map_or(String::new(), |g| format!(", generations: {g}"));
+        let yaml = format!("{{kind: evolution, population: {population}{more}}}");
+        match Strategy::from_yaml(&yaml, 1, 2).unwrap() {
+            Strategy::Evolution(o) => o,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

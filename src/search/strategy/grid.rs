@@ -12,22 +12,23 @@
 //! past the last one the grid proposes nothing.
 
 use crate::search::space::{Config, Dist, Param, Value};
-use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions};
+use crate::search::{Observation, Proposal, Sampler, Space};
 
 pub struct Grid {
     steps: Option<usize>,
 }
 
 impl Grid {
-    pub fn new(opts: &StrategyOptions) -> Self {
-        Grid { steps: opts.steps }
+    /// `steps`: the strategy's points per continuous range (a parameter's own come first).
+    pub fn new(steps: Option<usize>) -> Self {
+        Grid { steps }
     }
 }
 
 /// The number of combinations, or why the space has no grid (a continuous range without
 /// `steps`, or more combinations than a `usize` holds).
-pub fn grid_size(space: &Space, opts: &StrategyOptions) -> Result<usize, String> {
-    Table::new(space, opts.steps)?.count(0, &mut Config::new())
+pub fn grid_size(space: &Space, steps: Option<usize>) -> Result<usize, String> {
+    Table::new(space, steps)?.count(0, &mut Config::new())
 }
 
 /// The grid values of one parameter.
@@ -176,20 +177,12 @@ impl Sampler for Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::StrategyKind;
     use crate::search::space::config_hash;
     use crate::search::strategy::testing::{cond_space, space_of};
     use std::collections::HashSet;
 
-    fn opts(steps: Option<usize>) -> StrategyOptions {
-        StrategyOptions {
-            steps,
-            ..StrategyOptions::new(StrategyKind::Grid)
-        }
-    }
-
     fn all(space: &Space, steps: Option<usize>) -> Vec<Config> {
-        let g = Grid::new(&opts(steps));
+        let g = Grid::new(steps);
         (0..)
             .map_while(|i| g.propose(space, &[], &[], i).map(|p| p.config))
             .collect()
@@ -254,7 +247,7 @@ mod tests {
         ];
         for (entries, steps, want) in cases {
             let space = space_of(entries);
-            let got = grid_size(&space, &opts(*steps));
+            let got = grid_size(&space, *steps);
             match want {
                 Ok(n) => {
                     assert_eq!(got, Ok(*n), "{entries:?}");
@@ -312,7 +305,7 @@ mod tests {
     fn conditional_grid_has_only_active_parameters() {
         let space = cond_space();
         let configs = all(&space, Some(2));
-        assert_eq!(configs.len(), grid_size(&space, &opts(Some(2))).unwrap());
+        assert_eq!(configs.len(), grid_size(&space, Some(2)).unwrap());
         assert!(configs.iter().all(|c| space.validate(c).is_ok()));
         assert!(configs.iter().any(|c| c.contains_key("dampening")));
         assert!(

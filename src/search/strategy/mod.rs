@@ -32,34 +32,36 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
+use crate::search::options::TpeOptions;
 use crate::search::space::Value;
-use crate::search::{Config, Observation, Sampler, Space, StrategyKind, StrategyOptions};
+use crate::search::{Config, Observation, Sampler, Space, Strategy};
 
 pub use grid::grid_size;
 
 /// The sampler for a strategy. Multi-fidelity kinds get the sampler their scheduler draws new
 /// configurations from: TPE for `bohb` (its model), random for the others.
-pub fn sampler(opts: &StrategyOptions, seed: u64) -> Box<dyn Sampler> {
-    match opts.kind {
-        StrategyKind::Grid => Box::new(grid::Grid::new(opts)),
-        StrategyKind::Random => Box::new(random::Random::new(opts, seed)),
-        StrategyKind::Tpe => Box::new(tpe::Tpe::new(opts, seed)),
+pub fn sampler(strategy: &Strategy, seed: u64) -> Box<dyn Sampler> {
+    match strategy {
+        Strategy::Grid(o) => Box::new(grid::Grid::new(o.steps)),
+        Strategy::Random(o) => Box::new(random::Random::new(o.sobol, seed)),
+        Strategy::Tpe(o) => Box::new(tpe::Tpe::new(o, seed)),
         // BOHB decides itself when a budget has enough observations for the model
         // (`initial`, default d + 2): TPE's own Sobol start would hide the model until 10.
-        StrategyKind::Bohb => Box::new(tpe::Tpe::new(
-            &StrategyOptions {
-                initial: Some(2),
-                ..opts.clone()
+        Strategy::Bohb(b) => Box::new(tpe::Tpe::new(
+            &TpeOptions {
+                initial: 2,
+                gamma: b.gamma,
+                candidates: b.candidates,
+                batch: b.rungs.batch,
+                median_stopping: false,
             },
             seed,
         )),
-        StrategyKind::Bayes => Box::new(bayes::Bayes::new(opts, seed)),
-        StrategyKind::Evolution => Box::new(evolution::Evolution::new(opts, seed)),
-        StrategyKind::Sha | StrategyKind::Hyperband | StrategyKind::Asha | StrategyKind::Pbt => {
-            Box::new(random::Random::new(
-                &StrategyOptions::new(StrategyKind::Random),
-                seed,
-            ))
+        Strategy::Bayes(o) => Box::new(bayes::Bayes::new(o, seed)),
+        Strategy::Evolution(o) => Box::new(evolution::Evolution::new(o, seed)),
+        // Their new configurations are uniform draws: part of the algorithm, not an option.
+        Strategy::Sha(_) | Strategy::Hyperband(_) | Strategy::Asha(_) | Strategy::Pbt(_) => {
+            Box::new(random::Random::new(false, seed))
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::search::space::Config;
 use crate::search::strategy::encode::Encoder;
 use crate::search::strategy::{RETRIES, Seen, initial_point};
-use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
+use crate::search::{Observation, Proposal, Sampler, Space, rng_for};
 
 pub struct Random {
     seed: u64,
@@ -17,10 +17,11 @@ pub struct Random {
 }
 
 impl Random {
-    pub fn new(opts: &StrategyOptions, seed: u64) -> Self {
+    /// `sobol`: draw a scrambled Sobol sequence instead of independent uniform points.
+    pub fn new(sobol: bool, seed: u64) -> Self {
         Random {
             seed,
-            sobol: opts.sobol.unwrap_or(crate::search::options::DEFAULTS.sobol),
+            sobol,
             grown: Mutex::new((Seen::default(), 0)),
         }
     }

@@ -8,25 +8,23 @@ use super::testing::{best, branin_space, cond_space, mixed_space, run, run_with,
 use super::{history, sampler};
 use crate::search::objectives as function;
 use crate::search::space::{Config, config_hash};
-use crate::search::{Observation, Space, StrategyKind, StrategyOptions};
+use crate::search::{Observation, Space, Strategy, StrategyKind};
 
 /// The strategies that learn from observations, plus random and sobol as references.
-fn kinds() -> Vec<(&'static str, StrategyOptions)> {
-    let mut sobol = StrategyOptions::new(StrategyKind::Random);
-    sobol.sobol = Some(true);
-    let small = |kind: StrategyKind| {
-        let mut o = StrategyOptions::new(kind);
-        o.initial = Some(5);
-        o.population = Some(6);
-        o
-    };
+fn kinds() -> Vec<(&'static str, Strategy)> {
+    let s = |yaml: &str| Strategy::from_yaml(yaml, 1, 2).unwrap();
     vec![
-        ("random", StrategyOptions::new(StrategyKind::Random)),
-        ("sobol", sobol),
-        ("tpe", small(StrategyKind::Tpe)),
-        ("bayes", small(StrategyKind::Bayes)),
-        ("evolution", small(StrategyKind::Evolution)),
+        ("random", s("{kind: random}")),
+        ("sobol", s("{kind: random, sobol: true}")),
+        ("tpe", s("{kind: tpe, initial: 5}")),
+        ("bayes", s("{kind: bayes, initial: 5}")),
+        ("evolution", s("{kind: evolution, population: 6}")),
     ]
+}
+
+/// A kind at its defaults.
+fn plain(kind: StrategyKind) -> Strategy {
+    Strategy::of_kind(kind, 1, 2)
 }
 
 /// A smooth objective on any space: squared distance of the GP features from 0.3.
@@ -39,7 +37,7 @@ fn toy(space: &Space, config: &Config) -> f64 {
 }
 
 /// Sequential run with the toy objective; every third trial fails.
-fn run_toy(kind: &StrategyOptions, seed: u64, space: &Space, n: usize) -> Vec<Observation> {
+fn run_toy(kind: &Strategy, seed: u64, space: &Space, n: usize) -> Vec<Observation> {
     let s = sampler(kind, seed);
     run_with(s.as_ref(), space, n, |i, config| {
         (i % 3 != 2).then(|| toy(space, config))
@@ -58,8 +56,7 @@ fn every_strategy_runs_forty_valid_evaluations_on_branin() {
         let regret = best(&obs) - opt;
         assert!(regret < 5.0, "{name}: regret {regret}");
     }
-    let mut grid = StrategyOptions::new(StrategyKind::Grid);
-    grid.steps = Some(7);
+    let grid = Strategy::from_yaml("{kind: grid, steps: 7}", 1, 2).unwrap();
     let obs = run(sampler(&grid, 1).as_ref(), &space, "branin", 100);
     assert_eq!(obs.len(), 49);
 }
@@ -159,19 +156,19 @@ fn all_failed_observations_do_not_crash() {
 fn model_based_strategies_beat_random_on_branin() {
     let space = branin_space();
     let opt = function::optimum("branin").unwrap();
-    let mean_regret = |kind: &StrategyOptions| {
+    let mean_regret = |kind: &Strategy| {
         (0..5u64)
             .map(|seed| best(&run(sampler(kind, seed).as_ref(), &space, "branin", 40)) - opt)
             .sum::<f64>()
             / 5.0
     };
-    let random = mean_regret(&StrategyOptions::new(StrategyKind::Random));
+    let random = mean_regret(&plain(StrategyKind::Random));
     for kind in [
         StrategyKind::Tpe,
         StrategyKind::Bayes,
         StrategyKind::Evolution,
     ] {
-        let r = mean_regret(&StrategyOptions::new(kind));
+        let r = mean_regret(&plain(kind));
         eprintln!("{kind:?}: mean regret {r:.4} vs random {random:.4}");
         assert!(r < 0.67 * random, "{kind:?}: {r} vs random {random}");
     }
@@ -216,7 +213,7 @@ fn multi_fidelity_kinds_get_a_sampler() {
         StrategyKind::Bohb,
         StrategyKind::Pbt,
     ] {
-        let p = sampler(&StrategyOptions::new(kind), 1)
+        let p = sampler(&plain(kind), 1)
             .propose(&space, &[], &[], 0)
             .expect("a proposal");
         assert_eq!(space.validate(&p.config), Ok(()));
@@ -250,8 +247,7 @@ proptest! {
     #[test]
     fn log_uniform_samples_are_uniform_in_log_space(seed in any::<u64>(), sobol in any::<bool>()) {
         let space = space_of(&[("lr", "{loguniform: [1.0e-4, 1.0e-1]}"), ("u", "{int: [1, 1000], log: true}")]);
-        let mut opts = StrategyOptions::new(StrategyKind::Random);
-        opts.sobol = Some(sobol);
+        let opts = Strategy::from_yaml(&format!("{{kind: random, sobol: {sobol}}}"), 1, 2).unwrap();
         let s = sampler(&opts, seed);
         let mut lr: Vec<f64> = Vec::new();
         let mut u: Vec<f64> = Vec::new();
@@ -294,9 +290,7 @@ fn proposals_record_their_reason() {
 /// long-lived sampler also skips refit sizes it never saw.
 #[test]
 fn a_resumed_search_proposes_exactly_what_an_uninterrupted_one_does() {
-    let mut opts = StrategyOptions::new(StrategyKind::Bayes);
-    opts.initial = Some(4);
-    opts.candidates = Some(200);
+    let opts = Strategy::from_yaml("{kind: bayes, initial: 4, candidates: 200}", 1, 2).unwrap();
     for space in [branin_space(), mixed_space()] {
         let long = sampler(&opts, 21);
         let mut observed: Vec<Observation> = Vec::new();

@@ -18,14 +18,12 @@
 
 use std::cmp::Ordering;
 
+use crate::search::options::TpeOptions;
 use crate::search::space::Config;
 use crate::search::strategy::encode::{Encoder, Point};
 use crate::search::strategy::parzen::Parzen;
 use crate::search::strategy::{RETRIES, Seen, history, initial_point, random};
-use crate::search::{Observation, Proposal, Sampler, Space, StrategyOptions, rng_for};
-
-pub const DEFAULT_INITIAL: usize = crate::search::options::DEFAULTS.tpe_initial;
-pub const DEFAULT_CANDIDATES: usize = crate::search::options::DEFAULTS.tpe_candidates;
+use crate::search::{Observation, Proposal, Sampler, Space, rng_for};
 
 pub struct Tpe {
     seed: u64,
@@ -35,12 +33,12 @@ pub struct Tpe {
 }
 
 impl Tpe {
-    pub fn new(opts: &StrategyOptions, seed: u64) -> Self {
+    pub fn new(o: &TpeOptions, seed: u64) -> Self {
         Tpe {
             seed,
-            initial: opts.initial.unwrap_or(DEFAULT_INITIAL),
-            gamma: opts.gamma,
-            candidates: opts.candidates.unwrap_or(DEFAULT_CANDIDATES).max(1),
+            initial: o.initial,
+            gamma: o.gamma,
+            candidates: o.candidates,
         }
     }
 

@@ -32,8 +32,11 @@ pub fn budget_text(b: &Budget) -> String {
     if let Some(e) = b.epochs {
         parts.push(crate::text::plural(e, "epoch"));
     }
-    if let Some(t) = &b.time {
-        parts.push(format!("{t} of time"));
+    if let Some(t) = b.time {
+        parts.push(format!(
+            "{} of time",
+            crate::search::options::show_duration(t)
+        ));
     }
     if parts.is_empty() {
         "the default".into()

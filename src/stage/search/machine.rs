@@ -441,7 +441,7 @@ mod tests {
 
     use super::*;
     use crate::search::space::{RawParam, Space};
-    use crate::search::{Budget, Config, StrategyKind, StrategyOptions};
+    use crate::search::{Budget, Config, Strategy, StrategyKind};
     use crate::vocab::rng_for;
     use rand::Rng;
 
@@ -507,12 +507,14 @@ mod tests {
     const MAX: u32 = 9;
 
     fn scheduler(kind: StrategyKind, trials: Option<usize>) -> Box<dyn Scheduler> {
-        let mut o = StrategyOptions::new(kind);
-        if kind.is_multi_fidelity() {
-            o.eta = Some(3);
-            o.min_epochs = Some(1);
-            o.max_epochs = Some(MAX);
-        }
+        let name = serde_json::to_value(kind).unwrap();
+        let name = name.as_str().unwrap();
+        let yaml = if kind.is_multi_fidelity() {
+            format!("{{kind: {name}, eta: 3, min_epochs: 1, max_epochs: {MAX}}}")
+        } else {
+            format!("{{kind: {name}}}")
+        };
+        let o = Strategy::from_yaml(&yaml, MAX, 2).unwrap();
         let budget = Budget {
             trials,
             ..Budget::default()

@@ -123,7 +123,7 @@ pub fn run(ctx: &mut Ctx, spec: &SearchSpec) -> Result<crate::stage::output::Sea
     }
     let folds = folds::count(ctx.data_ref()?.as_ref())?;
     let rules = machine::Rules {
-        twins: !spec.strategy.kind.is_multi_fidelity(),
+        twins: !spec.strategy.kind().is_multi_fidelity(),
         folds,
         retries: spec.retries,
         epochs: spec.budget.epochs,
@@ -512,11 +512,7 @@ impl<'a> Search<'_, 'a> {
 
 /// How long this run may take: the time budget less what earlier runs of the search spent.
 fn time_left(budget: &crate::search::Budget, spent_before: f64) -> Result<Option<Duration>> {
-    let Some(t) = &budget.time else {
-        return Ok(None);
-    };
-    let budget = crate::workflow::search::parse_duration(t).map_err(Error::Usage)? as f64;
-    Ok(Some(Duration::from_secs_f64(
-        (budget - spent_before).max(0.0),
-    )))
+    Ok(budget
+        .time
+        .map(|t| t.saturating_sub(Duration::from_secs_f64(spent_before.max(0.0)))))
 }

@@ -30,7 +30,7 @@ impl Search<'_, '_> {
         // PBT members continue and clone from each other at every interval: any member's
         // checkpoint may be the next generation's start, and a member's history is not
         // reproducible from scratch once it has cloned. Only per-trial pruning applies.
-        if self.spec.strategy.kind == crate::search::StrategyKind::Pbt {
+        if self.spec.strategy.kind() == crate::search::StrategyKind::Pbt {
             return;
         }
         let mut best: HashMap<usize, Option<f64>> = HashMap::new();

@@ -107,7 +107,7 @@ impl Search<'_, '_> {
             .map(|l| (l.epoch, serde_json::to_value(&l.values).unwrap_or_default()))
             .collect();
         if state == TrialState::Done
-            && self.spec.strategy.kind == crate::search::StrategyKind::Pbt
+            && self.spec.strategy.kind() == crate::search::StrategyKind::Pbt
             && dir.checkpoint(status.epoch).is_dir()
         {
             // A later member may clone this checkpoint: once the row says done, nothing

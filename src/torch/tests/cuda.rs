@@ -84,7 +84,9 @@ fn trains_resumes_and_evaluates_on_cuda() {
     let dir = f.trial_dir("cuda-retrain");
     let mut req = f.request("mlp", config.clone(), 3, &dir);
     req.device = "cuda".into();
-    req.mode = Mode::Retrain { on: "train".into() };
+    req.mode = Mode::Retrain {
+        on: hpflow::vocab::RetrainOn::Train,
+    };
     assert_eq!(
         f.trainer().run(&req).expect("status").state,
         TrialState::Done

@@ -117,7 +117,7 @@ fn retrain_on_train_and_val_then_evaluate() {
     let dir = f.trial_dir("retrain");
     let mut req = f.request("mlp", small(json!({"units": 32})), 3, &dir);
     req.mode = Mode::Retrain {
-        on: "train+val".into(),
+        on: hpflow::vocab::RetrainOn::TrainVal,
     };
     let s = f.trainer().run(&req).expect("status");
     assert_eq!(s.state, TrialState::Done, "{:?}", s.reason);
