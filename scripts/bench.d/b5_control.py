@@ -12,9 +12,10 @@ PyTorch peer's, split into the trainer's share and the search's share (issue 22)
             same code under Optuna's TPE). Score: test accuracy (the official 10000 rows).
   b5        hpflow's own B5 workflow (the `mlp` model; scripts/bench.d/run.py's row).
 
-Usage: b5_control.py [--seeds 1,2,3,4,5] [--label NAME] [--quick] PART...
+Usage: b5_control.py [--seeds 1,2,3,4,5] [--label NAME] [--no-peer] [--quick] PART...
 Results accumulate in b5_control.results.json beside this file, keyed by part, column and
-seed (a rerun replaces its own cells, so `--label fixed` adds a column next to `main`);
+seed (a rerun replaces its own cells, so `--label fixed` adds a column next to `main`;
+`--label none` runs the trainer part's peer columns alone, `--no-peer` hpflow's alone);
 `b5_control.py table` prints the markdown tables from it. Accuracy only: nothing here is
 timed, and runs may share a loaded machine (1 torch thread a process).
 """
@@ -80,7 +81,7 @@ def load():
 
 def record(part, column, seed, value):
     """Store one cell at once, under a lock: other runs of this script may be writing others."""
-    with open(RESULTS + ".lock", "w") as lock:
+    with open(os.path.join(tempfile.gettempdir(), "b5_control.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         res = load()
         res.setdefault(part, {}).setdefault(column, {})[str(seed)] = value
@@ -102,7 +103,7 @@ def yaml_map(d):
     return "{" + ", ".join(f"{k}: {v}" for k, v in d.items()) + "}"
 
 
-def trainer(seeds, label, quick):
+def trainer(seeds, label, quick, peer=True):
     """The 10 configurations through hpflow's trainer, then through the peer's code on the
     rows of the same split, 5 epochs each."""
     import numpy as np
@@ -151,7 +152,7 @@ stages:
         rows = {p: read_safetensors(os.path.join(split_dir, "rows", f"{p}.safetensors")) for p in ("train", "val")}
         x = {p: torch.from_numpy(r["x"].reshape(len(r["x"]), -1).astype(np.float32)) for p, r in rows.items()}
         y = {p: torch.from_numpy(r["y"].astype(np.int64)) for p, r in rows.items()}
-        for column, how, init in VARIANTS if not quick else VARIANTS[:1]:
+        for column, how, init in (VARIANTS if not quick else VARIANTS[:1]) if peer else []:
             if how == "per_pixel":
                 mean, std = b5_torch.per_pixel(x["train"])
             else:
@@ -253,8 +254,13 @@ def table():
     out = []
     t = res.get("trainer", {})
     if t:
-        cols = list(t)
-        out.append("Trainer's share: val accuracy after 5 epochs, mean over seeds (± sd), same split rows per seed.\n")
+        cols = sorted(t, key=lambda c: (not c.startswith("hpflow"), c != "peer", c))
+        # Only the (seed, configuration) cells every column has: each column on the same rows.
+        common = set.intersection(*(set(v) for v in t.values()))
+        t = {c: {k: v for k, v in t[c].items() if k in common} for c in cols}
+        seeds = sorted({k.split("/")[0] for k in common}, key=int)
+        out.append(f"Val accuracy after 5 epochs, mean over seeds {', '.join(seeds)} (± sd); each seed one split, "
+                   "the same rows for every column.\n")
         out.append("| config | " + " | ".join(cols) + " |")
         out.append("|---|" + "---|" * len(cols))
         per_col = {c: [] for c in cols}
@@ -263,11 +269,16 @@ def table():
             for c in cols:
                 xs = [v for k, v in t[c].items() if k.split("/")[1] == str(i)]
                 per_col[c].extend(xs)
-                cells.append(mean_sd(xs) + (f" (n={len(xs)})" if xs and len(xs) != 5 else ""))
+                cells.append(mean_sd(xs))
             desc = ", ".join(f"{k} {v}" for k, v in cfg.items())
             out.append(f"| {i}: {desc} | " + " | ".join(cells) + " |")
         out.append("| **all configs** | " + " | ".join(
-            f"**{statistics.mean(v):.4f}** (n={len(v)})" if v else "–" for v in per_col.values()) + " |")
+            f"**{statistics.mean(v):.4f}**" if v else "–" for v in per_col.values()) + " |")
+        # Paired by (seed, config): the split's rows and the configuration are the same.
+        diffs = {c: [t[c][k] - t["peer"][k] for k in t[c] if k in t.get("peer", {})] for c in cols}
+        out.append("| **− peer, paired (± s.e.)** | " + " | ".join(
+            f"**{statistics.mean(d):+.4f}** ± {statistics.stdev(d) / len(d) ** 0.5:.4f}" if len(d) > 1 and c != "peer"
+            else "–" for c, d in diffs.items()) + " |")
         out.append("")
     for part, title in (("search", "Search's share: the peer's PyTorch training under each TPE, test accuracy"),
                         ("b5", "B5 as users run it (hpflow's `mlp` trainer and TPE), test accuracy")):
@@ -295,7 +306,7 @@ def main():
     parts = [a for i, a in enumerate(args) if not a.startswith("--") and args[i - 1] not in ("--seeds", "--label")]
     for p in parts:
         if p == "trainer":
-            trainer(seeds, None if label == "none" else label, quick)
+            trainer(seeds, None if label == "none" else label, quick, "--no-peer" not in args)
         elif p == "search":
             search(seeds, quick)
         elif p in ("search-hpflow", "search-optuna"):
