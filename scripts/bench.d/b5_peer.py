@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 import torch  # noqa: E402
 
+import b5_torch  # noqa: E402  (the training code, shared with b5_trainer.py)
+
 data, n_train, n_val, trials, epochs, seed, threads = sys.argv[1:8]
 n_train, n_val, trials, epochs, seed, threads = map(int, (n_train, n_val, trials, epochs, seed, threads))
 processes = int(sys.argv[8]) if len(sys.argv) > 8 else 1
@@ -60,34 +62,11 @@ xv, yv = norm(x_all[va]), torch.from_numpy(y_all[va])
 xs, ys = norm(x_test), torch.from_numpy(y_test)
 
 
-def model(cfg):
-    layers, width = [], 784
-    for _ in range(cfg["hidden_layers"]):
-        layers += [torch.nn.Linear(width, cfg["units"]), torch.nn.ReLU(), torch.nn.Dropout(cfg["dropout"])]
-        width = cfg["units"]
-    return torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
-
-
 def train(cfg, x, y, seed):
-    torch.manual_seed(seed)
-    m = model(cfg)
-    opt = torch.optim.Adam(m.parameters(), lr=cfg["lr"])
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        m.train()
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), cfg["batch_size"]):
-            b = perm[i : i + cfg["batch_size"]]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(m(x[b]), y[b]).backward()
-            opt.step()
-    return m
+    return b5_torch.train(cfg, x, y, seed, epochs)
 
 
-def accuracy(m, x, y):
-    m.eval()
-    with torch.no_grad():
-        return (m(x).argmax(1) == y).float().mean().item()
+accuracy = b5_torch.accuracy
 
 
 def objective(trial):

@@ -1,6 +1,7 @@
 //! The data a worker trains on: the split job's train and val files (a worker never opens the
-//! data source), read once per split (a worker runs many trials), normalised with the split's
-//! statistics and moved to the device, so that every batch is an index into resident tensors.
+//! data source), read once per split (a worker runs many trials), normalised (with the split's
+//! statistics, or each pixel with its own for the MLP) and moved to the device, so that every
+//! batch is an index into resident tensors.
 
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -42,15 +43,26 @@ pub struct Prepared {
 #[derive(Default)]
 pub struct DataCache {
     // Tensors are not `Sync`; a worker trains on one thread, so `Rc` suffices.
-    /// Keyed by the train and val files (folds share a manifest, not their rows).
-    prepared: Option<((PathBuf, PathBuf), Device, Rc<Prepared>)>,
+    /// Keyed by the train and val files (folds share a manifest, not their rows) and whether
+    /// pixels are standardised one by one.
+    prepared: Option<((PathBuf, PathBuf, bool), Device, Rc<Prepared>)>,
 }
 
 impl DataCache {
     /// The split's train and val rows, read from the files the split job wrote (never the
-    /// data source), normalised with its statistics and moved to `device`, once per split.
-    pub fn prepared(&mut self, data: &DataRef, device: Device) -> Result<Rc<Prepared>, String> {
-        let key = (data.train.clone(), data.val.clone());
+    /// data source), normalised and moved to `device`, once per split. The statistics are the
+    /// split's (one pair per image channel), except with `per_pixel` for a model that
+    /// flattens an image (the MLP): there each pixel is a feature, standardised with its own
+    /// mean and std over the training rows, as a PyTorch or scikit-learn MLP is fed. One pair
+    /// per channel cost the MLP 0.7 points of val accuracy on Fashion-MNIST (BENCHMARKS.md,
+    /// "B5 controlled experiment").
+    pub fn prepared(
+        &mut self,
+        data: &DataRef,
+        device: Device,
+        per_pixel: bool,
+    ) -> Result<Rc<Prepared>, String> {
+        let key = (data.train.clone(), data.val.clone(), per_pixel);
         if let Some((k, d, p)) = &self.prepared
             && *k == key
             && *d == device
@@ -65,12 +77,18 @@ impl DataCache {
             .map_err(|e| format!("reading {}: {e}", data.manifest.display()))?;
         let train = rows_file::read_checked(&data.train, &data.manifest, &manifest)?;
         let val = rows_file::read_checked(&data.val, &data.manifest, &manifest)?;
+        // Tabular rows have one pair per feature already.
+        let normalisation = if per_pixel && train.shape.len() == 3 {
+            Normalisation::fit_features(&train)
+        } else {
+            manifest.normalisation
+        };
         let p = Rc::new(Prepared {
             shape: train.shape.clone(),
             head: Head::new(train.task, train.classes)?,
-            train: all(&train, &manifest.normalisation, device)?,
-            val: all(&val, &manifest.normalisation, device)?,
-            normalisation: manifest.normalisation,
+            train: all(&train, &normalisation, device)?,
+            val: all(&val, &normalisation, device)?,
+            normalisation,
         });
         self.prepared = Some((key, device, p.clone()));
         Ok(p)

@@ -185,6 +185,14 @@ pub enum Arch {
     },
 }
 
+impl Arch {
+    /// Whether the model reads a row as a flat vector of features (an image's pixels lose
+    /// their places): it is then fed every feature standardised on its own.
+    pub fn flattens(&self) -> bool {
+        matches!(self, Arch::Mlp { .. })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HParams {
     pub arch: Arch,

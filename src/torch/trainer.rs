@@ -144,7 +144,7 @@ impl TorchTrainer {
         let Some(data) = &req.data else {
             return Ok(ans.fail(TrialState::Failed, "a libtorch trial needs data".into()));
         };
-        let prep = match self.cache.prepared(data, device) {
+        let prep = match self.cache.prepared(data, device, hp.arch.flattens()) {
             Ok(p) => p,
             Err(reason) => return Ok(ans.fail(TrialState::Failed, reason)),
         };

@@ -35,6 +35,10 @@ pub enum Problem {
     Binary16,
     /// y = w·x + noise over 16 features.
     Regression16,
+    /// 2 classes of 8x8 one-channel images: pixel 0 is +0.01 or -0.01 by class, every other
+    /// pixel is noise a thousand times wider. The class is visible only to a model fed each
+    /// pixel on its own scale.
+    FaintPixel,
 }
 
 pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
@@ -43,6 +47,7 @@ pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
         Problem::Images3 => (vec![1, 8, 8], Task::Classification, 3),
         Problem::Binary16 => (vec![16], Task::Classification, 2),
         Problem::Regression16 => (vec![16], Task::Regression, 0),
+        Problem::FaintPixel => (vec![1, 8, 8], Task::Classification, 2),
     };
     let d: usize = shape.iter().product();
     let mut x = Vec::with_capacity(n * d);
@@ -57,6 +62,8 @@ pub fn dataset(problem: Problem, n: usize, seed: u64) -> Dataset {
                     Problem::Images3 => noise + if (j / 8) / 2 == c { 2.0 } else { 0.0 } + 3.0,
                     Problem::Binary16 => noise + if c == 1 && j < 8 { 1.0 } else { 0.0 },
                     Problem::Regression16 => noise,
+                    Problem::FaintPixel if j == 0 => 0.01 * (2.0 * c as f32 - 1.0),
+                    Problem::FaintPixel => 10.0 * noise,
                 }
             })
             .collect();
