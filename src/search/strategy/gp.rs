@@ -182,36 +182,21 @@ pub fn cold_starts(n_groups: usize, restarts: usize, rng: &mut impl Rng) -> Vec<
     starts
 }
 
-/// Fit the hyperparameters: L-BFGS from each of `starts` for at most `screen` iterations (for
-/// all `iters` when there is one start), then from the best point reached for the rest of
-/// `iters`. Why screen: running every start to convergence cost most of a fit from scratch,
-/// and a start that is behind after a few iterations rarely wins. Returns the best point (the
-/// prior means when nothing could be evaluated) with its objective (negative log marginal
-/// likelihood and log prior; infinite when never evaluated).
-pub fn fit(data: &Data, y: &[f64], starts: &[Theta], screen: usize, iters: usize) -> (Theta, f64) {
+/// Fit the hyperparameters: L-BFGS (at most `iters` iterations) from each of `starts`; the
+/// best optimum wins (the prior means when nothing could be evaluated), with its objective
+/// (negative log marginal likelihood and log prior; infinite when never evaluated).
+pub fn fit(data: &Data, y: &[f64], starts: &[Theta], iters: usize) -> (Theta, f64) {
     let g = data.n_groups;
     let (lo, hi) = bounds(g);
     let f = |t: &[f64]| objective(data, y, t);
-    let first = if starts.len() > 1 {
-        screen.min(iters)
-    } else {
-        iters
-    };
     let mut best: Option<(Theta, f64)> = None;
     for s in starts {
-        let (t, v) = lbfgs::minimize(&f, s, &lo, &hi, first);
+        let (t, v) = lbfgs::minimize(&f, s, &lo, &hi, iters);
         if best.as_ref().is_none_or(|(_, bv)| v < *bv) {
             best = Some((t, v));
         }
     }
-    match best {
-        Some((t, v)) if v.is_finite() && first < iters => {
-            let (t2, v2) = lbfgs::minimize(&f, &t, &lo, &hi, iters - first);
-            if v2 <= v { (t2, v2) } else { (t, v) }
-        }
-        Some(b) => b,
-        None => (priors(g).iter().map(|(m, _)| *m).collect(), f64::INFINITY),
-    }
+    best.unwrap_or_else(|| (priors(g).iter().map(|(m, _)| *m).collect(), f64::INFINITY))
 }
 
 #[cfg(test)]

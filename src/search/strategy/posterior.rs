@@ -198,7 +198,7 @@ mod tests {
         let (x, y) = toy();
         let data = Data::new(x.clone(), vec![0, 1]);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let (theta, _) = gp::fit(&data, &y, &gp::cold_starts(2, 2, &mut rng), 10, 60);
+        let (theta, _) = gp::fit(&data, &y, &gp::cold_starts(2, 2, &mut rng), 60);
         // x1 matters much more than x2: its length scale is shorter.
         assert!(theta[0] < theta[1], "{theta:?}");
         let post = Posterior::new(x.clone(), &[0, 1], &y, &theta, Factor::default()).unwrap();
