@@ -39,8 +39,9 @@ use crate::search::{Acquisition, Observation, Proposal, Sampler, Space, rng_for}
 /// its factor costs the cube of it whenever the set changes other than by new points.
 pub const MAX_POINTS: usize = 600;
 /// The most observations the hyperparameters are fitted on (each likelihood evaluation costs
-/// the cube of it; a few hundred points pin down a handful of hyperparameters).
-pub const FIT_POINTS: usize = 200;
+/// the cube of it; a hundred-odd points pin down a handful of hyperparameters, and at 200 a
+/// refit alone took over 100 ms: B2's 99th percentile).
+pub const FIT_POINTS: usize = 128;
 /// How many of the best candidates are refined by local optimisation (plus the incumbent).
 const REFINE: usize = 10;
 
