@@ -13,7 +13,6 @@
 
 use std::collections::BTreeSet;
 
-
 use super::Search;
 use crate::error::Result;
 use crate::search::{Budget, Decision, ItemResult, Scheduler, WorkItem};

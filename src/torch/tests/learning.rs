@@ -170,7 +170,9 @@ fn an_mlp_standardises_each_pixel_on_its_own() {
 
     let dir = f.trial_dir("retrain");
     let mut req = f.request("mlp", config, 10, &dir);
-    req.mode = Mode::Retrain { on: "train".into() };
+    req.mode = Mode::Retrain {
+        on: hpflow::vocab::RetrainOn::Train,
+    };
     let r = f.trainer().run(&req).expect("status");
     assert_eq!(r.state, TrialState::Done, "{:?}", r.reason);
     let mut eval = f.request("mlp", json!({}), 0, &f.trial_dir("evaluate"));
