@@ -1,5 +1,3 @@
-//! The machine driven by a test driver that plays the workers: no processes, no files.
-
 //! The machine driven as `run_loop` drives it, with workers played here: no processes,
 //! files or clock.
 
