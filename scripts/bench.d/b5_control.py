@@ -165,6 +165,32 @@ stages:
                 log(f"trainer seed {seed} config {i} {column}: {acc:.4f}")
 
 
+def b5_test_accuracy(d, name, seed, train, val, trials, model):
+    """B5's workflow (split, TPE search, retrain, evaluate) with the search's `model` lines,
+    run in folder `d`: the test accuracy hpflow reports."""
+    wf = os.path.join(d, "w.yaml")
+    with open(wf, "w") as f:
+        f.write(f"""name: {name}
+seed: {seed}
+data: {{source: idx, path: {FMNIST}}}
+stages:
+  split: {{kind: split, train: {train}, val: {val}, test: official}}
+  search:
+    kind: search
+    needs: [split]
+    {model}
+    space:
+{SPACE}
+    strategy: {{kind: tpe}}
+    metric: {{name: val_accuracy, goal: maximize}}
+    budget: {{trials: {trials}}}
+  retrain: {{kind: retrain, needs: [search]}}
+  evaluate: {{kind: evaluate, needs: [retrain]}}
+""")
+    out = hp_run(os.path.join(d, "runs"), wf)
+    return out["evaluate"]["outputs"]["metrics"]["test_accuracy"]
+
+
 def search(seeds, quick, sides=("hpflow", "optuna")):
     """The peer's training under hpflow's TPE (a `command` program) and under Optuna's."""
     train, val, trials, epochs = (3000, 1000, 4, 1) if quick else (10000, 2000, 30, 5)
@@ -183,29 +209,10 @@ def search(seeds, quick, sides=("hpflow", "optuna")):
         for f in ("b5_trainer.py", "b5_torch.py"):
             shutil.copy(os.path.join(HERE, f), d)
         shutil.copytree(os.path.join(ROOT, "python", "hpflow"), os.path.join(d, "hpflow"))
-        wf = os.path.join(d, "w.yaml")
-        with open(wf, "w") as f:
-            f.write(f"""name: b5-control-search
-seed: {seed}
-data: {{source: idx, path: {FMNIST}}}
-stages:
-  split: {{kind: split, train: {train}, val: {val}, test: official}}
-  search:
-    kind: search
-    needs: [split]
-    model: command
+        model = f"""model: command
     command: [{TORCH_PY}, {os.path.join(d, "b5_trainer.py")}]
-    params: {{epochs: {epochs}}}
-    space:
-{SPACE}
-    strategy: {{kind: tpe}}
-    metric: {{name: val_accuracy, goal: maximize}}
-    budget: {{trials: {trials}}}
-  retrain: {{kind: retrain, needs: [search]}}
-  evaluate: {{kind: evaluate, needs: [retrain]}}
-""")
-        out = hp_run(os.path.join(d, "runs"), wf)
-        acc = out["evaluate"]["outputs"]["metrics"]["test_accuracy"]
+    params: {{epochs: {epochs}}}"""
+        acc = b5_test_accuracy(d, "b5-control-search", seed, train, val, trials, model)
         record("search", "hpflow TPE", seed, acc)
         log(f"search seed {seed} hpflow TPE: {acc:.4f}")
 
@@ -215,28 +222,9 @@ def b5(seeds, label, quick):
     train, val, trials, epochs = (3000, 1000, 4, 1) if quick else (10000, 2000, 30, 5)
     for seed in seeds:
         d = tempfile.mkdtemp(prefix=f"b5-control-b5-{seed}-")
-        wf = os.path.join(d, "w.yaml")
-        with open(wf, "w") as f:
-            f.write(f"""name: b5-control-b5
-seed: {seed}
-data: {{source: idx, path: {FMNIST}}}
-stages:
-  split: {{kind: split, train: {train}, val: {val}, test: official}}
-  search:
-    kind: search
-    needs: [split]
-    model: mlp
-    params: {{optimizer: adam, epochs: {epochs}}}
-    space:
-{SPACE}
-    strategy: {{kind: tpe}}
-    metric: {{name: val_accuracy, goal: maximize}}
-    budget: {{trials: {trials}}}
-  retrain: {{kind: retrain, needs: [search]}}
-  evaluate: {{kind: evaluate, needs: [retrain]}}
-""")
-        out = hp_run(os.path.join(d, "runs"), wf)
-        acc = out["evaluate"]["outputs"]["metrics"]["test_accuracy"]
+        model = f"""model: mlp
+    params: {{optimizer: adam, epochs: {epochs}}}"""
+        acc = b5_test_accuracy(d, "b5-control-b5", seed, train, val, trials, model)
         record("b5", f"hpflow mlp ({label})", seed, acc)
         log(f"b5 seed {seed} hpflow mlp ({label}): {acc:.4f}")
 
