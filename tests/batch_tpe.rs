@@ -1,0 +1,47 @@
+//! Regret as users get it for `tpe`: through `hpflow run` with the defaults (batch 4), Branin,
+//! 100 trials, seeds 0–4. With a batch each proposal misses the three newest results, so a
+//! good trial draws candidates near it only a batch later; a sharper good-group estimator
+//! (`GOOD_CLIP` 0.25) makes up for it. At 0.5 the median regret over these seeds was 9.7e-3;
+//! at 0.25 it is 1.9e-3.
+
+mod common;
+use common::Sandbox;
+
+const BRANIN_MIN: f64 = 0.397_887_357_729_738_16;
+
+fn branin(seed: u64) -> String {
+    format!(
+        "name: branin-{seed}
+seed: {seed}
+stages:
+  search:
+    kind: search
+    model: function
+    function: branin
+    space:
+      x1: {{uniform: [-5.0, 10.0]}}
+      x2: {{uniform: [0.0, 15.0]}}
+    strategy: {{kind: tpe}}
+    metric: {{name: objective, goal: minimize}}
+    budget: {{trials: 100}}
+"
+    )
+}
+
+#[test]
+fn the_default_tpe_batch_converges_on_branin() {
+    let mut regrets: Vec<f64> = (0..5)
+        .map(|seed| {
+            let sb = Sandbox::new();
+            let wf = sb.write("w.yaml", &branin(seed));
+            sb.ok(&["-q", "run", wf.to_str().unwrap()]);
+            let out = sb.json(&["export", &format!("branin-{seed}"), "--format", "json"]);
+            out["selected"]["value"].as_f64().expect("a selected value") - BRANIN_MIN
+        })
+        .collect();
+    regrets.sort_by(f64::total_cmp);
+    assert!(
+        regrets[2] <= 5e-3,
+        "default tpe on Branin, 100 trials: sorted regrets {regrets:?}"
+    );
+}
