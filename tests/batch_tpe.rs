@@ -5,26 +5,16 @@
 //! at 0.25 it is 1.9e-3.
 
 mod common;
-use common::Sandbox;
+use common::{Sandbox, function_workflow};
 
 const BRANIN_MIN: f64 = 0.397_887_357_729_738_16;
 
+/// The shared Branin workflow (`common::function_workflow`) at `seed`, `tpe` with its defaults.
 fn branin(seed: u64) -> String {
-    format!(
-        "name: branin-{seed}
-seed: {seed}
-stages:
-  search:
-    kind: search
-    model: function
-    function: branin
-    space:
-      x1: {{uniform: [-5.0, 10.0]}}
-      x2: {{uniform: [0.0, 15.0]}}
-    strategy: {{kind: tpe}}
-    metric: {{name: objective, goal: minimize}}
-    budget: {{trials: 100}}
-"
+    function_workflow(&format!("branin-{seed}"), "{kind: tpe}", 100, "").replacen(
+        "seed: 3\n",
+        &format!("seed: {seed}\n"),
+        1,
     )
 }
 
@@ -34,6 +24,11 @@ fn the_default_tpe_batch_converges_on_branin() {
         .map(|seed| {
             let sb = Sandbox::new();
             let wf = sb.write("w.yaml", &branin(seed));
+            assert!(
+                std::fs::read_to_string(&wf)
+                    .unwrap()
+                    .contains(&format!("seed: {seed}\n"))
+            );
             sb.ok(&["-q", "run", wf.to_str().unwrap()]);
             let out = sb.json(&["export", &format!("branin-{seed}"), "--format", "json"]);
             out["selected"]["value"].as_f64().expect("a selected value") - BRANIN_MIN
