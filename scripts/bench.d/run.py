@@ -22,7 +22,8 @@ Rows (see the issue that asked for them, and README's Benchmarks section):
   S   `hpflow serve`: seconds to answer a workflow's page on a 100,000-trial random search
 
 Usage: run.py [--quick] [--reps N] [ROW ...]      (ROW: b1 b2 b3 b4 b5 b6 b7 t s, or b3peers:
-B3's tables remade from the last b3 run's hpflow medians and the peers' caches as they are now)
+B3's tables remade from the last b3 run's hpflow medians and the peers' caches as they are now,
+or md: the file rewritten from BENCHMARKS.json and the hand-written hand-placed.md, no run)
 Repetitions of a row alternate hpflow and its peers (interleaved), and each cell reports the
 median with the spread (min-max) of its repetitions.
 """
@@ -597,9 +598,23 @@ def markdown(v, started, seconds):
             # The embedded script's own headings sit one level below the row's.
             table = "\n".join("#" + l if l.startswith("#") else l for l in r["table"].splitlines())
             out += ["", f"## {r['row']}: {r['measure']}", "", table]
+    # Sections written by hand (experiments that are not a row) survive every regeneration.
+    out += ["", open(os.path.join(HERE, "hand-placed.md")).read().rstrip()]
     out += ["", "## Machine and versions", ""] + [f"- {k}: {val}" for k, val in v.items()]
     out += ["", "## Raw numbers", "", "```json", json.dumps(ROWS, indent=1), "```", ""]
     return "\n".join(out)
+
+
+def kept_versions(path):
+    """The machine and versions as the file gives them (`md` runs nothing, so they stay those of
+    the runs)."""
+    lines = open(path).read().split("## Machine and versions\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return dict(l[2:].split(": ", 1) for l in lines if l.startswith("- "))
+
+
+def md():
+    """No run: BENCHMARKS.md rewritten from BENCHMARKS.json and hand-placed.md (after editing
+    the hand-written sections)."""
 
 
 def main():
@@ -620,8 +635,9 @@ def main():
         kept = [r for r in json.load(open(raw)) if r["row"].split()[0] not in fresh]
         order = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "T", "S"]
         ROWS[:] = sorted(kept + ROWS, key=lambda r: order.index(r["row"].split()[0]) if r["row"].split()[0] in order else 99)
-    # b3peers alone measures nothing: no run length to give.
-    text = markdown(versions(), started, None if WANTED == ["b3peers"] else time.perf_counter() - t0)
+    # b3peers and md alone measure nothing: no run length to give.
+    text = markdown(kept_versions(target) if WANTED == ["md"] else versions(), started,
+                    None if WANTED in (["b3peers"], ["md"]) else time.perf_counter() - t0)
     write(target, text)
     write(raw, json.dumps(ROWS, indent=1))
     print(text)
