@@ -4,6 +4,7 @@
 
 use tch::{Tensor, nn};
 
+use super::dropout::MaskDropout;
 use crate::hparams::{Activation, Padding, Pool};
 
 #[derive(Debug)]
@@ -138,7 +139,7 @@ impl nn::ModuleT for Cnn {
             h = self
                 .activation
                 .apply(&h.apply(d))
-                .dropout(self.dropout, train);
+                .mask_dropout(self.dropout, train);
         }
         h.apply(&self.out)
     }

@@ -2,6 +2,7 @@
 
 use tch::{Tensor, nn};
 
+use super::dropout::MaskDropout;
 use crate::hparams::Activation;
 
 #[derive(Debug)]
@@ -47,7 +48,7 @@ impl nn::ModuleT for Mlp {
             h = self
                 .activation
                 .apply(&h.apply(layer))
-                .dropout(self.dropout, train);
+                .mask_dropout(self.dropout, train);
         }
         h.apply(&self.out)
     }

@@ -4,6 +4,7 @@
 //! trial is infeasible.
 
 pub mod cnn;
+pub mod dropout;
 pub mod mlp;
 pub mod rnn;
 pub mod sequence;

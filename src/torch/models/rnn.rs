@@ -6,6 +6,7 @@
 
 use tch::{Tensor, nn};
 
+use super::dropout::MaskDropout;
 use super::sequence;
 use crate::hparams::Cell;
 
@@ -114,6 +115,6 @@ impl nn::ModuleT for Rnn {
             .narrow(0, (self.layers - 1) * dirs, dirs)
             .transpose(0, 1)
             .reshape([batch, -1]);
-        last.dropout(self.dropout, train).apply(&self.out)
+        last.mask_dropout(self.dropout, train).apply(&self.out)
     }
 }

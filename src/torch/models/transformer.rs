@@ -4,6 +4,7 @@
 
 use tch::{Kind, Tensor, nn};
 
+use super::dropout::MaskDropout;
 use super::sequence;
 use crate::hparams::Activation;
 
@@ -112,7 +113,9 @@ impl Transformer {
         let qkv = x.apply(&l.qkv).chunk(3, -1);
         let (q, k, v) = (split(&qkv[0]), split(&qkv[1]), split(&qkv[2]));
         let scores = q.matmul(&k.transpose(-2, -1)) / (dh as f64).sqrt();
-        let weights = scores.softmax(-1, Kind::Float).dropout(self.dropout, train);
+        let weights = scores
+            .softmax(-1, Kind::Float)
+            .mask_dropout(self.dropout, train);
         weights
             .matmul(&v)
             .transpose(1, 2)
@@ -130,13 +133,15 @@ impl nn::ModuleT for Transformer {
         };
         let mut x = tokens.apply(&self.embed) + &self.position;
         for l in &self.layers {
-            let a = self.attention(l, &x, train).dropout(self.dropout, train);
+            let a = self
+                .attention(l, &x, train)
+                .mask_dropout(self.dropout, train);
             x = (x + a).apply(&l.norm1);
             let f = self
                 .activation
                 .apply(&x.apply(&l.ff1))
-                .dropout(self.dropout, train);
-            let f = f.apply(&l.ff2).dropout(self.dropout, train);
+                .mask_dropout(self.dropout, train);
+            let f = f.apply(&l.ff2).mask_dropout(self.dropout, train);
             x = (x + f).apply(&l.norm2);
         }
         x.mean_dim(1, false, Kind::Float).apply(&self.out)
