@@ -22,7 +22,9 @@ impl MaskDropout for Tensor {
         }
         let seed = Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
         let mask = mask(self.numel(), p, seed as u64);
-        self * Tensor::from_slice(&mask).view(self.size().as_slice())
+        // In the input's own kind, so that dropout never changes a tensor's precision.
+        let mask = Tensor::from_slice(&mask).view(self.size().as_slice());
+        self * mask.to_kind(self.kind())
     }
 }
 
