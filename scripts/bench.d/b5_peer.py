@@ -9,6 +9,7 @@ train+val for EPOCHS epochs, then evaluated once on the test rows.
 Usage: b5_peer.py DATA_DIR TRAIN VAL TRIALS EPOCHS SEED THREADS [PROCESSES]
 With PROCESSES > 1 the trials run in that many processes at once (THREADS torch threads each),
 sharing one study through Optuna's JournalStorage, as hpflow's workers share one search.
+With B5_DEVICE=cuda in the environment the data and every model live on the GPU.
 Prints one JSON line: wall seconds (data loading included, interpreter start excluded), the
 best validation accuracy and the test accuracy.
 """
@@ -62,6 +63,18 @@ xv, yv = norm(x_all[va]), torch.from_numpy(y_all[va])
 xs, ys = norm(x_test), torch.from_numpy(y_test)
 
 
+DEVICE = torch.device(os.environ.get("B5_DEVICE", "cpu"))
+_moved = {}
+
+
+def dev(name, t):
+    """`t` on DEVICE, moved on first use: a forked trial process must make its own CUDA context,
+    so the parent touches CUDA only after its children are done."""
+    if name not in _moved:
+        _moved[name] = t.to(DEVICE)
+    return _moved[name]
+
+
 def train(cfg, x, y, seed):
     return b5_torch.train(cfg, x, y, seed, epochs)
 
@@ -77,7 +90,7 @@ def objective(trial):
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
     }
-    return accuracy(train(cfg, xt, yt, seed + trial.number), xv, yv)
+    return accuracy(train(cfg, dev("xt", xt), dev("yt", yt), seed + trial.number), dev("xv", xv), dev("yv", yv))
 
 
 if processes == 1:
@@ -105,6 +118,6 @@ else:
         p.join()
     study = optuna.load_study(study_name="b5", storage=storage)
 best = study.best_trial
-final = train(best.params, torch.cat([xt, xv]), torch.cat([yt, yv]), seed)
-test = accuracy(final, xs, ys)
+final = train(best.params, dev("xtv", torch.cat([xt, xv])), dev("ytv", torch.cat([yt, yv])), seed)
+test = accuracy(final, dev("xs", xs), dev("ys", ys))
 print(json.dumps({"seconds": time.perf_counter() - start, "val_accuracy": best.value, "test_accuracy": test}))

@@ -55,13 +55,14 @@ def train(cfg, x, y, seed, epochs, init="torch", after_epoch=None):
     """`epochs` passes in a seeded random order; `after_epoch(epoch, model)` after each (it
     must leave the model's mode and the random streams as it found them)."""
     torch.manual_seed(seed)
-    m = model(cfg, x.shape[1], int(y.max()) + 1, init)
+    # Trained where the data lies (the GPU check puts it on CUDA); on the CPU .to() is a no-op.
+    m = model(cfg, x.shape[1], int(y.max()) + 1, init).to(x.device)
     opt = optimizer(cfg, m.parameters())
     g = torch.Generator().manual_seed(seed)
     bs = int(cfg["batch_size"])
     for epoch in range(1, epochs + 1):
         m.train()
-        perm = torch.randperm(len(x), generator=g)
+        perm = torch.randperm(len(x), generator=g).to(x.device)
         for i in range(0, len(x), bs):
             b = perm[i : i + bs]
             opt.zero_grad()

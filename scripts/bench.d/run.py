@@ -16,6 +16,8 @@ Rows (see the issue that asked for them, and README's Benchmarks section):
   B4  SHA (eta 3, 81 configurations, 1..27 epochs), continuing promoted trials vs restarting
   B5  end to end on Fashion-MNIST: MLP, 30 TPE trials of 5 epochs, retrain, test, against
       Optuna + PyTorch with the same model, epochs and trials, at equal parallelism (1 and 2)
+  b5gpu  (row B5-GPU) the same on CUDA with 1 and 4 trials at once; run by `scripts/gpu-check
+      run` on a lent GPU machine, whose rows are then merged in by hand
   B6  SIGKILL mid-search, run again: seconds to the next trained epoch
   B7  2 workers against 1 on 2 cores: SHA (as B4) and Hyperband
   T   trainer: seconds per Fashion-MNIST epoch, hpflow vs PyTorch (same venv, same threads)
@@ -38,10 +40,11 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HP = os.path.join(ROOT, "target", "release", "hpflow")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "hpflow")
-PEER_PY = os.path.join(CACHE, "bench-venv", "bin", "python")
-FMNIST = "/usr/share/datasets/fashion-mnist"
+# The GPU check (scripts/gpu-check run) points these at the binaries, Python and data it carried.
+HP = os.environ.get("HPFLOW_BENCH_HP", os.path.join(ROOT, "target", "release", "hpflow"))
+PEER_PY = os.environ.get("HPFLOW_BENCH_PEER_PY", os.path.join(CACHE, "bench-venv", "bin", "python"))
+FMNIST = os.environ.get("HPFLOW_BENCH_FMNIST", "/usr/share/datasets/fashion-mnist")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 args = sys.argv[1:]
@@ -413,17 +416,20 @@ def b7():
 
 
 # ---------------------------------------------------------------- B5
-def b5():
+def b5(device="cpu", worker_counts=(1, 2), tag="B5"):
     """hpflow with 1 and 2 workers against Optuna + PyTorch with 1 and 2 trial processes (a
-    shared JournalStorage), each trial on 1 thread: the same parallelism on both sides."""
+    shared JournalStorage), each trial on 1 thread: the same parallelism on both sides. On
+    CUDA (b5gpu) both sides train on the GPU, with 1 and 4 trials at once."""
     train, val, trials, epochs = (3000, 1000, 6, 2) if QUICK else (10000, 2000, 30, 5)
     secs, acc = {}, {}
+    peer_env = {**os.environ, "B5_DEVICE": device}
     for r in range(1 if QUICK else REPS):
-        for workers in (1, 2):
-            d = os.path.join(WORK, f"b5-{workers}-{r}")
+        for workers in worker_counts:
+            d = os.path.join(WORK, f"b5-{device}-{workers}-{r}")
             os.makedirs(d)
             wf = write(os.path.join(d, "w.yaml"), f"""name: b5-{workers}
 seed: {r + 1}
+device: {device}
 data: {{source: idx, path: {FMNIST}}}
 stages:
   split: {{kind: split, train: {train}, val: {val}, test: official}}
@@ -450,21 +456,36 @@ stages:
             secs.setdefault(f"hpflow {workers}", []).append(time.perf_counter() - t0)
             acc.setdefault(f"hpflow {workers} worker", []).append(stage(out, "evaluate")["outputs"]["metrics"]["test_accuracy"])
             res = json.loads(sh([PEER_PY, os.path.join(HERE, "b5_peer.py"), FMNIST, str(train), str(val), str(trials),
-                                 str(epochs), str(r + 1), "1", str(workers)]).strip().splitlines()[-1])
+                                 str(epochs), str(r + 1), "1", str(workers)], env=peer_env).strip().splitlines()[-1])
             secs.setdefault(f"peer {workers}", []).append(res["seconds"])
             acc.setdefault(f"optuna+pytorch {workers} process", []).append(res["test_accuracy"])
+            log(f"{tag} seed {r + 1}, {workers} at once: hpflow {secs[f'hpflow {workers}'][-1]:.1f} s, test accuracy "
+                f"{acc[f'hpflow {workers} worker'][-1]:.4f}; peer {res['seconds']:.1f} s, {res['test_accuracy']:.4f}")
     accs = "; ".join(
         f"{k} test accuracy {statistics.mean(v):.4f} (seeds: {', '.join(f'{x:.4f}' for x in v)})"
         for k, v in acc.items()
     )
-    for workers in (1, 2):
+    where = "" if device == "cpu" else f" on {gpu_name()}"
+    for workers in worker_counts:
         hp, peer = secs[f"hpflow {workers}"], secs[f"peer {workers}"]
         label = f"{workers} worker{'s' if workers > 1 else ''}"
-        row(f"B5 {label}", f"Fashion-MNIST {train}/{val} rows, MLP, {trials} TPE trials × {epochs} epochs, retrain, test: "
-            f"wall seconds, hpflow with {label} against Optuna + PyTorch with {workers} trial process{'es' if workers > 1 else ''} (1 thread a trial)",
+        row(f"{tag} {label}", f"Fashion-MNIST {train}/{val} rows, MLP, {trials} TPE trials × {epochs} epochs, retrain, test{where}: "
+            f"wall seconds, hpflow with {label} against Optuna + PyTorch with {workers} trial process{'es' if workers > 1 else ''}"
+            f"{' (1 thread a trial)' if device == 'cpu' else ''}",
             "s", hp, {f"optuna+pytorch {workers}": peer}, "≤ 0.8× the peer, accuracy ≥",
             med(hp) <= 0.8 * med(peer) and statistics.mean(acc[f"hpflow {workers} worker"]) >= statistics.mean(acc[f"optuna+pytorch {workers} process"]),
-            accs if workers == 2 else "")
+            accs if workers == worker_counts[-1] else "")
+
+
+def b5gpu():
+    b5("cuda", (1, 4), "B5-GPU")
+
+
+def gpu_name():
+    try:
+        return sh(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]).strip().splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "the GPU"
 
 
 # ---------------------------------------------------------------- B6
@@ -633,7 +654,7 @@ def main():
     if os.path.exists(raw) and not QUICK:
         fresh = {r["row"].split()[0] for r in ROWS}
         kept = [r for r in json.load(open(raw)) if r["row"].split()[0] not in fresh]
-        order = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "T", "S"]
+        order = ["B1", "B2", "B3", "B4", "B5", "B5-GPU", "B6", "B7", "T", "S"]
         ROWS[:] = sorted(kept + ROWS, key=lambda r: order.index(r["row"].split()[0]) if r["row"].split()[0] in order else 99)
     # b3peers and md alone measure nothing: no run length to give.
     text = markdown(kept_versions(target) if WANTED == ["md"] else versions(), started,
