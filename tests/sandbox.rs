@@ -181,6 +181,31 @@ fn reads_the_source(kind: &'static str) {
 }
 
 #[test]
+fn a_trial_may_name_its_threads_as_the_cuda_driver_does() {
+    names_its_thread("landlock");
+}
+
+#[test]
+fn a_trial_may_name_its_threads_as_the_cuda_driver_does_under_bwrap() {
+    names_its_thread("bwrap");
+}
+
+/// CUDA's init names the driver's threads through /proc (opened with O_TRUNC); a sandbox
+/// that refuses it leaves every `device: cuda` trial failing with "CUDA is not available".
+/// The program layer and the worker's share the rule, so a `command` program checks both.
+fn names_its_thread(kind: &'static str) {
+    let Some(sb) = project_under(Some(kind)) else {
+        return;
+    };
+    sb.write("w.yaml", &reader("name-thread"));
+    let out = sb.output(&["run", "w.yaml"]);
+    let s = status(&job_dir(&sb, "search").join("trials/0000"));
+    assert!(out.status.success(), "{}\n{s}", text(&out.stderr));
+    assert_eq!(s["state"], "done", "{s}");
+    assert_eq!(s["sandbox"], kind, "{s}");
+}
+
+#[test]
 fn the_same_program_reading_hpflow_train_passes_and_its_evaluation_is_confined() {
     reads_hpflow_train("landlock");
 }

@@ -423,7 +423,9 @@ def b5(device="cpu", worker_counts=(1, 2), tag="B5"):
     train, val, trials, epochs = (3000, 1000, 6, 2) if QUICK else (10000, 2000, 30, 5)
     secs, acc = {}, {}
     peer_env = {**os.environ, "B5_DEVICE": device}
-    for r in range(1 if QUICK else REPS):
+    # B5_SEEDS="3 4": those seeds instead of 1..REPS (a GPU lease may fit only a few).
+    seeds = [int(x) - 1 for x in os.environ.get("B5_SEEDS", "").split()] or range(1 if QUICK else REPS)
+    for r in seeds:
         for workers in worker_counts:
             d = os.path.join(WORK, f"b5-{device}-{workers}-{r}")
             os.makedirs(d)

@@ -77,6 +77,23 @@ fn mounts(req: &TrainRequest, scope: &Scope) -> Result<Vec<String>, String> {
     }
     // Devices written as well as read (/dev/null, a GPU, /dev/shm).
     a.extend(["--dev-bind", "/dev", "/dev"].map(String::from));
+    // /proc written too: NVIDIA's driver names its threads there in cuInit (as under
+    // Landlock, see `Scope::ruleset`), and the kernel lets a process write only its own
+    // entries. The machine's knobs stay read-only.
+    a.extend(
+        [
+            "--bind",
+            "/proc",
+            "/proc",
+            "--ro-bind-try",
+            "/proc/sys",
+            "/proc/sys",
+            "--ro-bind-try",
+            "/proc/sysrq-trigger",
+            "/proc/sysrq-trigger",
+        ]
+        .map(String::from),
+    );
     for hidden in &scope.hide {
         if hidden.is_dir() {
             a.extend(["--tmpfs".to_string(), abs(hidden)]);

@@ -160,9 +160,15 @@ impl Scope {
         rules.extend(self.write.iter().map(|p| (p.clone(), all)));
         // Devices and the process's own files are written as well as read (/dev/null, a GPU,
         // /proc/self); /dev/shm is shared memory (libtorch's, python's multiprocessing).
+        // NVIDIA's driver names its threads in cuInit by opening /proc/<pid>/task/<tid>/comm
+        // with O_TRUNC: without the truncate right there CUDA fails to start (error 304,
+        // found on the lent H200). The kernel lets a process write only its own entries.
         let dev = read | AccessFs::WriteFile | AccessFs::IoctlDev | AccessFs::Truncate;
         rules.push(("/dev".into(), dev));
-        rules.push(("/proc".into(), read | AccessFs::WriteFile));
+        rules.push((
+            "/proc".into(),
+            read | AccessFs::WriteFile | AccessFs::Truncate,
+        ));
         rules.push(("/dev/shm".into(), all));
         let err = |e: landlock::RulesetError| format!("cannot set up the sandbox: {e}");
         let mut ruleset = Ruleset::default()
