@@ -1,6 +1,7 @@
 //! `hpflow-worker`: the worker process that links libtorch and serves libtorch trials (and
 //! the trainers without libtorch) over the worker protocol of `hpflow::train::worker`.
 
+mod adam_cpu;
 mod data;
 mod evaluate;
 mod head;

@@ -191,19 +191,11 @@ fn update(hp: &OptParams, t: f64, p: &mut Tensor, g: &Tensor, st: &mut [Tensor])
             let _ = p.g_sub_(&(dir * hp.lr));
         }
         OptKind::Adam | OptKind::AdamW => {
-            if hp.kind == OptKind::AdamW && hp.weight_decay > 0.0 {
-                let _ = p.g_mul_scalar_(1.0 - hp.lr * hp.weight_decay);
+            let s = adam_step(hp, t);
+            // On the CPU one pass over the memory, with the same bits as the tensor path.
+            if !super::adam_cpu::update(p, g, &st[0], &st[1], &s) {
+                adam_tensors(&s, p, g, st);
             }
-            let (m, rest) = st.split_at_mut(1);
-            let (m, v) = (&mut m[0], &mut rest[0]);
-            let _ = m.g_mul_scalar_(hp.beta1);
-            let _ = m.g_add_(&(g * (1.0 - hp.beta1)));
-            let _ = v.g_mul_scalar_(hp.beta2);
-            let _ = v.g_add_(&(g * g * (1.0 - hp.beta2)));
-            let bc1 = 1.0 - hp.beta1.powf(t);
-            let bc2 = 1.0 - hp.beta2.powf(t);
-            let denom = (&*v / bc2).sqrt() + hp.eps;
-            let _ = p.g_sub_(&(&*m / denom * (hp.lr / bc1)));
         }
         OptKind::RmsProp => {
             let (sq, rest) = st.split_at_mut(1);
@@ -225,4 +217,33 @@ fn update(hp: &OptParams, t: f64, p: &mut Tensor, g: &Tensor, st: &mut [Tensor])
             let _ = p.g_sub_(&(g / (sum.sqrt() + hp.eps) * hp.lr));
         }
     }
+}
+
+/// Adam's (or AdamW's) constants at step `t`.
+pub fn adam_step(hp: &OptParams, t: f64) -> super::adam_cpu::Step {
+    super::adam_cpu::Step {
+        lr: hp.lr,
+        beta1: hp.beta1,
+        beta2: hp.beta2,
+        eps: hp.eps,
+        bc1: 1.0 - hp.beta1.powf(t),
+        bc2: 1.0 - hp.beta2.powf(t),
+        decay: (hp.kind == OptKind::AdamW && hp.weight_decay > 0.0)
+            .then(|| 1.0 - hp.lr * hp.weight_decay),
+    }
+}
+
+/// Adam's update written on tensors (any device or kind); `st` is [exp_avg, exp_avg_sq].
+pub fn adam_tensors(s: &super::adam_cpu::Step, p: &mut Tensor, g: &Tensor, st: &mut [Tensor]) {
+    if let Some(d) = s.decay {
+        let _ = p.g_mul_scalar_(d);
+    }
+    let (m, rest) = st.split_at_mut(1);
+    let (m, v) = (&mut m[0], &mut rest[0]);
+    let _ = m.g_mul_scalar_(s.beta1);
+    let _ = m.g_add_(&(g * (1.0 - s.beta1)));
+    let _ = v.g_mul_scalar_(s.beta2);
+    let _ = v.g_add_(&(g * g * (1.0 - s.beta2)));
+    let denom = (&*v / s.bc2).sqrt() + s.eps;
+    let _ = p.g_sub_(&(&*m / denom * (s.lr / s.bc1)));
 }

@@ -32,21 +32,48 @@ impl MaskDropout for Tensor {
 fn mask(n: usize, p: f64, seed: u64) -> Vec<f32> {
     let below = (p * (1u64 << 24) as f64).round() as u32;
     let scale = 1.0f32 / (1.0 - p) as f32;
-    let mut state = seed;
-    let mut out = Vec::with_capacity(n + 1);
-    while out.len() < n {
-        let z = splitmix64(&mut state);
-        for draw in [(z >> 40) as u32, ((z >> 8) & 0xFF_FFFF) as u32] {
-            out.push(if draw < below { 0.0 } else { scale });
-        }
+    let mut out = vec![0.0f32; n];
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, which is all `fill_avx2` was compiled for.
+        unsafe { fill_avx2(&mut out, below, scale, seed) };
+        return out;
     }
-    out.truncate(n);
+    fill(&mut out, below, scale, seed);
     out
 }
 
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
+/// `fill` compiled for AVX2: the same integer arithmetic, so the same mask, four times wider.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_avx2(out: &mut [f32], below: u32, scale: f32, seed: u64) {
+    fill(out, below, scale, seed)
+}
+
+/// SplitMix64 is a counter: its k-th number mixes `seed + k·γ`, so each pair of values is
+/// computed on its own (and the loop vectorises), the same as drawing them in turn.
+#[inline(always)]
+fn fill(out: &mut [f32], below: u32, scale: f32, seed: u64) {
+    let value = |draw: u64| if (draw as u32) < below { 0.0 } else { scale };
+    let mut pairs = out.chunks_exact_mut(2);
+    let mut k = 0u64;
+    for pair in &mut pairs {
+        k += 1;
+        let z = splitmix64(seed.wrapping_add(k.wrapping_mul(GAMMA)));
+        pair[0] = value(z >> 40);
+        pair[1] = value((z >> 8) & 0xFF_FFFF);
+    }
+    if let [last] = pairs.into_remainder() {
+        *last = value(splitmix64(seed.wrapping_add((k + 1).wrapping_mul(GAMMA))) >> 40);
+    }
+}
+
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output for the state `x` (the seed advanced by its counter).
+#[inline(always)]
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -64,6 +91,30 @@ mod tests {
             assert!((dropped - p).abs() < 0.005, "p {p}: dropped {dropped}");
             let mean = m.iter().map(|v| *v as f64).sum::<f64>() / m.len() as f64;
             assert!((mean - 1.0).abs() < 0.01, "p {p}: mean {mean}");
+        }
+    }
+
+    /// The counter form gives what drawing SplitMix64's numbers in turn gives (the masks of
+    /// checkpoints written before it), odd lengths included.
+    #[test]
+    fn the_mask_is_splitmix64_drawn_in_turn() {
+        for n in [1, 2, 7, 1000, 1001] {
+            let (p, seed) = (0.3, 12345u64);
+            let below = (p * (1u64 << 24) as f64).round() as u32;
+            let scale = 1.0f32 / (1.0 - p) as f32;
+            let (mut state, mut want) = (seed, Vec::new());
+            while want.len() < n {
+                state = state.wrapping_add(GAMMA);
+                let z = splitmix64(state);
+                for d in [(z >> 40) as u32, ((z >> 8) & 0xFF_FFFF) as u32] {
+                    want.push(if d < below { 0.0 } else { scale });
+                }
+            }
+            want.truncate(n);
+            assert_eq!(mask(n, p, seed), want, "n {n}");
+            let mut plain = vec![0.0; n];
+            fill(&mut plain, below, scale, seed);
+            assert_eq!(plain, want, "n {n}, without AVX2");
         }
     }
 
