@@ -11,7 +11,7 @@ With PROCESSES > 1 the trials run in that many processes at once (THREADS torch 
 sharing one study through Optuna's JournalStorage, as hpflow's workers share one search.
 With B5_DEVICE=cuda in the environment the data and every model live on the GPU.
 Prints one JSON line: wall seconds (data loading included, interpreter start excluded), the
-best validation accuracy and the test accuracy.
+best validation accuracy, the test accuracy, and every trial's configuration.
 """
 import gzip
 import json
@@ -120,4 +120,5 @@ else:
 best = study.best_trial
 final = train(best.params, dev("xtv", torch.cat([xt, xv])), dev("ytv", torch.cat([yt, yv])), seed)
 test = accuracy(final, dev("xs", xs), dev("ys", ys))
-print(json.dumps({"seconds": time.perf_counter() - start, "val_accuracy": best.value, "test_accuracy": test}))
+print(json.dumps({"seconds": time.perf_counter() - start, "val_accuracy": best.value, "test_accuracy": test,
+                  "trials": [t.params for t in study.trials]}))

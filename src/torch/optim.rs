@@ -192,7 +192,7 @@ fn update(hp: &OptParams, t: f64, p: &mut Tensor, g: &Tensor, st: &mut [Tensor])
         }
         OptKind::Adam | OptKind::AdamW => {
             let s = adam_step(hp, t);
-            // On the CPU one pass over the memory, with the same bits as the tensor path.
+            // On the CPU one pass over the memory (the same arithmetic, to an ulp: adam_cpu.rs).
             if !super::adam_cpu::update(p, g, &st[0], &st[1], &s) {
                 adam_tensors(&s, p, g, st);
             }
