@@ -7,11 +7,11 @@
 //! whole rows (`axpy`, vectorised) make the same arithmetic several times faster. Every result
 //! is still a fixed sequence of operations, so the same inputs give the same bits.
 //!
-//! The loops that run over independent elements (`solve_upper`, `solve_lower_many`) are also
-//! compiled for AVX2 and take that build where the CPU has it: four lanes instead of two, each
-//! element's operations unchanged (no fused multiply-add), so the bits do not depend on the
-//! CPU. `dot` is not: its four partial sums are one dependency chain per lane, so wider
-//! vectors would not shorten it.
+//! The solves are also compiled for AVX2 and take that build where the CPU has it: four lanes
+//! instead of two, each element's operations unchanged (no fused multiply-add), so the bits do
+//! not depend on the CPU. A lone `dot` gains nothing from wider vectors (its four partial sums
+//! are one dependency chain per lane), so `solve_lower` runs the dots of four rows side by
+//! side, each in `dot`'s own order.
 
 /// Σ a_i·b_i over the shorter of the two, with four partial sums in a fixed order.
 #[inline]
@@ -91,9 +91,62 @@ impl Factor {
         }
     }
 
-    /// Solve L·x = b in place (b has `len()` entries).
+    /// Solve L·x = b in place (b has `len()` entries): row i is `b[i] = (b[i] − dot(L[i][..i],
+    /// b[..i])) / L[i][i]`, with `dot`'s exact sequence of operations.
     pub fn solve_lower(&self, b: &mut [f64]) {
-        for i in 0..self.n {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all the other build assumes.
+            return unsafe { self.solve_lower_avx2(b) };
+        }
+        self.solve_lower_plain(b)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn solve_lower_avx2(&self, b: &mut [f64]) {
+        self.solve_lower_plain(b)
+    }
+
+    /// Four rows at a time. Rows 4q..4q+3 share `dot`'s whole chunks (elements 0..4q, all
+    /// known before the block starts), so their sixteen partial sums run side by side instead
+    /// of as four chains of one row each; each row then adds its own tail (elements 4q..i, in
+    /// order) and is solved in turn. Every row's operations and their order are `dot`'s, so
+    /// the bits are those of one row at a time (`the_blocked_solves_give_the_row_by_row_bits`).
+    #[inline(always)]
+    fn solve_lower_plain(&self, b: &mut [f64]) {
+        let n = self.n;
+        let blocks = n / 4;
+        for q in 0..blocks {
+            let i0 = 4 * q;
+            let rows = [
+                self.row(i0),
+                self.row(i0 + 1),
+                self.row(i0 + 2),
+                self.row(i0 + 3),
+            ];
+            let mut s = [[0.0f64; 4]; 4];
+            for c in 0..q {
+                let j = 4 * c;
+                let x = [b[j], b[j + 1], b[j + 2], b[j + 3]];
+                for (sk, r) in s.iter_mut().zip(&rows) {
+                    sk[0] += r[j] * x[0];
+                    sk[1] += r[j + 1] * x[1];
+                    sk[2] += r[j + 2] * x[2];
+                    sk[3] += r[j + 3] * x[3];
+                }
+            }
+            for (k, (sk, r)) in s.iter().zip(&rows).enumerate() {
+                let i = i0 + k;
+                let mut tail = 0.0;
+                for j in i0..i {
+                    tail += r[j] * b[j];
+                }
+                let d = (sk[0] + sk[1]) + (sk[2] + sk[3]) + tail;
+                b[i] = (b[i] - d) / r[i];
+            }
+        }
+        for i in 4 * blocks..n {
             let r = self.row(i);
             b[i] = (b[i] - dot(&r[..i], &b[..i])) / r[i];
         }
@@ -115,9 +168,47 @@ impl Factor {
         self.solve_upper_plain(b)
     }
 
+    /// Row i (from the last) is `b[i] /= L[i][i]`, then `b[..i] += −b[i]·L[i][..i]`. Four rows
+    /// at a time: the block's own entries in that order first, then every entry below the
+    /// block takes its four updates in the same order in one pass (one load and store of b
+    /// instead of four), so the bits are those of one row at a time.
     #[inline(always)]
     fn solve_upper_plain(&self, b: &mut [f64]) {
-        for i in (0..self.n).rev() {
+        let mut i = self.n;
+        while i >= 4 {
+            let lo = i - 4;
+            let rows = [
+                self.row(i - 1),
+                self.row(i - 2),
+                self.row(i - 3),
+                self.row(lo),
+            ];
+            let mut m = [0.0f64; 4];
+            for (k, r) in rows.iter().enumerate() {
+                let top = i - 1 - k;
+                b[top] /= r[top];
+                m[k] = -b[top];
+                for j in lo..top {
+                    b[j] += m[k] * r[j];
+                }
+            }
+            let (r0, r1, r2, r3) = (
+                &rows[0][..lo],
+                &rows[1][..lo],
+                &rows[2][..lo],
+                &rows[3][..lo],
+            );
+            for (j, bj) in b[..lo].iter_mut().enumerate() {
+                let mut v = *bj;
+                v += m[0] * r0[j];
+                v += m[1] * r1[j];
+                v += m[2] * r2[j];
+                v += m[3] * r3[j];
+                *bj = v;
+            }
+            i = lo;
+        }
+        for i in (0..i).rev() {
             let r = self.row(i);
             b[i] /= r[i];
             let bi = b[i];
@@ -281,6 +372,36 @@ mod tests {
         f.solve_upper_plain(&mut b);
         assert_eq!(a, b);
         assert_ne!(a, b0[..n].to_vec());
+    }
+
+    /// The blocked solves give the bits of the one-row-at-a-time loops they replaced, at every
+    /// size around the block of four.
+    #[test]
+    fn the_blocked_solves_give_the_row_by_row_bits() {
+        for n in 0..23 {
+            let f = factor(&spd(n), n);
+            let b0: Vec<f64> = (0..n).map(|k| (k as f64 * 0.61).cos() * 3.0).collect();
+            let mut want = b0.clone();
+            for i in 0..n {
+                let r = f.row(i);
+                want[i] = (want[i] - dot(&r[..i], &want[..i])) / r[i];
+            }
+            let (mut a, mut p) = (b0.clone(), b0.clone());
+            f.solve_lower(&mut a);
+            f.solve_lower_plain(&mut p);
+            assert_eq!(a, want, "lower, n = {n}");
+            assert_eq!(p, want, "lower plain, n = {n}");
+            for i in (0..n).rev() {
+                let r = f.row(i);
+                want[i] /= r[i];
+                let wi = want[i];
+                axpy(-wi, &r[..i], &mut want[..i]);
+            }
+            f.solve_upper(&mut a);
+            f.solve_upper_plain(&mut p);
+            assert_eq!(a, want, "upper, n = {n}");
+            assert_eq!(p, want, "upper plain, n = {n}");
+        }
     }
 
     #[test]
