@@ -8,6 +8,7 @@ mod csv_reader;
 pub mod dataset;
 pub mod idx;
 mod normalise;
+pub mod par;
 pub mod probe;
 pub mod relabel;
 pub mod rows_file;

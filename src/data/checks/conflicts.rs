@@ -12,15 +12,13 @@ pub fn check(input: &Input) -> Option<Finding> {
     ds.class_of(0)?;
     // feature hash → (first class seen, rows, classes differ)
     let mut by: HashMap<[u8; 32], (usize, Vec<u32>, bool)> = HashMap::new();
-    for r in 0..ds.n {
-        let mut h = Sha256::new();
-        for v in ds.row(r) {
-            h.update(v.to_le_bytes());
-        }
+    let features: Vec<[u8; 32]> = crate::data::par::map_rows(ds.n, |r| {
+        let bytes: Vec<u8> = ds.row(r).iter().flat_map(|v| v.to_le_bytes()).collect();
+        Sha256::digest(&bytes).into()
+    });
+    for (r, key) in features.into_iter().enumerate() {
         let c = ds.class_of(r).unwrap_or(0);
-        let e = by
-            .entry(h.finalize().into())
-            .or_insert((c, Vec::new(), false));
+        let e = by.entry(key).or_insert((c, Vec::new(), false));
         e.1.push(r as u32);
         e.2 |= e.0 != c;
     }

@@ -61,19 +61,17 @@ pub fn exact(input: &Input) -> Option<Finding> {
 pub fn near(input: &Input) -> Option<Finding> {
     let ds = input.ds;
     let steps = steps(input);
-    let keys: Vec<u64> = (0..ds.n)
-        .map(|r| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            for (v, s) in ds.row(r).iter().zip(&steps) {
-                ((*v as f64 / s).round() as i64).hash(&mut h);
-            }
-            match &ds.y {
-                Target::Classes(c) => c[r].hash(&mut h),
-                Target::Values(v) => ((v[r] as f64 * 1e3).round() as i64).hash(&mut h),
-            }
-            std::hash::Hasher::finish(&h)
-        })
-        .collect();
+    let keys: Vec<u64> = crate::data::par::map_rows(ds.n, |r| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (v, s) in ds.row(r).iter().zip(&steps) {
+            ((*v as f64 / s).round() as i64).hash(&mut h);
+        }
+        match &ds.y {
+            Target::Classes(c) => c[r].hash(&mut h),
+            Target::Values(v) => ((v[r] as f64 * 1e3).round() as i64).hash(&mut h),
+        }
+        std::hash::Hasher::finish(&h)
+    });
     let (exact_test, exact_val) = overlap(input, &|r| input.hashes[r as usize]);
     let exact: HashSet<u32> = exact_test.into_iter().chain(exact_val).collect();
     let (test, val) = overlap(input, &|r| keys[r as usize]);

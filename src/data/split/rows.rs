@@ -40,50 +40,60 @@ pub struct Record<'a> {
     pub cells: Cow<'a, [Cell]>,
 }
 
+const ROW_PREFIX: &[u8] = b"hpflow-row-v2\0";
+
 /// The exact identity of a row: equal for two rows whose every column holds the same text or
 /// number.
 pub fn row_identity(rec: &Record) -> RowHash {
     let mut buf = Vec::with_capacity(rec.cells.len() * 12 + 16);
-    buf.extend_from_slice(b"hpflow-row-v2\0");
+    buf.extend_from_slice(ROW_PREFIX);
     for (k, cell) in rec.cells.iter().enumerate() {
         if let Some(name) = rec.names.get(k) {
             buf.extend_from_slice(name.as_bytes());
             buf.push(0);
         }
-        match cell {
-            Cell::Num(x) => {
-                buf.push(b'n');
-                buf.extend_from_slice(&x.to_bits().to_le_bytes());
-            }
-            Cell::Text(s) => {
-                buf.push(b't');
-                buf.extend_from_slice(s.as_bytes());
-                buf.push(0);
-            }
-        }
+        push_cell(&mut buf, cell);
     }
     Sha256::digest(&buf).into()
 }
 
-/// The exact identity of every row.
-/// 70k images are 55M cells, so the rows are hashed on all cores in contiguous chunks (the
-/// result does not depend on the chunking).
-pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = ds.n.div_ceil(threads).max(1);
-    let mut out = vec![[0u8; 32]; ds.n];
-    std::thread::scope(|s| {
-        for (k, slot) in out.chunks_mut(chunk).enumerate() {
-            s.spawn(move || {
-                for (i, h) in slot.iter_mut().enumerate() {
-                    *h = row_identity(&ds.record(k * chunk + i));
-                }
-            });
+fn push_cell(buf: &mut Vec<u8>, cell: &Cell) {
+    match cell {
+        Cell::Num(x) => push_num(buf, *x),
+        Cell::Text(s) => {
+            buf.push(b't');
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(0);
         }
-    });
-    out
+    }
+}
+
+#[inline]
+fn push_num(buf: &mut Vec<u8>, x: f64) {
+    buf.push(b'n');
+    buf.extend_from_slice(&x.to_bits().to_le_bytes());
+}
+
+/// `row_identity` of a row without a source table, written straight from its features (no
+/// record of cells in between): the same bytes, so the same hash.
+fn features_identity(ds: &Dataset, i: usize) -> RowHash {
+    let row = ds.row(i);
+    let mut buf = Vec::with_capacity(row.len() * 9 + 64);
+    buf.extend_from_slice(ROW_PREFIX);
+    for &v in row {
+        push_num(&mut buf, f64::from(v) + 0.0);
+    }
+    push_cell(&mut buf, &label_cell(ds, i));
+    Sha256::digest(&buf).into()
+}
+
+/// The exact identity of every row, on all cores.
+pub fn row_hashes(ds: &Dataset) -> Vec<RowHash> {
+    if ds.source.is_some() {
+        crate::data::par::map_rows(ds.n, |r| row_identity(&ds.record(r)))
+    } else {
+        crate::data::par::map_rows(ds.n, |r| features_identity(ds, r))
+    }
 }
 
 /// A row of a dataset without its source table (images, rows files): its features, then
@@ -94,14 +104,19 @@ pub(crate) fn record_of_features(ds: &Dataset, i: usize) -> Vec<Cell> {
         .iter()
         .map(|&v| Cell::Num(f64::from(v) + 0.0))
         .collect();
-    cells.push(match &ds.y {
+    cells.push(label_cell(ds, i));
+    cells
+}
+
+/// Row `i`'s label as written in the source (the class name, not its index).
+fn label_cell(ds: &Dataset, i: usize) -> Cell {
+    match &ds.y {
         Target::Classes(c) => match ds.class_names.get(c[i] as usize) {
             Some(name) => Cell::parse(name),
             None => Cell::Num(c[i] as f64),
         },
         Target::Values(v) => Cell::Num(f64::from(v[i]) + 0.0),
-    });
-    cells
+    }
 }
 
 /// sha256 over the test rows' indices and row hashes, in ascending row order: it changes
@@ -142,5 +157,37 @@ mod tests {
         assert_ne!(one, row_identity(&rec(&names, &["1", "0.5", "y"])));
         let other: Vec<String> = ["a", "c", "label"].map(String::from).to_vec();
         assert_ne!(one, row_identity(&rec(&other, &["1", "0.5", "x"])));
+    }
+
+    /// Rows without a source table are hashed straight from their features: the same
+    /// identity as through their records, for class names that read as text or as numbers,
+    /// for -0, and for regression targets.
+    #[test]
+    fn rows_without_a_source_table_keep_their_identity() {
+        let ds = Dataset {
+            x: vec![0.0, -0.0, 0.5, 255.0, 1e-7, 3.0, -2.5, 0.0, 7.0],
+            n: 3,
+            shape: vec![3],
+            y: Target::Classes(vec![0, 1, 2]),
+            classes: 3,
+            class_names: vec!["cat".into(), "7".into(), " 2.0".into()],
+            task: crate::data::Task::Classification,
+            feature_names: Vec::new(),
+            groups: None,
+            official_test_from: None,
+            source: None,
+        };
+        let by_record: Vec<RowHash> = (0..3).map(|r| row_identity(&ds.record(r))).collect();
+        assert_eq!(row_hashes(&ds), by_record);
+        assert_ne!(by_record[0], by_record[1]);
+        let reg = Dataset {
+            y: Target::Values(vec![1.5, -0.0, 2.0]),
+            classes: 0,
+            class_names: Vec::new(),
+            task: crate::data::Task::Regression,
+            ..ds
+        };
+        let by_record: Vec<RowHash> = (0..3).map(|r| row_identity(&reg.record(r))).collect();
+        assert_eq!(row_hashes(&reg), by_record);
     }
 }
