@@ -383,7 +383,26 @@ fn retrain_over_seeds_reports_mean_and_spread_from_one_look() {
     let seeded = quickstart().replace("    on: train+val\n", "    on: train+val\n    seeds: 3\n");
     assert!(seeded.contains("seeds: 3"));
     sb.write("q.yaml", &seeded);
-    let out = sb.json(&["run", "--json", "q.yaml"]);
+    let run = sb.output(&["-v", "run", "--json", "q.yaml"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    // Each of the three retrains and three evaluations ran on a worker started while the
+    // job or model before it trained (`workers::spare`), so none waited for libtorch to load;
+    // confined all the same. Under bubblewrap a worker is confined when it starts, so none is
+    // started ahead there.
+    let eval_job = out["jobs"][3]["job"].as_str().unwrap();
+    let status = sb
+        .runs()
+        .join(&eval_job[..16])
+        .join("trials/0002/status.json");
+    let status: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&status).unwrap()).unwrap();
+    let confined = status["sandbox"].as_str().unwrap_or_default();
+    let ahead = text(&run.stderr)
+        .matches("on a worker started ahead")
+        .count();
+    let want = if confined == "bwrap" { 0 } else { 6 };
+    assert_eq!(ahead, want, "sandbox {confined}: {}", text(&run.stderr));
     let eval = &out["jobs"][3]["outputs"];
     let seeds = eval["seeds"].as_array().expect("every seed's test metrics");
     assert_eq!(seeds.len(), 3);

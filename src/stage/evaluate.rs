@@ -87,7 +87,7 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<EvaluateOutput> {
                     "  evaluating retrained model {} of {models} on {n} sealed test rows",
                     m + 1
                 ));
-                let status = run_one(&req)?;
+                let status = run_one(&req, m + 1 < models || ctx.next_job_runs_a_worker())?;
                 if status.state != TrialState::Done {
                     return Err(Error::JobFailed(format!(
                         "evaluate: {}",
@@ -136,7 +136,7 @@ pub fn run(ctx: &mut Ctx, spec: &EvaluateSpec) -> Result<EvaluateOutput> {
             ctx.progress.line(&format!(
                 "  running the program in evaluate mode on {n} sealed test rows"
             ));
-            let status = run_one(&req)?;
+            let status = run_one(&req, false)?;
             if status.state != TrialState::Done {
                 return Err(Error::JobFailed(format!(
                     "evaluate: {}",

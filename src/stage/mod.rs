@@ -29,6 +29,20 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether the job after this one in the plan starts a worker of its own: a retrain or an
+    /// evaluate not done already (`workers::spare` starts it ahead).
+    pub fn next_job_runs_a_worker(&self) -> bool {
+        let jobs = &self.plan.jobs;
+        let Some(next) =
+            (jobs.iter().position(|j| j.id == self.job.id)).and_then(|k| jobs.get(k + 1))
+        else {
+            return false;
+        };
+        let done = (self.db.job(&next.id).ok().flatten())
+            .is_some_and(|row| row.status == crate::vocab::JobState::Done);
+        matches!(next.kind, "retrain" | "evaluate") && !done
+    }
+
     /// The job of the nearest upstream stage of a kind.
     pub fn upstream(&self, kind: &str) -> Result<&Job> {
         let stage = self.wf.upstream(self.stage, kind).ok_or_else(|| {

@@ -46,7 +46,10 @@ pub fn run(ctx: &mut Ctx, spec: &RetrainSpec) -> Result<RetrainOutput> {
                 String::new()
             }
         ));
-        let status = run_one(&req)?;
+        let status = run_one(
+            &req,
+            seed + 1 < spec.seeds as usize || ctx.next_job_runs_a_worker(),
+        )?;
         if status.state != TrialState::Done {
             return Err(Error::JobFailed(format!(
                 "retrain {}: {}",

@@ -6,6 +6,7 @@
 pub mod pool;
 pub mod single;
 pub mod slurm;
+pub mod spare;
 
 use std::time::Duration;
 

@@ -111,6 +111,11 @@ impl Pool {
         self.workers.len()
     }
 
+    /// The program its workers run.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
     /// A worker with nothing to do, started if needed.
     pub fn idle(&mut self) -> Option<usize> {
         self.workers

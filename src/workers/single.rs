@@ -5,11 +5,23 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::train::protocol::{TrainRequest, TrialState, TrialStatus};
 use crate::workers::pool::{Event, Pool, worker_program};
+use crate::workers::spare;
 
-pub fn run_one(req: &TrainRequest) -> Result<TrialStatus> {
+/// `then`: another libtorch job follows this one (another model of the stage, or the next
+/// job of the run): its worker starts while this request runs (`spare`).
+pub fn run_one(req: &TrainRequest, then: bool) -> Result<TrialStatus> {
     let (program, args) = worker_program(req.trainer.needs_torch())?;
-    let mut pool = Pool::new(1, program, args);
+    let mut pool = match spare::take(&program) {
+        Some(pool) => {
+            tracing::debug!("{}: on a worker started ahead", req.trial_dir.display());
+            pool
+        }
+        None => Pool::new(1, program, args),
+    };
     pool.send(0, req)?;
+    if then && req.trainer.needs_torch() {
+        spare::start();
+    }
     loop {
         pool.follow_signals()?;
         let event = pool.next_event(Duration::from_millis(500));

@@ -324,6 +324,10 @@ impl<'a> Search<'_, 'a> {
         self.ctx
             .progress
             .start(&self.ctx.stage.name, self.m.issued.len() as u64);
+        // The retrain's worker starts once the last trials are out (`workers::spare`).
+        let mut spare = self.ctx.wf.executor.kind == ExecutorKind::Local
+            && self.spec.trainer.needs_torch()
+            && self.ctx.next_job_runs_a_worker();
         loop {
             if workers.follow_signals()? {
                 self.ctx
@@ -345,6 +349,11 @@ impl<'a> Search<'_, 'a> {
             while self.m.wants_worker() {
                 let Some(w) = workers.idle() else { break };
                 self.feed(Event::WorkerFree(w), workers, &mut held)?;
+            }
+            let last_out = (self.spec.budget.trials).is_some_and(|t| self.m.issued.len() >= t);
+            if spare && (self.m.finished() || last_out) {
+                spare = false;
+                crate::workers::spare::start();
             }
             self.show_progress(self.m.running());
             match self.feed(Event::Wait, workers, &mut held)? {

@@ -236,6 +236,11 @@ impl<'s> Machine<'s> {
         !self.stopping && !self.queue.is_empty()
     }
 
+    /// No new decisions will come: the scheduler finished, or a budget ran out.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
     pub fn running(&self) -> usize {
         self.in_flight.len()
     }
