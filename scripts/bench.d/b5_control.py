@@ -237,6 +237,19 @@ def mean_sd(xs):
     return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}"
 
 
+def seed_cells(v):
+    """Every seed's cell up to ten seeds; past that the seeds' ranges (the cells are in the file)."""
+    keys = sorted(v, key=int)
+    if len(keys) <= 10:
+        return ", ".join(f"{k}: {v[k]:.4f}" for k in keys)
+    spans, start = [], int(keys[0])
+    for a, b in zip(keys, keys[1:] + [None]):
+        if b is None or int(b) != int(a) + 1:
+            spans.append(f"{start}–{a}" if int(a) > start else a)
+            start = int(b) if b else 0
+    return f"{len(keys)} seeds: {', '.join(spans)}"
+
+
 def table():
     res = load()
     out = []
@@ -276,9 +289,16 @@ def table():
         out.append(f"{title}.\n")
         out.append("| column | mean ± sd | seeds |")
         out.append("|---|---|---|")
+        optuna = res.get("search", {}).get("Optuna TPE", {})
         for c, v in p.items():
             xs = [v[k] for k in sorted(v, key=int)]
-            out.append(f"| {c} | {mean_sd(xs)} | " + ", ".join(f"{k}: {v[k]:.4f}" for k in sorted(v, key=int)) + " |")
+            out.append(f"| {c} | {mean_sd(xs)} | {seed_cells(v)} |")
+        # Each column paired by seed with the peer as it is (Optuna's TPE on its own code).
+        for c, v in p.items():
+            d = [v[k] - optuna[k] for k in sorted(v, key=int) if k in optuna]
+            if c != "Optuna TPE" and len(d) > 1:
+                out.append(f"| − Optuna TPE, paired over {len(d)} seeds (± s.e.) | {statistics.mean(d):+.4f} ± "
+                           f"{statistics.stdev(d) / len(d) ** 0.5:.4f} | {c}: ahead on {sum(x > 0 for x in d)} |")
         out.append("")
     print("\n".join(out))
 
