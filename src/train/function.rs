@@ -137,6 +137,22 @@ mod tests {
             ("goldstein", vec![0.0, -1.0]),
             ("hartmann3", vec![0.114_614, 0.555_649, 0.852_547]),
             ("styblinski4", vec![-2.903_534_027_771_178; 4]),
+            (
+                "shekel",
+                vec![4.000_746_87, 3.999_509_49, 4.000_746_87, 3.999_509_48],
+            ),
+            ("ackley5", vec![0.0; 5]),
+            (
+                "michalewicz5",
+                vec![
+                    2.202_905_51,
+                    1.570_796_32,
+                    1.284_991_57,
+                    1.923_058_47,
+                    1.720_469_77,
+                ],
+            ),
+            ("colville", vec![1.0; 4]),
         ] {
             let v = evaluate(name, &x).unwrap();
             assert!((v - optimum(name).unwrap()).abs() < 1e-5, "{name}: {v}");

@@ -13,7 +13,8 @@
 //! observed value), their values log-warped when heavy-tailed and standardised (`warp.rs`);
 //! the hyperparameters as of the last refit size (`gpcache.rs`: refitted on a schedule fixed
 //! by the observation count, on at most `FIT_POINTS`); the GP conditioned on at most
-//! `MAX_POINTS` observations (past it, the best half and the most recent) and on the pending
+//! `MAX_POINTS` observations (past it, the best half and the most recent), with its prior mean
+//! at the worst observed value (`pessimistic`), and on the pending
 //! configurations with the GP's own mean as their value (kriging believer), so a batch spreads
 //! out around the best region; `candidates` points (half uniform, half perturbations of the best observed ones)
 //! scored in blocks, and the acquisition maximised from the incumbent and the best few
@@ -83,6 +84,25 @@ impl Bayes {
             Acquisition::Ucb => Score::Lcb { kappa: self.kappa },
         }
     }
+}
+
+/// The GP's prior mean is zero: shifting the standardised values so that the worst observed
+/// one is zero puts the prior mean at the worst value seen (De Ath et al., "What do you mean?
+/// The role of the mean function in Bayesian optimisation", GECCO 2020). Away from the data
+/// the model then predicts no improvement, so EI there comes from the spread alone and the
+/// search stops chasing the corners of the box, where a mean at the average of the values
+/// promised improvement wherever nothing had been seen. Median regret over 20 seeds with the
+/// default batch of 4 (`hpflow bench-strategy --batch 4`), before and after: Levy 5.7 and 3.8,
+/// Hartmann6 2.7e-5 and 1.5e-5, Ackley-5 5.7 and 4.3, Colville 27.9 and 24.2, Michalewicz-5
+/// 2.0 and 1.5; proposals on a bound of the box on Levy, 62 of 100 and 36. The hyperparameters
+/// are still fitted on the unshifted values: shifting there too helped Hartmann6 and Levy but
+/// cost Styblinski-Tang-4 (median 14.4 to 23.9) and Michalewicz-5 (1.5 to 2.0).
+fn pessimistic(mut y: Vec<f64>) -> Vec<f64> {
+    let worst = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if worst.is_finite() {
+        y.iter_mut().for_each(|v| *v -= worst);
+    }
+    y
 }
 
 /// The training set made from `rows` (trial order): the indices of the rows used and their
@@ -160,7 +180,7 @@ impl Sampler for Bayes {
         let (idx, raw) = training(&rows, MAX_POINTS);
         let warp = Warp::new(&raw, model.log);
         let theta = model.theta;
-        let y: Vec<f64> = raw.iter().map(|&v| warp.apply(v)).collect();
+        let y = pessimistic(raw.iter().map(|&v| warp.apply(v)).collect());
         let x: Vec<Vec<f64>> = idx.iter().map(|&i| rows[i].x.clone()).collect();
         let n_obs = x.len();
         let fallback = |why: &str| Proposal {
