@@ -32,6 +32,7 @@ median with the spread (min-max) of its repetitions.
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -246,6 +247,42 @@ def b3_cache_keys():
     return keys
 
 
+def b3_kept_peers(label, peers):
+    """The peers with no runs in this machine's caches, filled from the last B3 row's table in
+    BENCHMARKS.json (its medians, as many times as it had seeds): a fresh machine has no caches,
+    and filling them takes hours. Each such column is marked cached; the returned note names the
+    run whose medians were kept (or None when nothing was kept)."""
+    raw = os.path.splitext(os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md")))[0] + ".json"
+    old = [r for r in (json.load(open(raw)) if os.path.exists(raw) else []) if r["row"] == f"B3 {label}"]
+    lines = []  # the first table only (the harness's follows)
+    for l in old[0]["table"].splitlines() if old else []:
+        if l.startswith("|"):
+            lines.append(l)
+        elif lines:
+            break
+    if len(lines) < 2:
+        return None
+    split = lambda l: [c.strip() for c in l.strip().strip("|").split("|")]
+    head, body = split(lines[0]), [split(l) for l in lines[2:]]
+    kept = False
+    for name, (_, _, n_runs, why, target) in list(peers.items()):
+        col = next((i for i, h in enumerate(head) if h.startswith(name + " (") and "seed" in h), None)
+        if n_runs or col is None:
+            continue
+        n = int(re.match(r"[^(]*\((\d+)", head[col]).group(1))
+        by_fn = {}
+        for cells in body:
+            m = re.match(r"([0-9.e+-]+)(?: \((\d+) seeds?\))?$", cells[col])
+            if m:
+                by_fn[cells[0]] = [float(m.group(1))] * int(m.group(2) or n)
+        runs = sum(len(v) for v in by_fn.values())
+        peers[name] = (by_fn, runs, runs, None, target)
+        kept = True
+    # Where the kept medians came from: the caches' date, followed through earlier kept rows.
+    m = re.search(r"caches on ([^(]*?UTC)|peers' caches of ([^)]*?UTC)", old[0]["table"])
+    return (m.group(1) or m.group(2) if m else old[0].get("run")) if kept else None
+
+
 def b3_table(fns, evals, seeds, res, peers, harness):
     """B3's text for one set of functions: hpflow's medians (`res`, keyed function, strategy,
     workers) beside the peers' (b3_peer_results), where hpflow stands against the best peer,
@@ -329,7 +366,11 @@ def b3():
                      + (["--hpflow-only"] if os.environ.get("B3_PEERS_FILL", "1") == "0" else []),
                      env={**os.environ, "HPFLOW_BIN": HP})
         peers = b3_peer_results(fns, evals, seeds, before)
+        kept = b3_kept_peers(label, peers)
         table = b3_table(fns, evals, seeds, res, peers, harness)
+        if kept:
+            table = (f"Peers without runs in this machine's caches: their medians as BENCHMARKS.json last had them "
+                     f"(the peers' caches of {kept}; marked cached).\n\n" + table)
         ROWS.append({"row": f"B3 {label}", "table": table, "measure": f"median regret, {evals} evaluations ({label})",
                      "functions": fns, "evals": evals, "seeds": seeds, "harness": harness,
                      "hpflow_medians": [[fn, st, w, m] for (fn, st, w), m in res.items()]})
