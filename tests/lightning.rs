@@ -137,10 +137,12 @@ fn the_lightning_template_reports_resumes_and_evaluates() {
 
     // Every trial ended done, with one row per epoch it reached holding val_accuracy.
     let db = sb.db();
-    let trials: Vec<(i64, String, i64)> = db
-        .prepare("SELECT trial, state, epochs FROM trials WHERE job = ?1 ORDER BY trial")
+    let trials: Vec<(i64, String, i64, Option<String>)> = db
+        .prepare("SELECT trial, state, epochs, reason FROM trials WHERE job = ?1 ORDER BY trial")
         .unwrap()
-        .query_map([&search], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map([&search], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -149,8 +151,8 @@ fn the_lightning_template_reports_resumes_and_evaluates() {
         trials.iter().any(|t| t.2 == 2),
         "no trial reached 2 epochs: {trials:?}"
     );
-    for (trial, state, epochs) in &trials {
-        assert_eq!(state, "done", "trial {trial}");
+    for (trial, state, epochs, reason) in &trials {
+        assert_eq!(state, "done", "trial {trial}: {reason:?}");
         let rows: Vec<(i64, String)> = db
             .prepare("SELECT epoch, metrics_json FROM epochs WHERE job = ?1 AND trial = ?2 ORDER BY epoch")
             .unwrap()

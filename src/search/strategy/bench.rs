@@ -31,8 +31,9 @@ pub const DEV: &str = "rosenbrock,beale";
 /// sharp peak, a separable multimodal 4-d function). Judge on these, tune on `TUNED`.
 pub const HELD_OUT: &str = "camel6,goldstein,hartmann3,styblinski4";
 
-/// A second held-out set, chosen and first run on 2026-12-05 after `HELD_OUT` had been looked
-/// at while choosing between two variants of `bayes`'s prior mean: a fresh judge. Standard
+/// A second held-out set, chosen on 2026-12-05 after `HELD_OUT` had been looked at while
+/// choosing between two variants of `bayes`'s prior mean, and first run on 2026-12-06 to
+/// judge them (it chose the mean at the worst value, conditioning only: `bayes.rs`). Standard
 /// domains: sharp multimodal basins (Shekel, m = 10), a rugged 5-d surface with one funnel
 /// (Ackley), steep ridges (Michalewicz, m = 10) and a heavy-tailed 4-d valley (Colville).
 pub const HELD_OUT_2: &str = "shekel,ackley5,michalewicz5,colville";
