@@ -247,12 +247,17 @@ def b3_cache_keys():
     return keys
 
 
+def bench_json():
+    """The raw numbers beside the tables: BENCHMARKS.json, or BENCH_OUT's .json."""
+    return os.path.splitext(os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md")))[0] + ".json"
+
+
 def b3_kept_peers(label, peers):
     """The peers with no runs in this machine's caches, filled from the last B3 row's table in
     BENCHMARKS.json (its medians, as many times as it had seeds): a fresh machine has no caches,
     and filling them takes hours. Each such column is marked cached; the returned note names the
     run whose medians were kept (or None when nothing was kept)."""
-    raw = os.path.splitext(os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md")))[0] + ".json"
+    raw = bench_json()
     old = [r for r in (json.load(open(raw)) if os.path.exists(raw) else []) if r["row"] == f"B3 {label}"]
     lines = []  # the first table only (the harness's follows)
     for l in old[0]["table"].splitlines() if old else []:
@@ -381,7 +386,7 @@ def b3peers():
     """B3's tables remade from the hpflow medians kept in BENCHMARKS.json by the last `b3` run
     and the peers' caches as they are now (which b3_peers.py fill may have grown since): no
     run of hpflow. The rows keep the time of the run that measured hpflow."""
-    raw = os.path.splitext(os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md")))[0] + ".json"
+    raw = bench_json()
     old = [r for r in json.load(open(raw)) if r["row"].startswith("B3") and "hpflow_medians" in r]
     before = b3_cache_keys()
     for r in old:

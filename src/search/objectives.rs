@@ -1,7 +1,7 @@
 //! The test functions with a known optimum (Branin, Hartmann6, Rosenbrock, Levy, Beale;
 //! Six-Hump Camel, Goldstein–Price, Hartmann3, Styblinski–Tang 4-d, the strategies' held-out
 //! benchmark set; Shekel-10, Ackley 5-d, Michalewicz 5-d and Colville, a second held-out set
-//! first run on 2026-12-05), with the epoch budget as a fidelity. Pure, so that the strategies' and
+//! first run on 2026-12-06), with the epoch budget as a fidelity. Pure, so that the strategies' and
 //! schedulers' tests and benchmark use them from here, and the `function` trainer
 //! (`train::function`) trains on them.
 

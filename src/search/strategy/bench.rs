@@ -5,9 +5,9 @@
 //! Arguments (all optional): `--strategies bayes,tpe,random` `--functions
 //! branin,hartmann6,levy` (the [`TUNED`] set; [`HELD_OUT`] lists the others) `--evals 100`
 //! `--seeds 20` `--first-seed 0` `--batch 1` (proposal k sees the results of the first
-//! k+1−batch, the others pending: the lag `hpflow run` uses, whose default is 4); or `--tpe-speed N` to time N sequential TPE proposals on
-//! Hartmann6 instead, or `--gp-speed 100,300,1000` to time `bayes` proposals at those numbers
-//! of observations.
+//! k+1−batch, the others pending: the lag `hpflow run` uses, whose default is 4); or
+//! `--tpe-speed N` to time N sequential TPE proposals on Hartmann6 instead, or `--gp-speed
+//! 100,300,1000` to time `bayes` proposals at those numbers of observations.
 
 use std::time::Instant;
 
